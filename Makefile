@@ -1,0 +1,59 @@
+# Atlas CPTS: the two commands of the README.
+#   make run   set everything up and start the dashboard on the embedded default
+#   make test  set everything up and run the whole test suite (what CI runs)
+# Both are idempotent: the virtual environment, the dependencies and the data
+# build are redone only when missing or stale.
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+STAMP_RUN := $(VENV)/.deps-run.stamp
+STAMP_DEV := $(VENV)/.deps-dev.stamp
+
+.PHONY: run test data setup setup-dev browser lint typecheck pytest bench clean
+
+run: setup data
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
+
+test: setup-dev data browser lint typecheck pytest
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required (found " + sys.version.split()[0] + "); set PYTHON=/path/to/python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
+
+$(STAMP_RUN): requirements.txt | $(PY)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+$(STAMP_DEV): requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	touch $@ $(STAMP_RUN)
+
+setup: $(STAMP_RUN)
+
+setup-dev: $(STAMP_DEV)
+
+# The data build: offline from the pinned packages once downloaded; skipped when up to date.
+data: setup
+	$(PY) -m diagnosis build-data --if-stale
+
+# Debian's Chromium for the browser tests; elsewhere the tests are skipped with their reason.
+browser:
+	@bash scripts/ensure-chromium.sh
+
+lint: setup-dev
+	$(VENV)/bin/ruff check .
+
+typecheck: setup-dev
+	$(VENV)/bin/mypy
+
+pytest: setup-dev data
+	ATLAS_REQUIRE_REFERENTIAL=1 $(PY) -m pytest
+
+bench: setup-dev data
+	$(PY) benchmarks/referential.py
+
+clean:
+	rm -rf $(VENV) data/cache static/vendor

@@ -1,0 +1,1 @@
+"""Diagnosis of CPTS territories: referential, perimeter import, checks, overlaps, white zones."""

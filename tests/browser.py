@@ -1,0 +1,157 @@
+"""Helpers for end-to-end tests: a Streamlit server and headless Chromium (Playwright).
+
+The browser is Debian's ``chromium`` driven by Playwright through its
+``executable_path`` (Playwright's own browser download is never used). When the
+browser or Playwright is unavailable, :func:`browser_or_skip` skips the test
+with its reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def chromium_path() -> str | None:
+    for candidate in CHROMIUM_CANDIDATES:
+        if Path(candidate).exists():
+            return candidate
+    return shutil.which("chromium")
+
+
+def browser_or_skip() -> str:
+    """Path of Chromium, or skip the test saying why."""
+    path = chromium_path()
+    if path is None:
+        pytest.skip(
+            "Chromium absent (Debian package `chromium`): `make test` installs it where it can "
+            "(root or sudo with apt-get); browser test skipped"
+        )
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - playwright is pinned in requirements-dev
+        pytest.skip(f"Playwright unavailable ({exc}); browser test skipped")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def streamlit_server(script: str = "app.py", *, timeout_s: float = 60.0) -> Iterator[str]:
+    """Start ``streamlit run`` on a free local port; yields the base URL."""
+    port = _free_port()
+    env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    log_path = PROJECT_DIR / "tests" / "artifacts" / f"streamlit-{port}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                script,
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+            ],
+            cwd=PROJECT_DIR,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + timeout_s
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"streamlit exited early:\n{log_path.read_text()[-3000:]}")
+                try:
+                    with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as resp:
+                        if resp.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"streamlit did not start:\n{log_path.read_text()[-3000:]}")
+                time.sleep(0.3)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@contextlib.contextmanager
+def chromium_page(executable: str, *, blocked: list[str]) -> Iterator[object]:
+    """A Playwright page in headless Chromium that refuses every non-local request.
+
+    Refused URLs are appended to ``blocked``, so a test can assert that nothing
+    was fetched from the internet.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+
+            def _route(route: object) -> None:
+                url = route.request.url  # type: ignore[attr-defined]
+                if url.startswith(
+                    ("http://127.0.0.1", "http://localhost", "data:", "blob:", "about:")
+                ):
+                    route.continue_()  # type: ignore[attr-defined]
+                else:
+                    blocked.append(url)
+                    route.abort()  # type: ignore[attr-defined]
+
+            context.route("**/*", _route)
+            page = context.new_page()
+            yield page
+        finally:
+            browser.close()
+
+
+def component_frame(page: object, *, contains: str, timeout_s: float = 60.0) -> object:
+    """The iframe of a Streamlit component whose URL contains ``contains``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for frame in page.frames:  # type: ignore[attr-defined]
+            if contains in frame.url:
+                return frame
+        page.wait_for_timeout(250)  # type: ignore[attr-defined]
+    raise AssertionError(f"no component frame whose URL contains {contains!r}")

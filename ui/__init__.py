@@ -1,0 +1,1 @@
+"""User-interface layer of the dashboard: maps (folium) and Streamlit helpers."""

