@@ -44,9 +44,13 @@ def _scope_map_data(region: str, department: str | None) -> dict[str, Any]:
         geometry=display.to_numpy(),
         crs=4326,
     )
-    outline_level, outline_codes = ("department", [department]) if department else (
-        "department",
-        sorted(units["department"].astype(str).unique()),
+    outline_level, outline_codes = (
+        ("department", [department])
+        if department
+        else (
+            "department",
+            sorted(units["department"].astype(str).unique()),
+        )
     )
     outlines = load_outlines(outline_level, outline_codes)
     return {"frame": frame, "outlines": outlines, "population_label": ref.population_label}
@@ -89,9 +93,9 @@ def main() -> None:
         department = st.selectbox(
             "Département",
             options=["", *dep_names],
-            format_func=lambda code: "Tous les départements"
-            if code == ""
-            else f"{dep_names[code]} ({code})",
+            format_func=lambda code: (
+                "Tous les départements" if code == "" else f"{dep_names[code]} ({code})"
+            ),
         )
         tiles = st.checkbox(
             "Fond de carte OpenStreetMap (nécessite internet)",
@@ -106,9 +110,7 @@ def main() -> None:
 
     data = _scope_map_data(region, department or None)
     frame = data["frame"]
-    scope_label = (
-        f"{dep_names[department]} ({department})" if department else region_names[region]
-    )
+    scope_label = f"{dep_names[department]} ({department})" if department else region_names[region]
     col1, col2 = st.columns(2)
     col1.metric("Communes", f"{len(frame):,}".replace(",", "\u202f"))
     col2.metric("Habitants", f"{int(frame['population'].sum()):,}".replace(",", "\u202f"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,8 @@ class Referential:
     manifest: dict[str, Any]
     scope: dict[str, str] = field(default_factory=lambda: {"level": "france"})
     directory: Path = DEFAULT_REFERENTIAL_DIR
+    #: Derived lookups (name index, code sets) computed once per object.
+    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def population_label(self) -> str:
@@ -108,6 +110,13 @@ class Referential:
             return str(names.get(code, code))
         return "France entière"
 
+    def cached(self, key: str, factory: Callable[[], Any]) -> Any:
+        """A value derived from this referential, computed once (thread-safe)."""
+        with _CACHE_LOCK:
+            if key not in self.cache:
+                self.cache[key] = factory()
+            return self.cache[key]
+
     def parent_units(self, parent_code: str) -> list[str]:
         """Arrondissement codes of Paris, Lyon or Marseille (empty for any other code)."""
         sel = self.aliases["parent_code"] == parent_code
@@ -119,6 +128,7 @@ def _directory(directory: Path | str | None) -> Path:
 
 
 _LOCK = threading.Lock()
+_CACHE_LOCK = threading.RLock()
 
 
 @functools.lru_cache(maxsize=4)
