@@ -20,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import functools
 import io
@@ -497,8 +498,10 @@ def _cell_text(value: object) -> str | None:
             return None
         if value.is_integer():
             return str(int(value))
-    if isinstance(value, pd.Timestamp):
+    if isinstance(value, (pd.Timestamp, dt.datetime)):
         return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
     text = str(value).strip()
     return text or None
 

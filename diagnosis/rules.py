@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import pandas as pd
+
 from diagnosis.paths import RULES_DIR
 from diagnosis.textnorm import label_key
 
@@ -94,3 +96,229 @@ def stage_label(key: str | None) -> str:
         if stage.key == key:
             return stage.label_fr
     return "statut inconnu"
+
+
+# --------------------------------------------------------------------------
+# Size classes, minimum population, funding
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SizeRules:
+    """ACI size classes (taille 1 to 4) and the soft minimum population."""
+
+    lower_bounds: tuple[int, ...]
+    lower_bound_inclusive: bool
+    labels: tuple[str, ...]
+    minimum_default: int
+    minimum_by_region: dict[str, int]
+    source: str
+    minimum_source: str
+
+    def size_class(self, population: float) -> int:
+        """Size class (1 to 4) of a population."""
+        bounds = self.lower_bounds
+        cls = 1
+        for i, bound in enumerate(bounds[1:], start=2):
+            if population > bound or (self.lower_bound_inclusive and population == bound):
+                cls = i
+        return cls
+
+    def minimum_for(self, region: str | None) -> int:
+        """The minimum population that applies in a region (default when not set)."""
+        if region is not None and region in self.minimum_by_region:
+            return self.minimum_by_region[region]
+        return self.minimum_default
+
+
+@functools.lru_cache(maxsize=4)
+def size_rules(directory: str | None = None) -> SizeRules:
+    """Size classes and minimum population from ``data/rules/aci.toml``."""
+    data = _read_toml("aci.toml", Path(directory) if directory else None)
+    classes, minimum = data["size_classes"], data["minimum_population"]
+    return SizeRules(
+        lower_bounds=tuple(int(b) for b in classes["lower_bounds"]),
+        lower_bound_inclusive=bool(classes["lower_bound_inclusive"]),
+        labels=tuple(classes["labels"]),
+        minimum_default=int(minimum["default"]),
+        minimum_by_region={str(k): int(v) for k, v in minimum.get("by_region", {}).items()},
+        source=f"{classes['source']} ({classes['date']})",
+        minimum_source=f"{minimum['source']} ({minimum['date']})",
+    )
+
+
+@dataclass(frozen=True)
+class FundingLine:
+    """One line of the ACI funding table."""
+
+    key: str
+    label: str
+    kind: str
+    fixed: tuple[int, int, int, int]
+    variable: tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class FundingRules:
+    """The ACI funding table and its options."""
+
+    lines: tuple[FundingLine, ...]
+    totals_published: tuple[int, ...]
+    bonus_size_class: int
+    bonus_min_members: int
+    bonus_rate: float
+    bonus_applies_to: tuple[str, ...]
+    supplement_label: str
+    supplement_amounts: tuple[int, ...]
+    one_off_label: str
+    one_off_size_1: int
+    one_off_size_4: int
+    source: str
+
+
+@functools.lru_cache(maxsize=4)
+def funding_rules(directory: str | None = None) -> FundingRules:
+    """The ACI funding table from ``data/rules/aci.toml``."""
+    data = _read_toml("aci.toml", Path(directory) if directory else None)["funding"]
+    lines = tuple(
+        FundingLine(
+            key=item["key"],
+            label=item["label"],
+            kind=item["kind"],
+            fixed=tuple(int(v) for v in item["fixed"]),  # type: ignore[arg-type]
+            variable=tuple(int(v) for v in item["variable"]),  # type: ignore[arg-type]
+        )
+        for item in data["line"]
+    )
+    bonus = data["large_community_bonus"]
+    return FundingRules(
+        lines=lines,
+        totals_published=tuple(int(v) for v in data["totals_published"]["amounts"]),
+        bonus_size_class=int(bonus["size_class"]),
+        bonus_min_members=int(bonus["min_members"]),
+        bonus_rate=float(bonus["rate"]),
+        bonus_applies_to=tuple(bonus["applies_to"]),
+        supplement_label=data["exceptional_operating_supplement"]["label"],
+        supplement_amounts=tuple(
+            int(v) for v in data["exceptional_operating_supplement"]["amounts"]
+        ),
+        one_off_label=data["one_off_letter_of_intent"]["label"],
+        one_off_size_1=int(data["one_off_letter_of_intent"]["amount_size_1"]),
+        one_off_size_4=int(data["one_off_letter_of_intent"]["amount_size_4"]),
+        source=f"{data['source']} ({data['date']})",
+    )
+
+
+OptionalMission = Literal["qualite_pertinence", "accompagnement"]
+CrisisYear = Literal["premiere_annee", "annees_suivantes"]
+
+
+def simulate_funding(
+    size_class: int,
+    *,
+    optional_missions: tuple[OptionalMission, ...] = ("qualite_pertinence", "accompagnement"),
+    crisis_year: CrisisYear = "premiere_annee",
+    crisis_activated: bool = False,
+    members: int | None = None,
+    joined_before_2022_09_30: bool = False,
+    include_variable: bool = True,
+) -> pd.DataFrame:
+    """Annual ACI funding of a CPTS of a size class, line by line.
+
+    Parameters
+    ----------
+    size_class
+        ACI size class, 1 to 4.
+    optional_missions
+        Optional missions chosen (quality and relevance, support to professionals).
+    crisis_year
+        ``premiere_annee`` (the health-crisis plan is drawn up) or
+        ``annees_suivantes`` (it is updated).
+    crisis_activated
+        Whether a health crisis was declared during the year.
+    members
+        Number of members; a taille-4 CPTS with at least 100 members gets the
+        +10 % bonus on all missions.
+    joined_before_2022_09_30
+        Adds the exceptional operating supplement.
+    include_variable
+        Count the variable parts (paid on results) at their maximum.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per funded line: key, label, fixed_eur, variable_eur, total_eur,
+        and a last row ``total``. Amounts are maxima per year.
+
+    Notes
+    -----
+    Amounts come from ``data/rules/aci.toml`` (ACI after avenant 2, 2022). With
+    both optional missions, the first crisis year and a crisis, the totals are
+    287,500 / 382,500 / 487,500 / 580,000 euros for tailles 1 to 4.
+    """
+    if size_class not in (1, 2, 3, 4):
+        raise ValueError(f"Taille ACI attendue entre 1 et 4 (reçu {size_class!r}).")
+    rules = funding_rules()
+    i = size_class - 1
+    rows = []
+    for line in rules.lines:
+        if line.kind == "mission_optionnelle" and line.key not in optional_missions:
+            continue
+        if line.kind == "crise_premiere_annee" and crisis_year != "premiere_annee":
+            continue
+        if line.kind == "crise_annees_suivantes" and crisis_year != "annees_suivantes":
+            continue
+        if line.kind == "crise_declenchee" and not crisis_activated:
+            continue
+        fixed = float(line.fixed[i])
+        variable = float(line.variable[i]) if include_variable else 0.0
+        rows.append(
+            {
+                "key": line.key,
+                "label": line.label,
+                "kind": line.kind,
+                "fixed_eur": fixed,
+                "variable_eur": variable,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    if (
+        members is not None
+        and size_class == rules.bonus_size_class
+        and members >= rules.bonus_min_members
+    ):
+        applies = frame["kind"].isin(rules.bonus_applies_to)
+        bonus = (frame.loc[applies, "fixed_eur"] + frame.loc[applies, "variable_eur"]).sum()
+        frame.loc[len(frame)] = {
+            "key": "bonus_taille_4",
+            "label": f"Majoration de {rules.bonus_rate:.0%} (taille 4, au moins "
+            f"{rules.bonus_min_members} adhérents)",
+            "kind": "majoration",
+            "fixed_eur": round(bonus * rules.bonus_rate, 2),
+            "variable_eur": 0.0,
+        }
+    if joined_before_2022_09_30:
+        frame.loc[len(frame)] = {
+            "key": "supplement_exceptionnel",
+            "label": rules.supplement_label,
+            "kind": "supplement",
+            "fixed_eur": float(rules.supplement_amounts[i]),
+            "variable_eur": 0.0,
+        }
+    frame["total_eur"] = frame["fixed_eur"] + frame["variable_eur"]
+    total = {
+        "key": "total",
+        "label": "Total annuel maximal",
+        "kind": "total",
+        "fixed_eur": frame["fixed_eur"].sum(),
+        "variable_eur": frame["variable_eur"].sum(),
+        "total_eur": frame["total_eur"].sum(),
+    }
+    frame.loc[len(frame)] = total
+    return frame[["key", "label", "kind", "fixed_eur", "variable_eur", "total_eur"]]
+
+
+def funding_total(size_class: int, **options: Any) -> float:
+    """Total of :func:`simulate_funding` (maximum annual amount in euros)."""
+    frame = simulate_funding(size_class, **options)
+    return float(frame.loc[frame["key"] == "total", "total_eur"].iloc[0])

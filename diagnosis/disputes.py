@@ -1,0 +1,227 @@
+"""Disputes between two perimeters: what is at stake and what each split gives.
+
+For two perimeters A and B claiming the same units, :func:`compare_perimeters`
+lists the contested units and evaluates four split options:
+
+- ``tout_a``: every contested unit to A;
+- ``tout_b``: every contested unit to B;
+- ``mairie_la_plus_proche``: each unit to the project whose main town hall
+  (town hall of its most populous uncontested unit) is the nearest, crow-fly;
+- ``epci_entiers``: each EPCI's contested units together, to the project
+  that already holds more of that EPCI's population (ties: nearest town hall).
+
+Each option is evaluated for population, size class, the minimum-population
+floor, contiguity (number of parts) and maximum ACI funding of both sides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyproj
+
+from diagnosis.checks import size_class_table
+from diagnosis.geometry import component_labels
+from diagnosis.membership import Membership
+from diagnosis.referential import Referential
+from diagnosis.rules import funding_total, size_rules
+
+__all__ = ["Dispute", "compare_perimeters"]
+
+OPTION_LABELS = {
+    "en_l_etat": "Situation déclarée (communes revendiquées par les deux)",
+    "tout_a": "Toutes les communes disputées à A",
+    "tout_b": "Toutes les communes disputées à B",
+    "mairie_la_plus_proche": "Chaque commune au projet dont la mairie principale est la plus proche",
+    "epci_entiers": "EPCI entiers (au projet qui en détient déjà le plus d'habitants)",
+}
+
+_GEOD = pyproj.Geod(ellps="GRS80")
+
+
+@dataclass
+class Dispute:
+    """Evidence for a committee: contested units and the split options."""
+
+    contested: pd.DataFrame  # code, name, population, epci, distances, assignment per option
+    options: (
+        pd.DataFrame
+    )  # option, side, perimeter_id, population, size class, floor, parts, funding
+    summary: dict[str, Any]
+
+
+def _positions(m: Membership, perimeter_id: str) -> np.ndarray:
+    ids = m.perimeters["perimeter_id"].to_numpy()
+    matches = np.flatnonzero(ids == perimeter_id)
+    if len(matches) == 0:
+        raise ValueError(
+            f"Périmètre inconnu : {perimeter_id!r}. Périmètres : "
+            + ", ".join(map(str, ids[:20]))
+            + ("…" if len(ids) > 20 else "")
+        )
+    return m.units_of(int(matches[0]))
+
+
+def _main_townhall(
+    ref: Referential, positions: np.ndarray, index_pop: np.ndarray
+) -> tuple[float, float]:
+    units = ref.units
+    best = positions[np.argmax(index_pop[positions])]
+    return float(units["townhall_lon"].to_numpy()[best]), float(
+        units["townhall_lat"].to_numpy()[best]
+    )
+
+
+def _distance_km(lon: np.ndarray, lat: np.ndarray, point: tuple[float, float]) -> np.ndarray:
+    _, _, dist = _GEOD.inv(lon, lat, np.full(len(lon), point[0]), np.full(len(lat), point[1]))
+    return np.asarray(dist) / 1000.0
+
+
+def compare_perimeters(
+    m: Membership,
+    ref: Referential,
+    perimeter_a: str,
+    perimeter_b: str,
+    *,
+    funding_options: Mapping[str, Any] | None = None,
+) -> Dispute:
+    """Compare two perimeters and evaluate the ways to split their contested units.
+
+    Parameters
+    ----------
+    m
+        Membership of the perimeters (any status threshold).
+    ref
+        Referential.
+    perimeter_a, perimeter_b
+        Identifiers of the two perimeters.
+    funding_options
+        Options of :func:`diagnosis.rules.simulate_funding`.
+
+    Returns
+    -------
+    Dispute
+        ``contested`` (one row per contested unit, with its distance to each
+        main town hall and where each option puts it), ``options`` (two rows
+        per option, one per side) and a ``summary``.
+    """
+    if perimeter_a == perimeter_b:
+        raise ValueError("Choisissez deux périmètres différents.")
+    index = m.index
+    a_units = _positions(m, perimeter_a)
+    b_units = _positions(m, perimeter_b)
+    contested = np.intersect1d(a_units, b_units)
+    only_a = np.setdiff1d(a_units, contested)
+    only_b = np.setdiff1d(b_units, contested)
+    pop = index.population
+    units = ref.units
+    town_a = _main_townhall(ref, only_a if len(only_a) else a_units, pop)
+    town_b = _main_townhall(ref, only_b if len(only_b) else b_units, pop)
+    lon = units["townhall_lon"].to_numpy()[contested]
+    lat = units["townhall_lat"].to_numpy()[contested]
+    dist_a = _distance_km(lon, lat, town_a) if len(contested) else np.zeros(0)
+    dist_b = _distance_km(lon, lat, town_b) if len(contested) else np.zeros(0)
+    nearest_to_a = dist_a <= dist_b
+
+    epci = units["epci_code"].to_numpy(dtype=object)
+    epci_of_contested = epci[contested]
+    epci_choice = np.empty(len(contested), dtype=bool)
+    for code in pd.unique(epci_of_contested):
+        sel = epci_of_contested == code if code is not None else pd.isna(epci_of_contested)
+        if code is None or (isinstance(code, float) and np.isnan(code)):
+            epci_choice[sel] = nearest_to_a[sel]
+            continue
+        held_a = pop[only_a][epci[only_a] == code].sum()
+        held_b = pop[only_b][epci[only_b] == code].sum()
+        if held_a != held_b:
+            epci_choice[sel] = held_a > held_b
+        else:
+            # Tie: the side nearer to the group's most populous contested unit.
+            lead = np.argmax(np.where(sel, pop[contested], -1))
+            epci_choice[sel] = nearest_to_a[lead]
+
+    assignments = {
+        "tout_a": np.ones(len(contested), dtype=bool),
+        "tout_b": np.zeros(len(contested), dtype=bool),
+        "mairie_la_plus_proche": nearest_to_a,
+        "epci_entiers": epci_choice,
+    }
+    names = dict(zip(m.perimeters["perimeter_id"], m.perimeters["name"], strict=True))
+    rules = size_rules()
+    options_rows = []
+
+    def evaluate(option: str, side: str, positions: np.ndarray, n_contested: int) -> None:
+        population = int(pop[positions].sum())
+        size = size_class_table(
+            [population], rules=rules, regions=_main_region(ref, positions)
+        ).iloc[0]
+        labels = component_labels(index, np.zeros(len(positions), dtype=np.int64), positions)
+        options_rows.append(
+            {
+                "option": option,
+                "option_label": OPTION_LABELS[option],
+                "side": side,
+                "perimeter_id": perimeter_a if side == "A" else perimeter_b,
+                "name": names[perimeter_a if side == "A" else perimeter_b],
+                "n_units": len(positions),
+                "n_contested_received": n_contested,
+                "population": population,
+                "size_class": int(size["size_class"]),
+                "margin_below": size["margin_below"],
+                "margin_above": size["margin_above"],
+                "minimum_population": size["minimum_population"],
+                "below_minimum": bool(size["below_minimum"]),
+                "n_parts": int(len(np.unique(labels))) if len(labels) else 0,
+                "funding_max_eur": funding_total(
+                    int(size["size_class"]), **dict(funding_options or {})
+                ),
+            }
+        )
+
+    evaluate("en_l_etat", "A", a_units, len(contested))
+    evaluate("en_l_etat", "B", b_units, len(contested))
+    for option, to_a in assignments.items():
+        side_a = np.concatenate([only_a, contested[to_a]])
+        side_b = np.concatenate([only_b, contested[~to_a]])
+        evaluate(option, "A", np.sort(side_a), int(to_a.sum()))
+        evaluate(option, "B", np.sort(side_b), int((~to_a).sum()))
+
+    contested_table = pd.DataFrame(
+        {
+            "code": index.codes[contested],
+            "name": units["name"].to_numpy()[contested],
+            "population": pop[contested],
+            "epci_code": epci_of_contested,
+            "epci_name": units["epci_name"].to_numpy()[contested],
+            "distance_a_km": dist_a,
+            "distance_b_km": dist_b,
+            **{f"option_{k}": np.where(v, "A", "B") for k, v in assignments.items()},
+        }
+    )
+    summary = {
+        "perimeter_a": perimeter_a,
+        "perimeter_b": perimeter_b,
+        "name_a": names[perimeter_a],
+        "name_b": names[perimeter_b],
+        "n_contested": len(contested),
+        "population_contested": int(pop[contested].sum()),
+        "population_a_without": int(pop[only_a].sum()),
+        "population_b_without": int(pop[only_b].sum()),
+        "main_townhall_a": town_a,
+        "main_townhall_b": town_b,
+        "distance_note": "distances à vol d'oiseau entre mairies (approximation, pas de temps de trajet)",
+    }
+    return Dispute(contested=contested_table, options=pd.DataFrame(options_rows), summary=summary)
+
+
+def _main_region(ref: Referential, positions: np.ndarray) -> list[str | None]:
+    if len(positions) == 0:
+        return [None]
+    region = ref.units["region"].astype(str).to_numpy()[positions]
+    pop = ref.units["population"].to_numpy()[positions]
+    totals = pd.Series(pop).groupby(region).sum()
+    return [str(totals.idxmax())]

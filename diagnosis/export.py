@@ -1,0 +1,229 @@
+"""Writing the diagnosis: CSV files, an Excel workbook and a GeoPackage.
+
+Text cells coming from users' files are protected against formula injection:
+in CSV files a text starting with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return is prefixed with an apostrophe; in the workbook, strings are
+never written as formulas.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from diagnosis.pipeline import Diagnosis
+from diagnosis.rules import stage_label
+
+__all__ = [
+    "CSV_CONTRACT",
+    "diagnosis_tables",
+    "excel_bytes",
+    "protect_text",
+    "write_csv",
+    "write_diagnosis",
+    "write_geopackage",
+]
+
+#: The CLI contract: file name → columns that must come first, in this order.
+CSV_CONTRACT: dict[str, list[str]] = {
+    "perimeters.csv": [
+        "perimeter_id", "name", "status", "population", "n_units", "size_class", "below_minimum",
+        "n_parts",
+    ],
+    "overlaps.csv": ["code", "name", "population", "n_perimeters", "perimeters"],
+    "white_zones.csv": ["code", "name", "population", "cluster_id"],
+    "coverage.csv": ["scope", "population_total", "population_covered", "share_covered"],
+    "import_report.csv": ["kind", "severity", "row", "perimeter", "code", "message", "action"],
+}
+
+_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def protect_text(value: object) -> object:
+    """Prefix a text that a spreadsheet would read as a formula with an apostrophe."""
+    if isinstance(value, str) and value.startswith(_DANGEROUS):
+        return "'" + value
+    return value
+
+
+def _flat(frame: pd.DataFrame) -> pd.DataFrame:
+    """Tuples become space-separated text; object columns keep None as empty."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object and out[col].map(lambda v: isinstance(v, tuple)).any():
+            out[col] = out[col].map(lambda v: " ".join(map(str, v)) if isinstance(v, tuple) else v)
+    return out
+
+
+def _ordered(frame: pd.DataFrame, first: list[str]) -> pd.DataFrame:
+    missing = [c for c in first if c not in frame.columns]
+    if missing:
+        raise ValueError(f"colonnes manquantes pour le contrat de sortie : {missing}")
+    rest = [c for c in frame.columns if c not in first]
+    return frame[first + rest]
+
+
+def diagnosis_tables(diag: Diagnosis) -> dict[str, pd.DataFrame]:
+    """All tables of a diagnosis, by file name (CSV) / sheet name, flattened for writing."""
+    summary = diag.perimeters.summary.copy()
+    summary["status_label"] = summary["status"].map(lambda s: stage_label(s if isinstance(s, str) else None))
+    white_units = diag.white.units
+    tables = {
+        "perimeters.csv": _ordered(summary, CSV_CONTRACT["perimeters.csv"]),
+        "overlaps.csv": _ordered(diag.overlaps, CSV_CONTRACT["overlaps.csv"]),
+        "white_zones.csv": _ordered(white_units, CSV_CONTRACT["white_zones.csv"]),
+        "coverage.csv": _ordered(diag.coverage_at_threshold(), CSV_CONTRACT["coverage.csv"]),
+        "import_report.csv": _ordered(diag.imported.report, CSV_CONTRACT["import_report.csv"]),
+        "overlap_pairs.csv": diag.overlap_pairs,
+        "declared_splits.csv": diag.splits,
+        "white_zone_clusters.csv": diag.white.clusters,
+        "white_zone_neighbours.csv": diag.white.neighbours,
+        "coverage_by_status.csv": diag.coverage,
+        "perimeter_epcis.csv": diag.perimeters.epcis,
+        "perimeter_parts.csv": diag.perimeters.parts,
+        "enclaves.csv": diag.perimeters.enclaves,
+        "perimeter_members.csv": diag.imported.members,
+    }
+    if diag.proposals is not None:
+        tables["proposals.csv"] = diag.proposals.proposals
+    return {name: _flat(frame) for name, frame in tables.items()}
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """UTF-8 CSV (comma-separated), text cells protected against formula injection."""
+    safe = frame.copy()
+    for col in safe.columns:
+        if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
+            safe[col] = safe[col].map(protect_text)
+    safe.to_csv(path, index=False, encoding="utf-8")
+
+
+SHEET_NAMES = {
+    "perimeters.csv": "Périmètres",
+    "overlaps.csv": "Chevauchements",
+    "overlap_pairs.csv": "Paires",
+    "declared_splits.csv": "Découpages infra",
+    "white_zones.csv": "Zones blanches",
+    "white_zone_clusters.csv": "Groupes ZB",
+    "white_zone_neighbours.csv": "Voisins ZB",
+    "coverage.csv": "Couverture",
+    "coverage_by_status.csv": "Couverture par statut",
+    "perimeter_epcis.csv": "EPCI",
+    "perimeter_parts.csv": "Parties",
+    "enclaves.csv": "Enclaves",
+    "proposals.csv": "Propositions",
+    "perimeter_members.csv": "Communes",
+    "import_report.csv": "Rapport d'import",
+}
+
+
+def excel_bytes(tables: Mapping[str, pd.DataFrame], *, sources: pd.DataFrame | None = None) -> bytes:
+    """An Excel workbook, one sheet per table; strings are never written as formulas."""
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(
+        buffer,
+        engine="xlsxwriter",
+        engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}},
+    ) as writer:
+        for name, frame in tables.items():
+            sheet = SHEET_NAMES.get(name, Path(name).stem)[:31]
+            frame.to_excel(writer, sheet_name=sheet, index=False)
+            worksheet = writer.sheets[sheet]
+            worksheet.freeze_panes(1, 0)
+            for i, col in enumerate(frame.columns):
+                width = min(60, max(10, len(str(col)) + 2))
+                worksheet.set_column(i, i, width)
+        if sources is not None:
+            sources.to_excel(writer, sheet_name="Sources", index=False)
+    return buffer.getvalue()
+
+
+def _layer(frame: pd.DataFrame, geometry: list[object] | np.ndarray) -> gpd.GeoDataFrame:
+    geoms = np.asarray(geometry, dtype=object)
+    flat = _flat(frame.reset_index(drop=True))
+    for col in flat.columns:
+        if flat[col].dtype == object:
+            flat[col] = flat[col].map(lambda v: None if v is None else str(v))
+    gdf = gpd.GeoDataFrame(flat, geometry=gpd.GeoSeries(geoms, crs=4326), crs=4326)
+    gdf.geometry = gdf.geometry.map(
+        lambda g: shapely.MultiPolygon([g]) if g is not None and g.geom_type == "Polygon" else g
+    )
+    return gdf
+
+
+def write_geopackage(diag: Diagnosis, path: Path) -> list[str]:
+    """Layers ``perimeters``, ``overlaps``, ``white_zone_clusters``, ``proposals`` (WGS84)."""
+    from diagnosis.geometry import dissolve_groups
+
+    ref = diag.referential
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    per_geoms = diag.perimeters.geometries
+    if per_geoms is None:
+        from diagnosis.geometry import dissolve_perimeters
+
+        per_geoms = dissolve_perimeters(diag.membership, ref)
+    summary = diag.perimeters.summary
+    layers["perimeters"] = _layer(summary, per_geoms.geometry.to_numpy())
+    over_pos = diag.membership.index.positions(diag.overlaps["code"].tolist())
+    layers["overlaps"] = _layer(diag.overlaps, ref.units.geometry.to_numpy()[over_pos])
+    clusters = diag.white.clusters
+    cluster_geoms = dissolve_groups(
+        ref, [diag.membership.index.positions(list(c)) for c in clusters["codes"]]
+    )
+    layers["white_zone_clusters"] = _layer(clusters, cluster_geoms)
+    if diag.proposals is not None:
+        layers["proposals"] = _layer(diag.proposals.proposals, diag.proposals.geometries)
+    if path.exists():
+        path.unlink()
+    written = []
+    for name, layer in layers.items():
+        layer = layer[layer.geometry.notna()] if len(layer) else layer  # noqa: PLW2901
+        layer.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
+        written.append(name)
+    return written
+
+
+def write_diagnosis(diag: Diagnosis, out_dir: Path) -> list[Path]:
+    """Write every CSV, ``diagnosis.xlsx`` and ``diagnosis.gpkg`` into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tables = diagnosis_tables(diag)
+    written = []
+    for name, frame in tables.items():
+        path = out_dir / name
+        write_csv(frame, path)
+        written.append(path)
+    manifest = diag.referential.manifest
+    sources = pd.DataFrame(
+        [
+            {
+                "source": s.get("package"),
+                "version": s.get("version"),
+                "licence": s.get("licence"),
+                "citation": s.get("citation"),
+            }
+            for s in manifest.get("sources", [])
+        ]
+        + [
+            {
+                "source": "population",
+                "version": diag.referential.population_label,
+                "licence": "",
+                "citation": "INSEE",
+            }
+        ]
+    )
+    write_csv(sources, out_dir / "sources.csv")
+    written.append(out_dir / "sources.csv")
+    xlsx = out_dir / "diagnosis.xlsx"
+    xlsx.write_bytes(excel_bytes(tables, sources=sources))
+    written.append(xlsx)
+    gpkg = out_dir / "diagnosis.gpkg"
+    write_geopackage(diag, gpkg)
+    written.append(gpkg)
+    return written

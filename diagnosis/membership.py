@@ -1,0 +1,183 @@
+"""Membership of units in perimeters, as integer arrays for fast diagnosis.
+
+Overlaps, white zones, coverage and contiguity are questions about the
+membership table (perimeter, unit), not about geometry: codes are mapped to
+positions in the referential once, and counts are made with ``np.bincount``
+and sparse graphs.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from diagnosis.perimeters import PerimeterImport
+from diagnosis.referential import Referential
+from diagnosis.rules import STAGE_KEYS, StageKey, stage_rank
+
+__all__ = ["Membership", "UnitIndex", "membership", "stage_filter", "unit_index"]
+
+
+@dataclass(frozen=True)
+class UnitIndex:
+    """Units of a referential as arrays, with their adjacency graph."""
+
+    codes: np.ndarray  # unit codes (object array), in the referential's order
+    position: pd.Series  # code -> position
+    population: np.ndarray  # int64
+    area_km2: np.ndarray  # float64 (NaN when no geometry)
+    adjacency: sp.csr_matrix  # symmetric, 1 where two units share a border
+    border_m: sp.csr_matrix  # shared border length in metres
+
+    def positions(self, codes: pd.Series | list[str] | np.ndarray) -> np.ndarray:
+        """Positions of codes (-1 for codes not in the referential)."""
+        return self.position.reindex(list(codes)).fillna(-1).to_numpy(dtype=np.int64)
+
+
+def unit_index(ref: Referential) -> UnitIndex:
+    """The :class:`UnitIndex` of a referential (computed once per referential)."""
+
+    def make() -> UnitIndex:
+        units = ref.units
+        codes = units.index.to_numpy(dtype=object)
+        position = pd.Series(np.arange(len(codes)), index=units.index)
+        adj = ref.adjacency
+        a = position.reindex(adj["code_a"]).to_numpy()
+        b = position.reindex(adj["code_b"]).to_numpy()
+        keep = ~(np.isnan(a) | np.isnan(b))
+        a, b = a[keep].astype(np.int64), b[keep].astype(np.int64)
+        n = len(codes)
+        rows = np.concatenate([a, b])
+        cols = np.concatenate([b, a])
+        border = np.concatenate([adj["border_m"].to_numpy()[keep]] * 2)
+        adjacency = sp.csr_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
+        border_m = sp.csr_matrix((border, (rows, cols)), shape=(n, n))
+        return UnitIndex(
+            codes=codes,
+            position=position,
+            population=units["population"].to_numpy(dtype=np.int64),
+            area_km2=units["area_km2"].to_numpy(dtype=np.float64),
+            adjacency=adjacency,
+            border_m=border_m,
+        )
+
+    index: UnitIndex = ref.cached("unit_index", make)
+    return index
+
+
+def stage_filter(statuses: pd.Series, status_min: StageKey) -> np.ndarray:
+    """Which perimeters reach a status threshold.
+
+    A perimeter without a known status counts as ``emergence`` (the file
+    declares it, so it is at least an emerging project).
+    """
+    if status_min not in STAGE_KEYS:
+        raise ValueError(
+            f"Stade inconnu : {status_min!r}. Stades possibles : {', '.join(STAGE_KEYS)}."
+        )
+    ranks = np.array([max(stage_rank(s if isinstance(s, str) else None), 1) for s in statuses])
+    return ranks >= stage_rank(status_min)
+
+
+@dataclass(frozen=True)
+class Membership:
+    """Perimeters and their units as integer arrays.
+
+    ``perimeters`` is the perimeter table restricted to the status threshold
+    (index 0..n-1 is the perimeter number used in ``member_perimeter``).
+    """
+
+    perimeters: pd.DataFrame  # perimeter_id, name, status (threshold applied)
+    member_perimeter: np.ndarray  # perimeter number of each membership row
+    member_unit: np.ndarray  # unit position of each membership row
+    split: np.ndarray  # bool: membership under a declared infra-communal split
+    outside: pd.DataFrame  # perimeter_id, code: members not in the referential's scope
+    index: UnitIndex
+    status_min: StageKey
+
+    @property
+    def n_perimeters(self) -> int:
+        """Number of perimeters at the threshold."""
+        return len(self.perimeters)
+
+    def claims_per_unit(self, *, count_splits: bool = True) -> np.ndarray:
+        """Number of perimeters claiming each unit (optionally not counting declared splits)."""
+        units = self.member_unit if count_splits else self.member_unit[~self.split]
+        return np.bincount(units, minlength=len(self.index.codes))
+
+    def covered(self) -> np.ndarray:
+        """Whether each unit is in at least one perimeter."""
+        return self.claims_per_unit() > 0
+
+    def units_of(self, perimeter: int) -> np.ndarray:
+        """Unit positions of one perimeter."""
+        return self.member_unit[self.member_perimeter == perimeter]
+
+    def incidence(self) -> sp.csr_matrix:
+        """Perimeter × unit incidence matrix (1 where the unit belongs to the perimeter)."""
+        n_units = len(self.index.codes)
+        return sp.csr_matrix(
+            (
+                np.ones(len(self.member_unit), dtype=np.int32),
+                (self.member_perimeter, self.member_unit),
+            ),
+            shape=(self.n_perimeters, n_units),
+        )
+
+
+def membership(
+    perimeters: PerimeterImport,
+    referential: Referential,
+    *,
+    status_min: StageKey = "emergence",
+) -> Membership:
+    """Map an import's members onto the referential's units.
+
+    Members whose unit is not in the referential (another region, say) are
+    kept aside in ``outside`` and a warning says how many; they are not counted.
+    """
+    index = unit_index(referential)
+    reached = stage_filter(perimeters.perimeters["status"], status_min)
+    table = perimeters.perimeters.loc[reached, ["perimeter_id", "name", "status"]].reset_index(
+        drop=True
+    )
+    number = pd.Series(np.arange(len(table)), index=table["perimeter_id"].to_numpy())
+    members = perimeters.members
+    members = members[members["perimeter_id"].isin(number.index)]
+    pos = index.positions(members["code"].to_numpy())
+    inside = pos >= 0
+    outside = members.loc[~inside, ["perimeter_id", "code"]].reset_index(drop=True)
+    if len(outside):
+        warnings.warn(
+            f"{len(outside)} appartenance(s) hors du périmètre d'étude ignorée(s) "
+            f"({outside['code'].nunique()} commune(s)).",
+            stacklevel=2,
+        )
+    members = members[inside]
+    split_keys = set(
+        zip(
+            perimeters.splits["perimeter_id"].tolist(),
+            perimeters.splits["code"].tolist(),
+            strict=True,
+        )
+    )
+    split = np.array(
+        [
+            (p, c) in split_keys
+            for p, c in zip(members["perimeter_id"].tolist(), members["code"].tolist(), strict=True)
+        ],
+        dtype=bool,
+    )
+    return Membership(
+        perimeters=table,
+        member_perimeter=number.reindex(members["perimeter_id"]).to_numpy(dtype=np.int64),
+        member_unit=pos[inside],
+        split=split,
+        outside=outside,
+        index=index,
+        status_min=status_min,
+    )

@@ -1,0 +1,120 @@
+"""The whole diagnosis of a set of perimeters, as used by the CLI, the app and notebooks."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from diagnosis.checks import PerimeterDiagnosis, diagnose_perimeters
+from diagnosis.membership import Membership, membership
+from diagnosis.overlaps import declared_splits, overlap_pairs, overlaps
+from diagnosis.perimeters import PerimeterImport
+from diagnosis.proposals import Proposals, propose_for_white_zones
+from diagnosis.rates import coverage_rates
+from diagnosis.referential import Referential
+from diagnosis.rules import StageKey
+from diagnosis.white_zones import WhiteZones, white_zones
+
+__all__ = ["Diagnosis", "run_diagnosis"]
+
+logger = logging.getLogger(__name__)
+
+STEPS = ("appartenances", "périmètres", "chevauchements", "zones blanches", "couverture", "propositions")
+
+
+@dataclass
+class Diagnosis:
+    """Everything the diagnosis found, as evidence tables."""
+
+    imported: PerimeterImport
+    referential: Referential
+    status_min: StageKey
+    membership: Membership
+    perimeters: PerimeterDiagnosis
+    overlaps: pd.DataFrame
+    overlap_pairs: pd.DataFrame
+    splits: pd.DataFrame
+    white: WhiteZones
+    coverage: pd.DataFrame
+    proposals: Proposals | None
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    def coverage_at_threshold(self) -> pd.DataFrame:
+        """Coverage rates at the diagnosis's own status threshold."""
+        return self.coverage[self.coverage["status_min"] == self.status_min].reset_index(drop=True)
+
+
+def run_diagnosis(
+    imported: PerimeterImport,
+    ref: Referential,
+    *,
+    status_min: StageKey = "emergence",
+    geometry: bool = True,
+    proposals: bool = True,
+    funding_options: Mapping[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Diagnosis:
+    """Run every check on imported perimeters within the referential's scope.
+
+    Parameters
+    ----------
+    imported
+        Result of :func:`diagnosis.perimeters.import_perimeters`.
+    ref
+        Referential of the scope (France, a region or a department).
+    status_min
+        Status threshold for coverage, overlaps, white zones and proposals.
+    geometry
+        Dissolve perimeters and look for enclaves.
+    proposals
+        Compute proposals for the white zones.
+    funding_options
+        Options of :func:`diagnosis.rules.simulate_funding`.
+    progress
+        Called with the name of each step.
+    """
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def step(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 3)
+        clock = now
+        logger.info("diagnosis step done: %s", name)
+        if progress is not None:
+            progress(name)
+
+    m = membership(imported, ref, status_min=status_min)
+    step(STEPS[0])
+    per = diagnose_perimeters(m, ref, geometry=geometry, funding_options=funding_options)
+    step(STEPS[1])
+    units_over = overlaps(m, ref)
+    pairs = overlap_pairs(m)
+    splits = declared_splits(m, ref)
+    step(STEPS[2])
+    white = white_zones(m, ref)
+    step(STEPS[3])
+    coverage = coverage_rates(imported, ref)
+    step(STEPS[4])
+    props = propose_for_white_zones(m, ref, white) if proposals else None
+    step(STEPS[5])
+    return Diagnosis(
+        imported=imported,
+        referential=ref,
+        status_min=status_min,
+        membership=m,
+        perimeters=per,
+        overlaps=units_over,
+        overlap_pairs=pairs,
+        splits=splits,
+        white=white,
+        coverage=coverage,
+        proposals=props,
+        timings_s=timings,
+    )

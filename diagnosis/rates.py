@@ -1,0 +1,121 @@
+"""Coverage rates: share of population and of units in a perimeter, by status threshold.
+
+Computed the same way for France, each region and each department: a unit is
+covered at a threshold when at least one perimeter reaching that stage
+includes it (a perimeter without status counts as ``emergence``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from diagnosis.membership import membership
+from diagnosis.perimeters import PerimeterImport
+from diagnosis.referential import Referential
+from diagnosis.rules import STAGE_KEYS, StageKey, stage_label
+
+__all__ = ["RATE_COLUMNS", "coverage_rates"]
+
+RATE_COLUMNS = [
+    "scope",
+    "level",
+    "code",
+    "name",
+    "status_min",
+    "status_label",
+    "population_total",
+    "population_covered",
+    "population_white",
+    "share_covered",
+    "units_total",
+    "units_covered",
+    "share_units_covered",
+]
+
+
+def coverage_rates(
+    perimeters: PerimeterImport,
+    ref: Referential,
+    *,
+    statuses: Sequence[StageKey] = STAGE_KEYS,
+    levels: Sequence[str] = ("france", "region", "department"),
+) -> pd.DataFrame:
+    """Coverage by status threshold for France (``FR``), regions (``REG-xx``), departments (``DEP-xx``).
+
+    Parameters
+    ----------
+    perimeters
+        Imported perimeters.
+    ref
+        Referential of the scope: with a regional referential, France is not
+        computed (only the region and its departments are in scope).
+    statuses
+        Thresholds to compute (default: the four stages).
+    levels
+        Which scopes to compute.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (scope, threshold): population_total, population_covered,
+        population_white, share_covered, units_total, units_covered,
+        share_units_covered. covered + white = total by construction.
+    """
+    units = ref.units
+    pop = units["population"].to_numpy(dtype=np.int64)
+    region = units["region"].astype(str).to_numpy()
+    department = units["department"].astype(str).to_numpy()
+    region_names = dict(zip(ref.regions["region"], ref.regions["region_name"], strict=True))
+    dep_names = dict(
+        zip(ref.departments["department"], ref.departments["department_name"], strict=True)
+    )
+    national = ref.scope.get("level") == "france"
+    rows = []
+    for status in statuses:
+        m = membership(perimeters, ref, status_min=status)
+        covered = m.covered()
+        groups: list[tuple[str, str, str, str, np.ndarray]] = []
+        if "france" in levels and national:
+            groups.append(("FR", "france", "FR", "France", np.ones(len(units), dtype=bool)))
+        if "region" in levels:
+            for code in sorted(set(region)):
+                groups.append(
+                    (f"REG-{code}", "region", code, region_names.get(code, code), region == code)
+                )
+        if "department" in levels:
+            for code in sorted(set(department)):
+                groups.append(
+                    (
+                        f"DEP-{code}",
+                        "department",
+                        code,
+                        dep_names.get(code, code),
+                        department == code,
+                    )
+                )
+        for scope, level, code, name, mask in groups:
+            total = int(pop[mask].sum())
+            cov = int(pop[mask & covered].sum())
+            n_total = int(mask.sum())
+            n_cov = int((mask & covered).sum())
+            rows.append(
+                {
+                    "scope": scope,
+                    "level": level,
+                    "code": code,
+                    "name": name,
+                    "status_min": status,
+                    "status_label": stage_label(status),
+                    "population_total": total,
+                    "population_covered": cov,
+                    "population_white": total - cov,
+                    "share_covered": cov / total if total else np.nan,
+                    "units_total": n_total,
+                    "units_covered": n_cov,
+                    "share_units_covered": n_cov / n_total if n_total else np.nan,
+                }
+            )
+    return pd.DataFrame(rows, columns=RATE_COLUMNS)
