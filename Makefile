@@ -23,12 +23,16 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q --upgrade pip
 
+# The project folder goes on the environment's path (a .pth file), so that notebooks
+# and scripts run from any folder import diagnosis and coverage.
 $(STAMP_RUN): requirements.txt | $(PY)
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	$(PY) -c 'import pathlib, site; pathlib.Path(site.getsitepackages()[0], "atlas_cpts.pth").write_text(str(pathlib.Path.cwd()) + "\n")'
 	touch $@
 
 $(STAMP_DEV): requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	$(PY) -c 'import pathlib, site; pathlib.Path(site.getsitepackages()[0], "atlas_cpts.pth").write_text(str(pathlib.Path.cwd()) + "\n")'
 	touch $@ $(STAMP_RUN)
 
 setup: $(STAMP_RUN)

@@ -6,7 +6,7 @@ inhabitants), never bare booleans.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from diagnosis.geometry import component_labels, dissolve_perimeters, enclaves
-from diagnosis.membership import Membership
+from diagnosis.membership import Membership, membership
+from diagnosis.perimeters import perimeters_from_members
 from diagnosis.referential import Referential
 from diagnosis.rules import SizeRules, funding_total, size_rules
 
@@ -84,10 +85,10 @@ class PerimeterDiagnosis:
 
 
 def size_class_table(
-    population: pd.Series | np.ndarray,
+    population: pd.Series | np.ndarray | Sequence[float],
     *,
     rules: SizeRules | None = None,
-    regions: pd.Series | np.ndarray | None = None,
+    regions: pd.Series | np.ndarray | Sequence[str | None] | None = None,
 ) -> pd.DataFrame:
     """Size class, margins to the class bounds and the minimum-population check.
 
@@ -349,9 +350,6 @@ def territory_summary(
     funding_options: Mapping[str, Any] | None = None,
 ) -> PerimeterDiagnosis:
     """Diagnosis of one territory given as unit codes (the app's "Mon territoire")."""
-    from diagnosis.membership import membership
-    from diagnosis.perimeters import perimeters_from_members
-
     imported = perimeters_from_members({"territoire": list(codes)}, names={"territoire": name})
     return diagnose_perimeters(
         membership(imported, ref), ref, geometry=geometry, funding_options=funding_options

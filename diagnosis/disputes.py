@@ -36,7 +36,9 @@ OPTION_LABELS = {
     "en_l_etat": "Situation déclarée (communes revendiquées par les deux)",
     "tout_a": "Toutes les communes disputées à A",
     "tout_b": "Toutes les communes disputées à B",
-    "mairie_la_plus_proche": "Chaque commune au projet dont la mairie principale est la plus proche",
+    "mairie_la_plus_proche": (
+        "Chaque commune au projet dont la mairie principale est la plus proche"
+    ),
     "epci_entiers": "EPCI entiers (au projet qui en détient déjà le plus d'habitants)",
 }
 
@@ -175,7 +177,7 @@ def compare_perimeters(
                 "margin_above": size["margin_above"],
                 "minimum_population": size["minimum_population"],
                 "below_minimum": bool(size["below_minimum"]),
-                "n_parts": int(len(np.unique(labels))) if len(labels) else 0,
+                "n_parts": len(np.unique(labels)) if len(labels) else 0,
                 "funding_max_eur": funding_total(
                     int(size["size_class"]), **dict(funding_options or {})
                 ),
@@ -213,7 +215,9 @@ def compare_perimeters(
         "population_b_without": int(pop[only_b].sum()),
         "main_townhall_a": town_a,
         "main_townhall_b": town_b,
-        "distance_note": "distances à vol d'oiseau entre mairies (approximation, pas de temps de trajet)",
+        "distance_note": (
+            "distances à vol d'oiseau entre mairies (approximation, pas de temps de trajet)"
+        ),
     }
     return Dispute(contested=contested_table, options=pd.DataFrame(options_rows), summary=summary)
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from diagnosis.geometry import dissolve_groups, dissolve_perimeters
 from diagnosis.pipeline import Diagnosis
 from diagnosis.rules import stage_label
 
@@ -33,7 +34,13 @@ __all__ = [
 #: The CLI contract: file name → columns that must come first, in this order.
 CSV_CONTRACT: dict[str, list[str]] = {
     "perimeters.csv": [
-        "perimeter_id", "name", "status", "population", "n_units", "size_class", "below_minimum",
+        "perimeter_id",
+        "name",
+        "status",
+        "population",
+        "n_units",
+        "size_class",
+        "below_minimum",
         "n_parts",
     ],
     "overlaps.csv": ["code", "name", "population", "n_perimeters", "perimeters"],
@@ -72,7 +79,9 @@ def _ordered(frame: pd.DataFrame, first: list[str]) -> pd.DataFrame:
 def diagnosis_tables(diag: Diagnosis) -> dict[str, pd.DataFrame]:
     """All tables of a diagnosis, by file name (CSV) / sheet name, flattened for writing."""
     summary = diag.perimeters.summary.copy()
-    summary["status_label"] = summary["status"].map(lambda s: stage_label(s if isinstance(s, str) else None))
+    summary["status_label"] = summary["status"].map(
+        lambda s: stage_label(s if isinstance(s, str) else None)
+    )
     white_units = diag.white.units
     tables = {
         "perimeters.csv": _ordered(summary, CSV_CONTRACT["perimeters.csv"]),
@@ -123,7 +132,9 @@ SHEET_NAMES = {
 }
 
 
-def excel_bytes(tables: Mapping[str, pd.DataFrame], *, sources: pd.DataFrame | None = None) -> bytes:
+def excel_bytes(
+    tables: Mapping[str, pd.DataFrame], *, sources: pd.DataFrame | None = None
+) -> bytes:
     """An Excel workbook, one sheet per table; strings are never written as formulas."""
     buffer = io.BytesIO()
     with pd.ExcelWriter(
@@ -159,14 +170,10 @@ def _layer(frame: pd.DataFrame, geometry: list[object] | np.ndarray) -> gpd.GeoD
 
 def write_geopackage(diag: Diagnosis, path: Path) -> list[str]:
     """Layers ``perimeters``, ``overlaps``, ``white_zone_clusters``, ``proposals`` (WGS84)."""
-    from diagnosis.geometry import dissolve_groups
-
     ref = diag.referential
     layers: dict[str, gpd.GeoDataFrame] = {}
     per_geoms = diag.perimeters.geometries
     if per_geoms is None:
-        from diagnosis.geometry import dissolve_perimeters
-
         per_geoms = dissolve_perimeters(diag.membership, ref)
     summary = diag.perimeters.summary
     layers["perimeters"] = _layer(summary, per_geoms.geometry.to_numpy())

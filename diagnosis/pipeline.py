@@ -24,7 +24,14 @@ __all__ = ["Diagnosis", "run_diagnosis"]
 
 logger = logging.getLogger(__name__)
 
-STEPS = ("appartenances", "périmètres", "chevauchements", "zones blanches", "couverture", "propositions")
+STEPS = (
+    "appartenances",
+    "périmètres",
+    "chevauchements",
+    "zones blanches",
+    "couverture",
+    "propositions",
+)
 
 
 @dataclass

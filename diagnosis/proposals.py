@@ -36,7 +36,7 @@ from diagnosis.referential import Referential
 from diagnosis.rules import SizeRules, size_rules
 from diagnosis.white_zones import WhiteZones
 
-__all__ = ["PROPOSAL_COLUMNS", "Proposals", "propose_for_white_zones", "partition_cluster"]
+__all__ = ["PROPOSAL_COLUMNS", "Proposals", "partition_cluster", "propose_for_white_zones"]
 
 PROPOSAL_COLUMNS = [
     "proposal_id",
@@ -186,8 +186,10 @@ def propose_for_white_zones(
     per_pop = np.bincount(m.member_perimeter, weights=pop[m.member_unit], minlength=m.n_perimeters)
     per_index = dict(zip(m.perimeters["perimeter_id"], range(m.n_perimeters), strict=True))
 
-    for cluster in white.clusters.itertuples(index=False):
-        positions = index.positions(list(cluster.codes))
+    for cluster_codes, cluster_id in zip(
+        white.clusters["codes"].tolist(), white.clusters["cluster_id"].tolist(), strict=True
+    ):
+        positions = index.positions(list(cluster_codes))
         cluster_pop = float(pop[positions].sum())
         main_region = pd.Series(pop[positions]).groupby(region[positions]).sum().idxmax()
         minimum = float(minimum_population or rules.minimum_for(str(main_region)))
@@ -215,7 +217,7 @@ def propose_for_white_zones(
                     _candidate_row(
                         index.codes,
                         group,
-                        cluster.cluster_id,
+                        int(cluster_id),
                         minimum,
                         pop,
                         epci,
@@ -226,11 +228,11 @@ def propose_for_white_zones(
                 )
                 groups_for_geometry.append(group)
             continue
-        nb = neighbours[neighbours["cluster_id"] == cluster.cluster_id]
+        nb = neighbours[neighbours["cluster_id"] == int(cluster_id)]
         row = _candidate_row(
             index.codes,
             positions,
-            cluster.cluster_id,
+            int(cluster_id),
             minimum,
             pop,
             epci,

@@ -43,7 +43,9 @@ def coverage_rates(
     statuses: Sequence[StageKey] = STAGE_KEYS,
     levels: Sequence[str] = ("france", "region", "department"),
 ) -> pd.DataFrame:
-    """Coverage by status threshold for France (``FR``), regions (``REG-xx``), departments (``DEP-xx``).
+    """Coverage by status threshold for France, regions and departments.
+
+    Scopes are named ``FR``, ``REG-xx`` and ``DEP-xx``.
 
     Parameters
     ----------

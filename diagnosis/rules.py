@@ -314,7 +314,7 @@ def simulate_funding(
         "variable_eur": frame["variable_eur"].sum(),
         "total_eur": frame["total_eur"].sum(),
     }
-    frame.loc[len(frame)] = total
+    frame = pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
     return frame[["key", "label", "kind", "fixed_eur", "variable_eur", "total_eur"]]
 
 

@@ -122,7 +122,7 @@ def white_zones(m: Membership, ref: Referential) -> WhiteZones:
     if len(neighbours):
         per_cluster = neighbours.groupby("cluster_id").agg(
             n_neighbour_perimeters=("perimeter_id", "size"),
-            neighbour_perimeters=("name", lambda s: " | ".join(s)),
+            neighbour_perimeters=("name", " | ".join),
         )
         clusters["n_neighbour_perimeters"] = (
             clusters["cluster_id"]

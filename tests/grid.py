@@ -53,7 +53,7 @@ def grid_referential(populations: Mapping[str, int] | None = None) -> Referentia
     frame = pd.DataFrame(
         rows, columns=["code", "name", "department", "region", "epci_code", "geometry"]
     )
-    pops = {c: 1000 for c in frame["code"]}
+    pops = dict.fromkeys(frame["code"], 1000)
     pops.update(populations or {})
     frame["population"] = frame["code"].map(pops).astype("int64")
     frame["kind"] = "commune"

@@ -81,9 +81,7 @@ def territory_example() -> pd.DataFrame:
     units = ref.units
     epcis = units.loc[["13100", "13027"], "epci_code"].tolist()
     codes = units[units["epci_code"].isin(epcis)]
-    return pd.DataFrame(
-        {"Code INSEE": codes.index, "Commune": codes["name"].to_numpy()}
-    )
+    return pd.DataFrame({"Code INSEE": codes.index, "Commune": codes["name"].to_numpy()})
 
 
 def dispute_example() -> pd.DataFrame:
@@ -93,13 +91,17 @@ def dispute_example() -> pd.DataFrame:
     arles = units[units["epci_code"] == units.loc["13004", "epci_code"]]
     alpilles = units[units["epci_code"] == units.loc["13100", "epci_code"]]
     contested = ["13038", "13094", "13058"]  # Fontvieille, Saint-Étienne-du-Grès, Maussane
-    rows = [("CPTS Rhône-Camargue (exemple)", c, units.loc[c, "name"], "projet de santé validé")
-            for c in arles.index] + [
+    rows = [
+        ("CPTS Rhône-Camargue (exemple)", c, units.loc[c, "name"], "projet de santé validé")
+        for c in arles.index
+    ] + [
         ("CPTS Rhône-Camargue (exemple)", c, units.loc[c, "name"], "projet de santé validé")
         for c in contested
     ]
-    rows += [("CPTS Alpilles (exemple)", c, units.loc[c, "name"], "lettre d'intention validée")
-             for c in alpilles.index]
+    rows += [
+        ("CPTS Alpilles (exemple)", c, units.loc[c, "name"], "lettre d'intention validée")
+        for c in alpilles.index
+    ]
     frame = pd.DataFrame(rows, columns=["Nom CPTS", "Code INSEE", "Commune", "Statut"])
     return frame.drop_duplicates(["Nom CPTS", "Code INSEE"])
 
