@@ -94,6 +94,7 @@ def run_maxp(ref, m, wz, minimum, seed):
     for cluster in wz.clusters.itertuples(index=False):
         if cluster.population < minimum or cluster.n_units < 2:
             continue
+        t0 = time.perf_counter()
         sub = units.loc[list(cluster.codes)].reset_index()
         sub["log_density"] = np.log1p(sub["population"] / sub["area_km2"].clip(lower=0.01))
         with warnings.catch_warnings():
@@ -105,6 +106,11 @@ def run_maxp(ref, m, wz, minimum, seed):
         for label in np.unique(model.labels_):
             codes = sub.loc[model.labels_ == label, "code"].tolist()
             groups.append(m.index.positions(codes))
+        print(
+            f"    max-p seed {seed}: cluster {cluster.cluster_id} ({cluster.n_units} units) "
+            f"{time.perf_counter() - t0:.1f} s",
+            flush=True,
+        )
     return time.perf_counter() - start, groups
 
 

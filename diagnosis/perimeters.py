@@ -59,6 +59,7 @@ __all__ = [
     "export_perimeters_csv",
     "import_perimeters",
     "perimeters_from_members",
+    "resolve_commune_codes",
 ]
 
 Severity = Literal["info", "warning", "rejected"]
@@ -1513,3 +1514,45 @@ def export_perimeters_csv(
     buffer = io.StringIO()
     frame.to_csv(buffer, sep=";", index=False)
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def resolve_commune_codes(
+    values: Iterable[object], *, referential: Referential | None = None
+) -> pd.DataFrame:
+    """How each distinct commune code (or name) of a file maps onto the referential.
+
+    The same normalisation as the perimeter importer: leading zeros, Corsica,
+    typographic noise, former codes of merged communes, Paris/Lyon/Marseille
+    parent codes, names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per distinct value: written, status (``unit``,
+        ``plm_parent``, ``unknown``, ``ambiguous``), code (unit code, or the
+        PLM parent code), via, units (tuple of unit codes: the unit, or the
+        parent's arrondissements), events (French messages).
+    """
+    ref = referential if referential is not None else load_referential()
+    lk = _lookups(ref)
+    resolver = _Resolver(lk, None)
+    rows = []
+    for value in pd.unique(pd.Series(list(values), dtype=object)):
+        res = resolver.resolve(value, department_hint=None)
+        if res.status == "unit":
+            units: tuple[str, ...] = (str(res.code),)
+        elif res.status == "plm_parent":
+            units = lk.plm[str(res.code)]
+        else:
+            units = ()
+        rows.append(
+            {
+                "written": value,
+                "status": res.status,
+                "code": res.code,
+                "via": res.via,
+                "units": units,
+                "events": tuple(message for _, message in res.events),
+            }
+        )
+    return pd.DataFrame(rows, columns=["written", "status", "code", "via", "units", "events"])
