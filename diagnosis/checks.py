@@ -17,7 +17,7 @@ import pandas as pd
 from diagnosis.geometry import component_labels, dissolve_perimeters, enclaves
 from diagnosis.membership import Membership, membership
 from diagnosis.perimeters import perimeters_from_members
-from diagnosis.referential import Referential
+from diagnosis.referential import Referential, population_label
 from diagnosis.rules import SizeRules, funding_total, size_rules
 
 __all__ = [
@@ -303,7 +303,8 @@ def diagnose_perimeters(
         enclave_table = enclaves(m, ref, dissolved)
     n_enclaves = enclave_table.groupby("perimeter_id").size()
 
-    label = ref.population_label
+    member_units = ref.units.iloc[np.unique(m.member_unit)] if len(m.member_unit) else ref.units
+    label = population_label(ref.manifest, member_units)
     options = dict(funding_options or {})
     funding = {c: funding_total(c, **options) for c in (1, 2, 3, 4)}
     ids = m.perimeters["perimeter_id"]

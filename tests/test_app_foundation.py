@@ -1,4 +1,4 @@
-"""The dashboard loads (Streamlit AppTest) and its map really draws in Chromium."""
+"""The dashboard loads (Streamlit AppTest) and its map really draws in Chromium, offline."""
 
 from __future__ import annotations
 
@@ -14,31 +14,20 @@ from tests.browser import (
     streamlit_server,
 )
 
-APP = PROJECT_DIR / "app.py"
-
 pytestmark = pytest.mark.referential
+
+APP = PROJECT_DIR / "app.py"
 
 
 def test_app_loads_without_exceptions(real_referential: Referential) -> None:
-    at = AppTest.from_file(str(APP), default_timeout=120)
+    at = AppTest.from_file(str(APP), default_timeout=180)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Atlas CPTS"
-    metrics = {m.label: m.value for m in at.metric}
-    # Default scope: Provence-Alpes-Côte d'Azur, population of its units.
-    paca = real_referential.units[real_referential.units["region"] == "93"]
-    assert metrics["Communes"] == f"{len(paca):,}".replace(",", "\u202f")
-    assert metrics["Habitants"] == f"{int(paca['population'].sum()):,}".replace(",", "\u202f")
-
-
-def test_app_department_scope(real_referential: Referential) -> None:
-    at = AppTest.from_file(str(APP), default_timeout=120)
-    at.run()
-    at.sidebar.selectbox[1].select("13").run()
-    assert not at.exception
-    bdr = real_referential.units[real_referential.units["department"] == "13"]
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Communes"] == f"{len(bdr):,}".replace(",", "\u202f")
+    # The "Sources et millésimes" panel reads the manifest.
+    sources = [m.value for m in at.sidebar.markdown]
+    assert any("@etalab/decoupage-administratif 6.0.0" in s for s in sources)
+    assert any(real_referential.population_label.split(" (")[0] in s for s in sources)
 
 
 @pytest.mark.browser
@@ -53,9 +42,7 @@ def test_map_draws_offline_in_chromium(real_referential: Referential) -> None:
         scripts = frame.evaluate("Array.from(document.scripts).map(s => s.src).filter(Boolean)")
         version = frame.evaluate("typeof L === 'undefined' ? null : L.version")
         page.screenshot(path="tests/artifacts/foundation-map.png")
-    paca = real_referential.units[real_referential.units["region"] == "93"]
-    # One polygon per commune with a geometry (plus no other interactive layer).
-    assert n_paths == paca.geometry.notna().sum()
+    assert n_paths > 20  # perimeters, white zones, overlaps of the example
     assert version == "1.9.4"
     assert f"{base}/app/static/vendor/leaflet/leaflet.js" in scripts
     # Nothing was fetched from outside the machine.

@@ -284,3 +284,168 @@ def bounds_of(frame: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
 def text_element(markup: str) -> Element:
     """A raw HTML element (used for map titles)."""
     return Element(markup)
+
+
+# --------------------------------------------------------------------------
+# Layers of the three workflows
+# --------------------------------------------------------------------------
+
+#: Colours of the four stages (and of an unknown status).
+STATUS_COLORS = {
+    "aci_signe": "#1a9850",
+    "projet_sante": "#91cf60",
+    "lettre_intention": "#fee08b",
+    "emergence": "#fdae61",
+    None: "#c6dbef",
+}
+STATUS_LABELS = {
+    "aci_signe": "ACI signé",
+    "projet_sante": "Projet de santé validé",
+    "lettre_intention": "Lettre d'intention validée",
+    "emergence": "En émergence",
+    None: "Statut inconnu",
+}
+WHITE_ZONE_COLORS = ["#4d4d4d", "#737373", "#969696", "#525252", "#636363", "#858585"]
+OVERLAP_COLOR = "#d7191c"
+TERRITORY_COLOR = "#2c7bb6"
+CONTESTED_COLOR = "#d7191c"
+
+
+def simplify_for_display(geoms: gpd.GeoSeries, *, tolerance_deg: float = 0.002) -> gpd.GeoSeries:
+    """Simplified copies of geometries for maps (never used for computation)."""
+    simplified = shapely.simplify(geoms.to_numpy(), tolerance_deg, preserve_topology=True)
+    rounded = shapely.transform(simplified, lambda xy: np.round(xy, 5))
+    return gpd.GeoSeries(rounded, index=geoms.index, crs=geoms.crs)
+
+
+def _status_key(value: object) -> str | None:
+    return value if isinstance(value, str) and value in STATUS_COLORS else None
+
+
+def add_perimeters(
+    fmap: folium.Map,
+    perimeters: gpd.GeoDataFrame,
+    *,
+    name: str = "Périmètres",
+    tolerance_deg: float = 0.002,
+) -> None:
+    """Dissolved perimeters coloured by status, with a tooltip (display-simplified)."""
+    if perimeters.empty:
+        return
+    frame = perimeters[perimeters.geometry.notna()].copy()
+    frame["geometry"] = simplify_for_display(frame.geometry, tolerance_deg=tolerance_deg)
+    frame["fill"] = [STATUS_COLORS[_status_key(s)] for s in frame["status"]]
+    frame["status_fr"] = [STATUS_LABELS[_status_key(s)] for s in frame["status"]]
+    frame["population_fr"] = frame["population"].map(lambda v: _fr_number(float(v)))
+    data = geojson_collection(
+        frame, properties=["perimeter_id", "name", "status_fr", "population_fr", "fill"]
+    )
+    folium.GeoJson(
+        data,
+        name=name,
+        style_function=lambda f: {
+            "fillColor": f["properties"]["fill"],
+            "fillOpacity": 0.55,
+            "color": "#333333",
+            "weight": 1.2,
+        },
+        highlight_function=lambda _f: {"weight": 3, "color": "#000000"},
+        tooltip=folium.GeoJsonTooltip(
+            fields=["name", "status_fr", "population_fr"],
+            aliases=["Périmètre", "Statut", "Habitants"],
+            sticky=True,
+        ),
+    ).add_to(fmap)
+
+
+def add_units_layer(
+    fmap: folium.Map,
+    units: gpd.GeoDataFrame,
+    *,
+    name: str,
+    color: str,
+    fill_opacity: float = 0.6,
+    weight: float = 0.6,
+    dash: str | None = None,
+    tooltip_fields: Sequence[str] = ("name", "code"),
+    tooltip_aliases: Sequence[str] = ("Commune", "Code INSEE"),
+    show: bool = True,
+    fill_column: str | None = None,
+) -> None:
+    """A layer of unit polygons (display geometries) of one colour, or coloured by a column."""
+    if units.empty:
+        return
+    props = list(dict.fromkeys([*tooltip_fields, *(["fill"] if fill_column else [])]))
+    frame = units.copy()
+    if fill_column:
+        frame["fill"] = frame[fill_column]
+    data = geojson_collection(frame, properties=props)
+
+    def style(feature: Mapping[str, Any]) -> dict[str, Any]:
+        fill = feature["properties"].get("fill", color) if fill_column else color
+        out = {
+            "fillColor": fill,
+            "fillOpacity": fill_opacity,
+            "color": color if not fill_column else "#222222",
+            "weight": weight,
+        }
+        if dash:
+            out["dashArray"] = dash
+        return out
+
+    folium.GeoJson(
+        data,
+        name=name,
+        style_function=style,
+        tooltip=folium.GeoJsonTooltip(
+            fields=list(tooltip_fields), aliases=list(tooltip_aliases), sticky=True
+        ),
+        show=show,
+    ).add_to(fmap)
+
+
+def add_outline_shapes(
+    fmap: folium.Map,
+    shapes: gpd.GeoDataFrame,
+    *,
+    name: str,
+    color: str,
+    dash: str = "6 4",
+    weight: float = 2.5,
+    tooltip_fields: Sequence[str] = (),
+    tooltip_aliases: Sequence[str] = (),
+    show: bool = True,
+) -> None:
+    """Outlines only (proposals, a territory's border), dashed by default."""
+    if shapes.empty:
+        return
+    frame = shapes[shapes.geometry.notna()].copy()
+    frame["geometry"] = simplify_for_display(frame.geometry, tolerance_deg=0.001)
+    data = geojson_collection(frame, properties=list(tooltip_fields))
+    folium.GeoJson(
+        data,
+        name=name,
+        style_function=lambda _f: {
+            "color": color,
+            "weight": weight,
+            "dashArray": dash,
+            "fillOpacity": 0.05,
+            "fillColor": color,
+        },
+        tooltip=folium.GeoJsonTooltip(
+            fields=list(tooltip_fields), aliases=list(tooltip_aliases), sticky=True
+        )
+        if tooltip_fields
+        else None,
+        show=show,
+    ).add_to(fmap)
+
+
+def status_legend_entries() -> list[LegendEntry]:
+    """Legend lines of the perimeter statuses."""
+    return [LegendEntry(STATUS_COLORS[k], STATUS_LABELS[k]) for k in STATUS_COLORS]
+
+
+def add_layer_control(fmap: folium.Map) -> None:
+    """Leaflet's own layer switcher (no external script)."""
+    folium.LayerControl(collapsed=True).add_to(fmap)

@@ -1,0 +1,420 @@
+"""Workflow "Mon territoire" (CPTS leader): build a territory and read its instant diagnosis."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import streamlit as st
+from streamlit_folium import st_folium
+
+from coverage.indicators import scope_names, territory_indicators
+from diagnosis.checks import territory_summary
+from diagnosis.perimeters import export_perimeters_csv, perimeters_from_members
+from diagnosis.referential import Referential
+from diagnosis.rules import CrisisYear, OptionalMission, simulate_funding
+from diagnosis.textnorm import name_key
+from ui import data, fmt, maps
+from ui.fiche import fiche_html, svg_map
+from ui.sidebar import Context
+
+STATE = "territory_codes"
+
+
+def _territory() -> list[str]:
+    return list(st.session_state.setdefault(STATE, []))
+
+
+def _set_territory(codes: list[str]) -> None:
+    st.session_state[STATE] = list(dict.fromkeys(codes))
+
+
+def _scope_units(ref: Referential, ctx: Context) -> pd.DataFrame:
+    units = ref.units
+    if ctx.department:
+        return units[units["department"] == ctx.department]
+    if ctx.region:
+        return units[units["region"] == ctx.region]
+    return units
+
+
+def _builders(ref: Referential, ctx: Context, scope_units: pd.DataFrame) -> None:
+    territory = _territory()
+    c1, c2 = st.columns(2)
+    with c1:
+        query = st.text_input("Rechercher une commune (nom ou code INSEE)", key="territory_search")
+        if query.strip():
+            key = name_key(query)
+            matches = scope_units[
+                scope_units.index.str.startswith(query.strip().upper())
+                | scope_units["name"].map(name_key).str.contains(key, regex=False)
+            ].head(30)
+            if matches.empty:
+                st.caption("Aucune commune trouvée dans le périmètre d'étude.")
+            else:
+                options = list(matches.index)
+                choice = st.selectbox(
+                    "Résultats",
+                    options,
+                    format_func=lambda c: f"{scope_units.loc[c, 'name']} ({c})",
+                    key="territory_search_choice",
+                )
+                if st.button("Ajouter la commune", key="territory_add_commune"):
+                    _set_territory([*territory, choice])
+                    st.rerun()
+    with c2:
+        epcis = (
+            scope_units.dropna(subset=["epci_code"])
+            .groupby("epci_code")["epci_name"]
+            .first()
+            .sort_values()
+        )
+        if len(epcis):
+            epci = st.selectbox(
+                "Ajouter un EPCI entier",
+                list(epcis.index),
+                format_func=lambda e: str(epcis[e]),
+                key="territory_epci",
+            )
+            if st.button("Ajouter toutes ses communes", key="territory_add_epci"):
+                members = list(ref.units.index[ref.units["epci_code"] == epci])
+                _set_territory([*territory, *members])
+                st.rerun()
+    c3, c4, c5 = st.columns(3)
+    with c3:
+        if territory:
+            remove = st.multiselect(
+                "Retirer des communes",
+                territory,
+                format_func=lambda c: (
+                    f"{ref.units.loc[c, 'name']} ({c})" if c in ref.units.index else c
+                ),
+                key="territory_remove",
+                placeholder="Choisir des communes",
+            )
+            if remove and st.button("Retirer", key="territory_remove_button"):
+                _set_territory([c for c in territory if c not in remove])
+                st.rerun()
+    with c4:
+        if st.button("Charger l'exemple fictif (Alpilles)", key="territory_example"):
+            blob, name = data.example_bytes("territoire")
+            outcome = data.import_file(blob, name, region=None, department=None)
+            if outcome.result is not None:
+                _set_territory(list(outcome.result.perimeters.iloc[0]["unit_codes"]))
+                st.rerun()
+        if territory and st.button("Vider le territoire", key="territory_clear"):
+            _set_territory([])
+            st.rerun()
+    with c5:
+        upload = st.file_uploader(
+            "Charger un territoire enregistré (ou une liste de communes)",
+            type=["csv", "txt", "xlsx", "xls", "ods", "geojson", "json", "gpkg", "zip"],
+            key="territory_upload",
+        )
+        if upload is not None:
+            outcome = data.import_file(upload.getvalue(), upload.name, region=None, department=None)
+            if outcome.error or outcome.result is None:
+                st.error(f"Territoire non chargé : {outcome.error}")
+            else:
+                result = outcome.result
+                names = result.perimeters["name"].tolist()
+                pick = (
+                    st.selectbox("Périmètre du fichier", names, key="territory_upload_pick")
+                    if len(names) > 1
+                    else names[0]
+                )
+                st.caption(result.summary_fr())
+                if st.button("Utiliser ce territoire", key="territory_upload_use"):
+                    row = result.perimeters[result.perimeters["name"] == pick].iloc[0]
+                    _set_territory(list(row["unit_codes"]))
+                    st.rerun()
+
+
+def _click_to_toggle(clicked: dict[str, Any] | None, scope_units: pd.DataFrame) -> None:
+    if not clicked or "lat" not in clicked:
+        return
+    stamp = (round(clicked["lat"], 7), round(clicked["lng"], 7))
+    if st.session_state.get("territory_last_click") == stamp:
+        return
+    st.session_state["territory_last_click"] = stamp
+    point = shapely.Point(clicked["lng"], clicked["lat"])
+    geoms = scope_units.geometry
+    hits = geoms.index[geoms.notna().to_numpy() & shapely.contains(geoms.to_numpy(), point)]
+    if len(hits):
+        code = str(hits[0])
+        territory = _territory()
+        _set_territory(
+            [c for c in territory if c != code] if code in territory else [*territory, code]
+        )
+        st.rerun()
+
+
+def build_map(
+    scope_frame: gpd.GeoDataFrame, territory: list[str], outlines: gpd.GeoDataFrame
+) -> Any:
+    """Map of the scope's communes with the territory highlighted (pure function)."""
+    fmap = maps.base_map(
+        maps.bounds_of(
+            scope_frame if not territory else scope_frame[scope_frame["code"].isin(territory)]
+        )
+    )
+    maps.add_outlines(fmap, outlines, name="Départements")
+    in_territory = scope_frame["code"].isin(territory)
+    others = scope_frame[~in_territory]
+    maps.add_units_layer(
+        fmap,
+        others,
+        name="Communes",
+        color="#9e9e9e",
+        fill_opacity=0.08,
+        weight=0.4,
+        tooltip_fields=("name", "code"),
+        tooltip_aliases=("Commune", "Code INSEE"),
+    )
+    maps.add_units_layer(
+        fmap,
+        scope_frame[in_territory],
+        name="Mon territoire",
+        color=maps.TERRITORY_COLOR,
+        fill_opacity=0.55,
+        weight=1.0,
+    )
+    maps.add_legend(
+        fmap,
+        "Mon territoire",
+        [
+            maps.LegendEntry(maps.TERRITORY_COLOR, "Commune du territoire"),
+            maps.LegendEntry("#eeeeee", "Autre commune (cliquer pour ajouter)"),
+        ],
+    )
+    return fmap
+
+
+def render(ref: Referential, ctx: Context) -> None:
+    """Draw the "Mon territoire" workflow."""
+    st.subheader("Mon territoire")
+    st.caption(
+        "Composez le territoire de votre CPTS : cliquez sur les communes de la carte, cherchez-les par "
+        "leur nom, ou ajoutez un EPCI entier. Le diagnostic se met à jour aussitôt."
+    )
+    scope_units = _scope_units(ref, ctx)
+    _builders(ref, ctx, scope_units)
+    territory = [c for c in _territory() if c in ref.units.index]
+    if not ctx.region and not ctx.department:
+        st.info("Choisissez une région ou un département pour afficher la carte cliquable.")
+    else:
+        codes = tuple(scope_units.index)
+        frame = data.unit_display(codes)
+        deps = tuple(sorted(scope_units["department"].astype(str).unique()))
+        fmap = build_map(frame, territory, data.outlines("department", deps))
+        result = st_folium(
+            fmap,
+            height=520,
+            use_container_width=True,
+            returned_objects=["last_clicked"],
+            key=f"territory-map-{ctx.scope_key}",
+        )
+        _click_to_toggle((result or {}).get("last_clicked"), scope_units)
+    if not territory:
+        st.info("Le territoire est vide : ajoutez des communes pour obtenir son diagnostic.")
+        return
+    _diagnosis_panel(ref, ctx, territory)
+
+
+def _diagnosis_panel(ref: Referential, ctx: Context, territory: list[str]) -> None:
+    diag = territory_summary(territory, ref, name="Mon territoire")
+    row = diag.summary.iloc[0]
+    st.markdown("### Diagnostic instantané")
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Habitants", fmt.number(row["population"]))
+    c2.metric("Communes", fmt.number(row["n_units"]))
+    c3.metric("Taille ACI", str(row["size_label"]))
+    c4.metric("Superficie", f"{fmt.number(row['area_km2'])} km²")
+    st.caption(
+        f"{row['population_label']} · densité {fmt.number(row['density_per_km2'], 1)} hab./km²"
+    )
+    margins = []
+    if not np.isnan(row["margin_above"]):
+        margins.append(
+            f"{fmt.number(row['margin_above'])} habitants de plus pour passer à la taille {row['size_class'] + 1}"
+        )
+    if not np.isnan(row["margin_below"]):
+        margins.append(
+            f"{fmt.number(row['margin_below'])} habitants de marge avant de redescendre en taille {row['size_class'] - 1}"
+        )
+    st.write(" ; ".join(margins) + ".")
+    if row["below_minimum"]:
+        st.warning(
+            f"Sous le seuil indicatif de {fmt.number(row['minimum_population'])} habitants "
+            f"(il manque {fmt.number(row['missing_to_minimum'])} habitants). Règle souple, régionale."
+        )
+    else:
+        st.success(
+            f"Au-dessus du seuil indicatif de {fmt.number(row['minimum_population'])} habitants."
+        )
+    if row["n_parts"] > 1:
+        st.warning(f"Territoire discontinu : {row['n_parts']} parties séparées.")
+    if row["n_enclaves"]:
+        names = ", ".join(diag.enclaves["name"].astype(str))
+        st.warning(f"Enclaves (communes entourées mais non incluses) : {names}.")
+    cut = diag.epcis[diag.epcis["cut"]]
+    if len(cut):
+        st.info(
+            "EPCI coupés : "
+            + "; ".join(
+                f"{r.epci_name} ({fmt.share(r.share_included, 0)} de la population incluse)"
+                for r in cut.itertuples()
+            )
+        )
+    st.markdown("#### Simulation du financement ACI")
+    f1, f2, f3, f4 = st.columns(4)
+    missions = f1.multiselect(
+        "Missions optionnelles",
+        ["qualite_pertinence", "accompagnement"],
+        default=["qualite_pertinence", "accompagnement"],
+        format_func=lambda m: {
+            "qualite_pertinence": "Qualité et pertinence",
+            "accompagnement": "Accompagnement des professionnels",
+        }[m],
+        key="funding_missions",
+    )
+    year = f2.radio(
+        "Crises sanitaires",
+        ["premiere_annee", "annees_suivantes"],
+        format_func=lambda y: "Première année" if y == "premiere_annee" else "Années suivantes",
+        key="funding_year",
+    )
+    crisis = f3.checkbox("Crise déclenchée dans l'année", key="funding_crisis")
+    members = f4.number_input("Adhérents", min_value=0, value=0, step=10, key="funding_members")
+    funding = simulate_funding(
+        int(row["size_class"]),
+        optional_missions=tuple(cast(list[OptionalMission], missions)),
+        crisis_year=cast(CrisisYear, year),
+        crisis_activated=crisis,
+        members=int(members) or None,
+    )
+    shown = funding[["label", "fixed_eur", "variable_eur", "total_eur"]].copy()
+    for col in ("fixed_eur", "variable_eur", "total_eur"):
+        shown[col] = shown[col].map(fmt.number)
+    shown = shown.rename(
+        columns={
+            "label": "ligne",
+            "fixed_eur": "fixe (€)",
+            "variable_eur": "variable (€)",
+            "total_eur": "total (€)",
+        }
+    )
+    st.dataframe(shown, hide_index=True, width="stretch")
+    st.caption(
+        "Montants annuels maximaux, ACI après l'avenant 2 (2022) ; table dans data/rules/aci.toml."
+    )
+    st.markdown("#### Offre et accès aux soins")
+    scopes = scope_names(territory, ref)
+    indicators = territory_indicators(territory, ref, data.care_data(ctx.care))
+    table = display_indicators(indicators).rename(
+        columns={
+            "indicator": "indicateur",
+            "unit": "unité",
+            "territory": scopes["territory"],
+            "department": scopes["department"],
+            "region": scopes["region"],
+            "france": scopes["france"],
+            "source": "source",
+            "status": "état",
+        }
+    )
+    st.dataframe(table, hide_index=True, width="stretch")
+    st.markdown("#### EPCI du territoire")
+    st.dataframe(
+        diag.epcis[
+            ["epci_name", "epci_population", "population_included", "share_included", "cut"]
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+    _territory_exports(ref, territory, diag, funding, indicators)
+
+
+def _territory_exports(
+    ref: Referential,
+    territory: list[str],
+    diag: Any,
+    funding: pd.DataFrame,
+    indicators: pd.DataFrame,
+) -> None:
+    st.markdown("#### Enregistrer")
+    saved = perimeters_from_members(
+        {"mon-territoire": territory}, names={"mon-territoire": "Mon territoire"}
+    )
+    c1, c2 = st.columns(2)
+    c1.download_button(
+        "Enregistrer le territoire (CSV)",
+        export_perimeters_csv(saved, referential=ref),
+        file_name="mon_territoire.csv",
+        mime="text/csv",
+    )
+    row = diag.summary.iloc[0]
+    frame = data.unit_display(tuple(territory))
+    svg = svg_map([(frame, "#2c7bb6", "#1b4f72")])
+    html = fiche_html(
+        title="Fiche diagnostic : mon territoire",
+        key_figures={
+            "habitants": fmt.number(row["population"]),
+            "communes": fmt.number(row["n_units"]),
+            "taille ACI": str(row["size_label"]),
+            "financement annuel maximal": fmt.euros(funding.iloc[-1]["total_eur"]),
+            "parties": fmt.number(row["n_parts"]),
+        },
+        map_svg=svg,
+        tables={
+            "Communes": ref.units.loc[territory, ["name", "population", "epci_name"]]
+            .reset_index()
+            .rename(
+                columns={
+                    "code": "code",
+                    "name": "commune",
+                    "population": "habitants",
+                    "epci_name": "EPCI",
+                }
+            ),
+            "Financement ACI": funding[["label", "total_eur"]].rename(
+                columns={"label": "ligne", "total_eur": "€"}
+            ),
+            "Offre et accès aux soins": indicators[
+                ["indicator", "unit", "territory", "france", "status"]
+            ],
+        },
+        sources=[
+            s.get("citation") or str(s.get("package")) for s in ref.manifest.get("sources", [])
+        ]
+        + [str(diag.notes.get("size_classes")), str(diag.notes.get("minimum_population"))]
+        + sorted(set(indicators["source"])),
+        notes=[f"{row['population_label']}", "Contours simplifiés pour l'affichage."],
+    )
+    c2.download_button(
+        "Fiche diagnostic imprimable (HTML)",
+        html.encode("utf-8"),
+        file_name="fiche_diagnostic_territoire.html",
+        mime="text/html",
+    )
+
+
+def display_indicators(indicators: pd.DataFrame) -> pd.DataFrame:
+    """Indicators as French text: shares in %, numbers with separators, "non chargé" when missing."""
+    shown = indicators.copy()
+    for col in ("territory", "department", "region", "france"):
+        values = []
+        for value, unit, status in zip(shown[col], shown["unit"], shown["status"], strict=True):
+            if status != "chargé":
+                values.append("non chargé")
+            elif "part" in str(unit):
+                values.append(fmt.share(value))
+            elif "pour 10 000" in str(unit) or "APL" in str(unit) or "généralistes" in str(unit):
+                values.append(fmt.number(value, 2))
+            else:
+                values.append(fmt.number(value))
+        shown[col] = values
+    return shown
