@@ -34,9 +34,9 @@ sys.path.insert(0, str(PROJECT))
 
 
 def region_view() -> dict:
-    from tests.browser import CHROMIUM_ARGS, component_frame, streamlit_server
-
     from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM_ARGS, component_frame, streamlit_server
 
     out: dict = {}
     with streamlit_server() as base, sync_playwright() as pw:
@@ -92,7 +92,7 @@ def region_view() -> dict:
                 frame = component_frame(page, contains="streamlit_folium")
                 frame.wait_for_selector("path.leaflet-interactive", timeout=5_000)
                 break
-            except Exception:  # noqa: BLE001 - a detached frame: look again
+            except Exception:
                 page.wait_for_timeout(250)
         out["switch_to_dispute_s"] = time.perf_counter() - start
         out["switch_ws_mb"] = received["bytes"] / 1e6
@@ -108,7 +108,7 @@ def region_view() -> dict:
                     timeout=5_000,
                 )
                 break
-            except Exception:  # noqa: BLE001 - a detached frame: look again
+            except Exception:
                 page.wait_for_timeout(250)
         out["territory_map_s"] = time.perf_counter() - start
         out["territory_ws_mb"] = received["bytes"] / 1e6
