@@ -12,11 +12,24 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from coverage.access import (
+    age_weights,
+    describe,
+    pairs_from_table,
+    referential_pairs,
+    two_step_fca,
+)
 from coverage.apl import AplData
-from coverage.supply import AGE_BANDS, SupplyTable, professions
+from coverage.supply import AGE_BANDS, SupplyTable, professions, standardised_population
 from diagnosis.referential import Referential
 
-__all__ = ["INDICATOR_COLUMNS", "CareData", "scope_names", "territory_indicators"]
+__all__ = [
+    "INDICATOR_COLUMNS",
+    "CareData",
+    "computed_gp_access",
+    "scope_names",
+    "territory_indicators",
+]
 
 NOT_LOADED = "non chargé"
 INDICATOR_COLUMNS = [
@@ -40,6 +53,9 @@ class CareData:
     rpps: SupplyTable | None = None
     bpe: SupplyTable | None = None
     ages: SupplyTable | None = None
+    #: Accessibility computed by the project's 2SFCA engine (see :func:`computed_gp_access`).
+    access: pd.Series | None = None
+    access_method: str = ""
 
 
 def _scopes(codes: Sequence[str], ref: Referential) -> dict[str, pd.Index]:
@@ -211,6 +227,28 @@ def territory_indicators(
             loaded=False,
         )
 
+    if care.access is not None:
+        acc = care.access
+        means = {}
+        for k, v in scopes.items():
+            values = acc.reindex(v)
+            w = population.reindex(v).where(values.notna())
+            means[k] = float((values * w).sum() / w.sum()) if w.sum() else np.nan
+        add(
+            "Accessibilité potentielle calculée aux médecins généralistes (2SFCA)",
+            "médecins pour 10 000 habitants standardisés",
+            means,
+            care.access_method,
+        )
+    else:
+        add(
+            "Accessibilité potentielle calculée aux médecins généralistes (2SFCA)",
+            "médecins pour 10 000 habitants standardisés",
+            {},
+            "Annuaire santé (RPPS) requis",
+            loaded=False,
+        )
+
     if care.bpe is not None:
         table = care.bpe.by_unit
         types = [c for c in table.columns if c != "estimated"]
@@ -237,3 +275,55 @@ def territory_indicators(
             loaded=False,
         )
     return pd.DataFrame(rows, columns=INDICATOR_COLUMNS)
+
+
+def computed_gp_access(
+    ref: Referential,
+    rpps: SupplyTable,
+    *,
+    ages: SupplyTable | None = None,
+    travel: pd.DataFrame | None = None,
+    vintage: int = 2023,
+) -> tuple[pd.Series, str]:
+    """Accessibility to general practitioners computed with the 2SFCA engine.
+
+    Supply is the number of GPs of each commune (each counts one: activity is
+    not public), demand the population standardised by age with the DREES
+    weights of ``vintage`` when ages are loaded (else the legal population),
+    travel times the user's table when given, else the crow-fly proxy.
+
+    Returns
+    -------
+    tuple
+        Accessibility per unit (GPs per 10,000 standardised inhabitants) and a
+        French description of the method, to show next to any figure.
+    """
+    units = ref.units
+    supply = (
+        rpps.by_unit.get("medecin_generaliste", pd.Series(dtype=float))
+        .reindex(units.index)
+        .fillna(0.0)
+    )
+    if ages is not None:
+        demand = standardised_population(
+            ages.by_unit.reindex(units.index).fillna(0.0), age_weights(vintage)
+        )
+        demand_note = f"population standardisée par âge (poids DREES {vintage}, {ages.source})"
+    else:
+        demand = units["population"].astype(float)
+        demand_note = f"population légale non standardisée ({ref.population_label})"
+    if travel is not None:
+        columns = list(travel.columns[:3])
+        table = travel.rename(
+            columns=dict(zip(columns, ["origin", "destination", "minutes"], strict=True))
+        )
+        codes = list(units.index)
+        pairs = pairs_from_table(table, demand_codes=codes, supply_codes=codes)
+    else:
+        pairs = referential_pairs(ref)
+    result = two_step_fca(supply, demand, pairs)
+    method = (
+        f"Calcul Atlas CPTS : {describe(result)} Offre : médecins généralistes de l'{rpps.source} "
+        f"(1 médecin = 1) ; demande : {demand_note}."
+    )
+    return result.accessibility * 10_000, method

@@ -181,3 +181,30 @@ def test_territory_indicators(real_referential: Referential) -> None:
     assert {"department", "region", "france"} <= set(table.columns)
     with pytest.raises(ValueError, match="Territoire vide"):
         territory_indicators(["99999"], ref, CareData())
+
+
+def test_computed_gp_access_conserves_supply(real_referential: Referential) -> None:
+    import pandas as pd
+
+    from coverage.indicators import computed_gp_access
+
+    ref = real_referential
+    rpps = load_rpps(FIXTURES / "PS_LibreAcces_Personne_activite_202611010830.txt", referential=ref)
+    access, method = computed_gp_access(ref, rpps)
+    assert "vol d'oiseau" in method and "1 médecin = 1" in method
+    demand = ref.units["population"].astype(float)
+    # Every GP of the fixture has inhabitants within reach: 2 + 1 (Arles, Saint-Martin) + 1 (Esparron).
+    assert (access * demand.reindex(access.index)).sum() / 10_000 == pytest.approx(4.0)
+    assert access["13004"] > 0 and access["2A004"] == 0
+    # A user's travel table: only Arles and Saint-Martin-de-Crau, 15 minutes apart.
+    travel = pd.DataFrame(
+        {"origine": ["13004", "13097"], "destination": ["13097", "13004"], "minutes": [15, 15]}
+    )
+    access_t, method_t = computed_gp_access(ref, rpps, travel=travel)
+    assert "table de temps de trajet" in method_t
+    pa, pm = demand["13004"], demand["13097"]
+    w = 2 / 3  # 15 minutes: the 10-15 band, upper bound included
+    r_arles = 2 / (pa + w * pm)  # Arles' 2 GPs reach Arles (0 min) and Saint-Martin (15 min)
+    r_martin = 1 / (pm + w * pa)
+    assert access_t["13004"] == pytest.approx((r_arles + w * r_martin) * 10_000)
+    assert access_t["13097"] == pytest.approx((r_martin + w * r_arles) * 10_000)

@@ -85,9 +85,9 @@ def _layers_data(diag: Diagnosis, key: str) -> dict[str, Any]:
     return result
 
 
-def build_map(layers: dict[str, Any]) -> Any:
+def build_map(layers: dict[str, Any], *, tiles: bool = False) -> Any:
     """The coverage map (pure function of its data)."""
-    fmap = maps.base_map(layers["bounds"])
+    fmap = maps.base_map(layers["bounds"], tiles=tiles)
     maps.add_outlines(fmap, layers["outlines"], name="Départements")
     maps.add_units_layer(
         fmap,
@@ -159,11 +159,11 @@ def render(ref: Referential, ctx: Context) -> None:
 
     layers = _layers_data(diag, f"{ctx.import_key}-{ctx.status_min}")
     st_folium(
-        build_map(layers),
+        build_map(layers, tiles=ctx.tiles),
         height=600,
         use_container_width=True,
         returned_objects=[],
-        key=f"coverage-map-{ctx.import_key}-{ctx.status_min}",
+        key=f"coverage-map-{ctx.import_key}-{ctx.status_min}-{ctx.tiles}",
     )
     st.caption("Contours simplifiés pour l'affichage ; calculs sur les contours complets.")
 

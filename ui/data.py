@@ -18,7 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from coverage.apl import AplData, AplFileError, load_drees_apl
-from coverage.indicators import CareData
+from coverage.indicators import CareData, computed_gp_access
 from coverage.supply import SupplyFileError, SupplyTable, load_bpe, load_population_ages, load_rpps
 from diagnosis.paths import EXAMPLES_DIR
 from diagnosis.perimeters import PerimeterFileError, PerimeterImport, import_perimeters
@@ -208,11 +208,26 @@ def care_layer(kind: str, data: bytes, filename: str) -> LayerOutcome:
     return _care(kind, digest(data), data, filename)
 
 
-def care_data(layers: dict[str, Any]) -> CareData:
-    """The loaded layers as :class:`CareData`."""
-    return CareData(
+@st.cache_resource(max_entries=4, show_spinner="Calcul de l'accessibilité (2SFCA)…")
+def _gp_access(
+    key: str, _rpps: SupplyTable, _ages: SupplyTable | None, _travel: pd.DataFrame | None
+) -> tuple[pd.Series, str]:
+    del key
+    return computed_gp_access(national(), _rpps, ages=_ages, travel=_travel)
+
+
+def care_data(layers: dict[str, Any], keys: dict[str, str] | None = None) -> CareData:
+    """The loaded layers as :class:`CareData`, with the computed accessibility when possible."""
+    care = CareData(
         apl=layers.get("apl"),
         rpps=layers.get("rpps"),
         bpe=layers.get("bpe"),
         ages=layers.get("ages"),
     )
+    if care.rpps is not None:
+        keys = keys or {}
+        key = "|".join(f"{k}={keys.get(k, '')}" for k in ("rpps", "ages", "travel"))
+        care.access, care.access_method = _gp_access(
+            key, care.rpps, care.ages, layers.get("travel")
+        )
+    return care

@@ -18,12 +18,14 @@ from ui.sidebar import Context
 SIDE_COLORS = {"A": "#2c7bb6", "B": "#fdae61"}
 
 
-def build_map(frames: dict[str, gpd.GeoDataFrame], names: dict[str, str]) -> Any:
+def build_map(
+    frames: dict[str, gpd.GeoDataFrame], names: dict[str, str], *, tiles: bool = False
+) -> Any:
     """Map of A only, B only and contested communes (pure function)."""
     everything = gpd.GeoDataFrame(
         geometry=[g for f in frames.values() for g in f.geometry if g is not None], crs=4326
     )
-    fmap = maps.base_map(maps.bounds_of(everything))
+    fmap = maps.base_map(maps.bounds_of(everything), tiles=tiles)
     maps.add_units_layer(
         fmap, frames["a"], name=names["A"], color=SIDE_COLORS["A"], fill_opacity=0.45
     )
@@ -120,7 +122,7 @@ def render(ref: Referential, ctx: Context) -> None:
         "contested": data.unit_display(tuple(sorted(contested))),
     }
     st_folium(
-        build_map(frames, {"A": names[a], "B": names[b]}),
+        build_map(frames, {"A": names[a], "B": names[b]}, tiles=ctx.tiles),
         height=520,
         use_container_width=True,
         returned_objects=[],

@@ -41,6 +41,8 @@ class Context:
     is_example: bool
     care: dict[str, Any] = field(default_factory=dict)
     care_sources: list[str] = field(default_factory=list)
+    care_keys: dict[str, str] = field(default_factory=dict)
+    tiles: bool = False
 
     @property
     def scope_key(self) -> str:
@@ -141,9 +143,10 @@ def _import_report(imported: PerimeterImport) -> None:
         )
 
 
-def _care_uploads() -> tuple[dict[str, Any], list[str]]:
+def _care_uploads() -> tuple[dict[str, Any], list[str], dict[str, str]]:
     layers: dict[str, Any] = {}
     sources: list[str] = []
+    keys: dict[str, str] = {}
     with st.expander("Données de soins (facultatif)"):
         st.caption(
             "Fichiers officiels à charger pour les indicateurs d'offre et d'accès aux soins. "
@@ -158,10 +161,11 @@ def _care_uploads() -> tuple[dict[str, Any], list[str]]:
                 st.error(f"{upload.name} : {outcome.error} Fichier non utilisé.")
                 continue
             layers[kind] = outcome.value
+            keys[kind] = data.digest(upload.getvalue())
             source = _care_source(kind, outcome.value, upload.name)
             sources.append(source)
             st.caption(f"Chargé : {source}")
-    return layers, sources
+    return layers, sources, keys
 
 
 def _care_source(kind: str, value: Any, name: str) -> str:
@@ -206,8 +210,16 @@ def render(ref: Referential) -> Context:
             st.caption(f"Fichier : {label}")
             _import_report(imported)
         st.header("Données de soins")
-        care, care_sources = _care_uploads()
+        care, care_sources, care_keys = _care_uploads()
         st.caption(f"Taille maximale d'un fichier : {MAX_UPLOAD_MB} Mo.")
+        st.header("Affichage")
+        tiles = st.checkbox(
+            "Fond de carte OpenStreetMap (nécessite internet)",
+            value=False,
+            key="tiles",
+            help="Sans fond de carte, les limites des départements servent de repère ; "
+            "les cartes fonctionnent sans internet.",
+        )
         with st.expander("Sources et millésimes"):
             st.markdown(sources_markdown(ref.manifest))
             for source in care_sources:
@@ -223,6 +235,8 @@ def render(ref: Referential) -> Context:
         is_example=is_example,
         care=care,
         care_sources=care_sources,
+        care_keys=care_keys,
+        tiles=tiles,
     )
 
 

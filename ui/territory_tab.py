@@ -153,13 +153,18 @@ def _click_to_toggle(clicked: dict[str, Any] | None, scope_units: pd.DataFrame) 
 
 
 def build_map(
-    scope_frame: gpd.GeoDataFrame, territory: list[str], outlines: gpd.GeoDataFrame
+    scope_frame: gpd.GeoDataFrame,
+    territory: list[str],
+    outlines: gpd.GeoDataFrame,
+    *,
+    tiles: bool = False,
 ) -> Any:
     """Map of the scope's communes with the territory highlighted (pure function)."""
     fmap = maps.base_map(
         maps.bounds_of(
             scope_frame if not territory else scope_frame[scope_frame["code"].isin(territory)]
-        )
+        ),
+        tiles=tiles,
     )
     maps.add_outlines(fmap, outlines, name="Départements")
     in_territory = scope_frame["code"].isin(territory)
@@ -209,7 +214,7 @@ def render(ref: Referential, ctx: Context) -> None:
         codes = tuple(scope_units.index)
         frame = data.unit_display(codes)
         deps = tuple(sorted(scope_units["department"].astype(str).unique()))
-        fmap = build_map(frame, territory, data.outlines("department", deps))
+        fmap = build_map(frame, territory, data.outlines("department", deps), tiles=ctx.tiles)
         result = st_folium(
             fmap,
             height=520,
@@ -313,7 +318,7 @@ def _diagnosis_panel(ref: Referential, ctx: Context, territory: list[str]) -> No
     )
     st.markdown("#### Offre et accès aux soins")
     scopes = scope_names(territory, ref)
-    indicators = territory_indicators(territory, ref, data.care_data(ctx.care))
+    indicators = territory_indicators(territory, ref, data.care_data(ctx.care, ctx.care_keys))
     table = display_indicators(indicators).rename(
         columns={
             "indicator": "indicateur",
