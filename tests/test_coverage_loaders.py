@@ -193,7 +193,7 @@ def test_computed_gp_access_conserves_supply(real_referential: Referential) -> N
     access, method = computed_gp_access(ref, rpps)
     assert "vol d'oiseau" in method and "1 médecin = 1" in method
     demand = ref.units["population"].astype(float)
-    # Every GP of the fixture has inhabitants within reach: 2 + 1 (Arles, Saint-Martin) + 1 (Esparron).
+    # Every GP of the fixture has inhabitants in reach: 2 + 1 (Arles, Saint-Martin), 1 (Esparron).
     assert (access * demand.reindex(access.index)).sum() / 10_000 == pytest.approx(4.0)
     assert access["13004"] > 0 and access["2A004"] == 0
     # A user's travel table: only Arles and Saint-Martin-de-Crau, 15 minutes apart.
