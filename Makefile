@@ -56,8 +56,12 @@ typecheck: setup-dev
 pytest: setup-dev data
 	ATLAS_REQUIRE_REFERENTIAL=1 $(PY) -m pytest
 
-bench: setup-dev data
+bench: setup-dev data browser
 	$(PY) benchmarks/referential.py
+	$(PY) benchmarks/perimeter_import.py
+	$(PY) benchmarks/diagnosis.py
+	$(PY) benchmarks/access.py
+	$(PY) benchmarks/dashboard.py
 
 clean:
 	rm -rf $(VENV) data/cache static/vendor
