@@ -291,3 +291,26 @@ def test_end_to_end_upload_in_chromium(real_referential: Referential) -> None:
     assert white == fr(len(diag.white.units))
     assert overlaps == fr(len(diag.overlaps))
     assert blocked == []
+
+
+def test_dashboard_exports_read_back(real_referential: Referential, tmp_path: Path) -> None:
+    import io as _io
+
+    import geopandas as gpd
+    import openpyxl
+    import pandas as pd
+
+    from diagnosis.export import diagnosis_tables, excel_bytes
+    from ui.coverage_tab import _gpkg_bytes, perimeters_geojson, white_zone_csv
+
+    diag = expected_diagnosis("exemple_fictif_paca_couverture.csv")
+    per = gpd.read_file(_io.BytesIO(perimeters_geojson(diag)))
+    assert len(per) == len(diag.perimeters.summary) and per.crs.to_epsg() == 4326
+    white = pd.read_csv(_io.BytesIO(white_zone_csv(diag)), dtype={"code": str})
+    assert sorted(white["code"]) == sorted(diag.white.units["code"])
+    workbook = openpyxl.load_workbook(_io.BytesIO(excel_bytes(diagnosis_tables(diag))))
+    assert "Zones blanches" in workbook.sheetnames
+    gpkg = tmp_path / "export.gpkg"
+    gpkg.write_bytes(_gpkg_bytes.__wrapped__("test", diag))  # the function behind the cache
+    layers = gpd.list_layers(gpkg)["name"].tolist()
+    assert {"perimeters", "overlaps", "white_zone_clusters"} <= set(layers)

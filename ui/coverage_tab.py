@@ -256,25 +256,15 @@ def _exports(diag: Diagnosis, ctx: Context) -> None:
         file_name="atlas_cpts_couverture.gpkg",
         mime="application/geopackage+sqlite3",
     )
-    perimeters = diag.perimeters.geometries
-    assert perimeters is not None
-    geojson = perimeters.merge(
-        diag.perimeters.summary[["perimeter_id", "population", "size_class"]], on="perimeter_id"
-    )
-    for col in ("name", "status"):
-        geojson[col] = geojson[col].map(protect_text)
     c3.download_button(
         "Périmètres (GeoJSON)",
-        geojson.to_json(drop_id=True).encode("utf-8"),
+        perimeters_geojson(diag),
         file_name="atlas_cpts_perimetres.geojson",
         mime="application/geo+json",
     )
-    white = diag.white.units[["code", "name", "population", "cluster_id"]]
-    buffer = io.StringIO()
-    white.assign(name=white["name"].map(protect_text)).to_csv(buffer, index=False)
     c4.download_button(
         "Codes des communes en zone blanche (CSV)",
-        buffer.getvalue().encode("utf-8"),
+        white_zone_csv(diag),
         file_name="atlas_cpts_zones_blanches.csv",
         mime="text/csv",
     )
@@ -287,3 +277,23 @@ def layer_sizes(layers: dict[str, Any]) -> dict[str, int]:
         if isinstance(frame, gpd.GeoDataFrame) and len(frame):
             out[name] = len(json.dumps(maps.geojson_collection(frame, properties=[])))
     return out
+
+
+def perimeters_geojson(diag: Diagnosis) -> bytes:
+    """The dissolved perimeters with their key figures, as GeoJSON (WGS84)."""
+    perimeters = diag.perimeters.geometries
+    assert perimeters is not None
+    frame = perimeters.merge(
+        diag.perimeters.summary[["perimeter_id", "population", "size_class"]], on="perimeter_id"
+    )
+    for col in ("name", "status"):
+        frame[col] = frame[col].map(protect_text)
+    return frame.to_json(drop_id=True).encode("utf-8")
+
+
+def white_zone_csv(diag: Diagnosis) -> bytes:
+    """Codes, names, populations and clusters of the white-zone communes (UTF-8 CSV)."""
+    white = diag.white.units[["code", "name", "population", "cluster_id"]]
+    buffer = io.StringIO()
+    white.assign(name=white["name"].map(protect_text)).to_csv(buffer, index=False)
+    return buffer.getvalue().encode("utf-8")
