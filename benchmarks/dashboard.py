@@ -72,7 +72,17 @@ def region_view() -> dict:
         out["region_cold_first_render_s"] = time.perf_counter() - start
         out["cold_http_mb"] = responses["bytes"] / 1e6
         page.close()
-        # A new session (new tab) of a returning user: what the target measures.
+        # A first visit once the server is running: empty browser cache (a new context).
+        fresh = browser.new_context(viewport={"width": 1400, "height": 1000})
+        first = fresh.new_page()
+        start = time.perf_counter()
+        first.goto(base)
+        component_frame(first, contains="streamlit_folium").wait_for_selector(
+            "path.leaflet-interactive", timeout=120_000
+        )
+        out["region_first_visit_s"] = time.perf_counter() - start
+        fresh.close()
+        # A new session (new tab) of a browser that already has Streamlit's scripts.
         page = context.new_page()
         page.on("websocket", on_ws)
         received["bytes"] = 0
@@ -242,7 +252,11 @@ def main() -> None:
             "(mostly Streamlit's own scripts)"
         )
         print(
-            f"region view (example, Provence-Alpes-Côte d'Azur), new session: first render "
+            "region view, first visit of a browser once the server runs (empty browser cache): "
+            f"{results['region_first_visit_s']:.2f} s — target ≤ 3 s"
+        )
+        print(
+            f"region view (example, Provence-Alpes-Côte d'Azur), new tab of that browser: first render "
             f"{results['region_first_render_s']:.2f} s, websocket payload {results['region_ws_mb']:.2f} MB, "
             f"{results['region_paths']} shapes drawn — targets ≤ 3 s, ≤ 5 MB"
         )

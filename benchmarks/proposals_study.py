@@ -118,8 +118,18 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--region", default="93")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument(
+        "--largest-only",
+        action="store_true",
+        help="compare on the largest white-zone cluster only (max-p can take very long on others)",
+    )
     args = parser.parse_args()
     ref, m, wz = scenario(args.region)
+    if args.largest_only:
+        wz.clusters = wz.clusters.iloc[:1]
+        wz.neighbours = wz.neighbours[
+            wz.neighbours["cluster_id"] == wz.clusters["cluster_id"].iloc[0]
+        ]
     minimum = float(size_rules().minimum_for(args.region))
     big = wz.clusters[wz.clusters["population"] >= minimum]
     print(

@@ -14,8 +14,11 @@ For each white-zone cluster (contiguous white units):
   reported for examination.
 
 This greedy agglomeration was chosen over max-p regionalisation (PySAL
-``spopt``) after comparing both on real regions: see
-``benchmarks/proposals_study.py`` and the project notes.
+``spopt``) after comparing both (``benchmarks/proposals_study.py``): on a
+517-commune white zone of Provence-Alpes-Côte d'Azur it ran in 0.08 s against
+25-54 s, kept every EPCI whole where max-p split 20 of them, and produced 16
+candidates of viable size where max-p produced 84-86 regions just above the
+floor (max-p maximises the number of regions, not what a CPTS needs).
 """
 
 from __future__ import annotations
