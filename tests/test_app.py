@@ -314,3 +314,48 @@ def test_dashboard_exports_read_back(real_referential: Referential, tmp_path: Pa
     gpkg.write_bytes(_gpkg_bytes.__wrapped__("test", diag))  # the function behind the cache
     layers = gpd.list_layers(gpkg)["name"].tolist()
     assert {"perimeters", "overlaps", "white_zone_clusters"} <= set(layers)
+
+
+@pytest.mark.browser
+def test_clicking_the_map_adds_a_commune_in_chromium(real_referential: Referential) -> None:
+    """Mon territoire: every commune of the region is drawn, and a click adds the commune clicked."""
+    executable = browser_or_skip()
+    paca = real_referential.units[real_referential.units["region"] == "93"]
+    blocked: list[str] = []
+    with streamlit_server() as base, chromium_page(executable, blocked=blocked) as page:
+        page.goto(base, wait_until="domcontentloaded")
+        component_frame(page, contains="streamlit_folium").wait_for_selector(
+            "path.leaflet-interactive", timeout=90_000
+        )
+        page.get_by_text("Mon territoire (CPTS)").click()
+        page.get_by_text("Le territoire est vide").wait_for(timeout=60_000)
+        frame = None
+        for _ in range(40):  # the coverage map's frame is replaced by the territory map's
+            try:
+                frame = component_frame(page, contains="streamlit_folium")
+                frame.wait_for_function(
+                    "document.querySelectorAll('path.leaflet-interactive').length > 500",
+                    timeout=5_000,
+                )
+                break
+            except Exception:
+                page.wait_for_timeout(250)
+        assert frame is not None
+        n_communes = frame.locator("path.leaflet-interactive").count()
+        # Click in the middle of the map: Leaflet reports the position, the app finds the commune.
+        # (A locator's bounding box is in the page's coordinates, frames included.)
+        container = frame.locator(".leaflet-container")
+        container.scroll_into_view_if_needed()
+        box = container.bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.get_by_text("Diagnostic instantané").wait_for(timeout=60_000)
+        value = (
+            page.locator("[data-testid='stMetric']", has_text="Communes")
+            .locator("[data-testid='stMetricValue']")
+            .first.inner_text()
+        )
+        page.screenshot(path="tests/artifacts/territory-click.png")
+    assert n_communes == int(paca.geometry.notna().sum())
+    assert value.strip() == "1"
+    assert blocked == []

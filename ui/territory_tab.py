@@ -219,10 +219,13 @@ def render(ref: Referential, ctx: Context) -> None:
             fmap,
             height=520,
             use_container_width=True,
-            returned_objects=["last_clicked"],
+            returned_objects=["last_object_clicked", "last_clicked"],
             key=f"territory-map-{ctx.scope_key}",
         )
-        _click_to_toggle((result or {}).get("last_clicked"), scope_units)
+        result = result or {}
+        _click_to_toggle(
+            result.get("last_object_clicked") or result.get("last_clicked"), scope_units
+        )
     if not territory:
         st.info("Le territoire est vide : ajoutez des communes pour obtenir son diagnostic.")
         return
