@@ -318,7 +318,7 @@ def test_dashboard_exports_read_back(real_referential: Referential, tmp_path: Pa
 
 @pytest.mark.browser
 def test_clicking_the_map_adds_a_commune_in_chromium(real_referential: Referential) -> None:
-    """Mon territoire: every commune of the region is drawn, and a click adds the commune clicked."""
+    """Mon territoire: every commune of the region is drawn; a click adds the commune clicked."""
     executable = browser_or_skip()
     paca = real_referential.units[real_referential.units["region"] == "93"]
     blocked: list[str] = []
