@@ -133,15 +133,13 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 
 def national_view() -> dict:
-    import geopandas as gpd
     import numpy as np
 
-    from diagnosis.geometry import dissolve_groups
     from diagnosis.perimeters import perimeters_from_members
     from diagnosis.pipeline import run_diagnosis
-    from diagnosis.referential import load_display_geometries, load_outlines, load_referential
+    from diagnosis.referential import load_referential
     from ui import maps
-    from ui.coverage_tab import build_map
+    from ui.coverage_tab import build_map, coverage_layers
 
     ref = load_referential()
     rng = np.random.default_rng(0)
@@ -162,49 +160,15 @@ def national_view() -> dict:
         warnings.simplefilter("ignore")
         diag = run_diagnosis(imported, ref, proposals=False)
     start = time.perf_counter()
-    per = diag.perimeters.geometries.merge(diag.perimeters.summary[["perimeter_id", "population"]])
-    clusters = diag.white.clusters
-    white = gpd.GeoDataFrame(
-        {
-            "cluster_id": clusters["cluster_id"].astype(str),
-            "population_fr": "",
-            "n_units": clusters["n_units"],
-            "fill": "#555555",
-        },
-        geometry=list(
-            dissolve_groups(
-                ref, [diag.membership.index.positions(list(c)) for c in clusters["codes"]]
-            )
-        ),
-        crs=4326,
-    )
-    white["geometry"] = maps.simplify_for_display(white.geometry, tolerance_deg=0.002)
-    over = diag.overlaps["code"].tolist()
-    overlaps = gpd.GeoDataFrame(
-        {
-            "code": over,
-            "name": units.loc[over, "name"].to_numpy(),
-            "perimeters": diag.overlaps["perimeters"].to_numpy(),
-        },
-        geometry=load_display_geometries(over).to_numpy(),
-        crs=4326,
-    )
-    layers = {
-        "perimeters": per,
-        "white": white,
-        "overlaps": overlaps,
-        "proposals": None,
-        "outlines": load_outlines("region"),
-        "bounds": (-5.5, 41.0, 10.0, 51.5),
-    }
+    layers = coverage_layers(diag)
     html = maps.map_html(build_map(layers))
     built = time.perf_counter() - start
     out = {
         "national_build_s": built,
         "national_html_mb": len(html.encode()) / 1e6,
-        "national_perimeters": len(per),
-        "national_white_clusters": len(white),
-        "national_overlap_units": len(overlaps),
+        "national_perimeters": len(layers["perimeters"]),
+        "national_white_clusters": len(layers["white"]),
+        "national_overlap_units": len(layers["overlaps"]),
     }
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

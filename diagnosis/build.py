@@ -43,6 +43,7 @@ import pandas as pd
 import shapely
 
 from diagnosis.paths import DATA_DIR, DEFAULT_REFERENTIAL_DIR, DOWNLOADS_DIR, STATIC_VENDOR_DIR
+from diagnosis.progress import StepTimer
 
 logger = logging.getLogger(__name__)
 
@@ -558,17 +559,7 @@ def assemble(
         Units (one row per current commune, Paris, Lyon and Marseille replaced
         by their arrondissements), lookup tables and build notes.
     """
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def step(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[name] = round(now - clock, 3)
-        clock = now
-        logger.info("build step done: %s", name)
-        if progress is not None:
-            progress(name)
+    step = StepTimer("build", logger, progress)
 
     places = model.places[_in_scope(model.places)].copy()
     communes = places[places["kind"] == "commune"]
@@ -800,7 +791,7 @@ def assemble(
         units_without_geometry=without,
         geometries_rebuilt=rebuilt,
         notes=notes,
-        timings=timings,
+        timings=step.timings,
     )
 
 

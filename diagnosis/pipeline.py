@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +13,7 @@ from diagnosis.checks import PerimeterDiagnosis, diagnose_perimeters
 from diagnosis.membership import Membership, membership
 from diagnosis.overlaps import declared_splits, overlap_pairs, overlaps
 from diagnosis.perimeters import PerimeterImport
+from diagnosis.progress import StepTimer
 from diagnosis.proposals import Proposals, propose_for_white_zones
 from diagnosis.rates import coverage_rates
 from diagnosis.referential import Referential
@@ -85,17 +85,7 @@ def run_diagnosis(
     progress
         Called with the name of each step.
     """
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def step(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[name] = round(now - clock, 3)
-        clock = now
-        logger.info("diagnosis step done: %s", name)
-        if progress is not None:
-            progress(name)
+    step = StepTimer("diagnosis", logger, progress)
 
     m = membership(imported, ref, status_min=status_min)
     step(STEPS[0])
@@ -123,5 +113,5 @@ def run_diagnosis(
         white=white,
         coverage=coverage,
         proposals=props,
-        timings_s=timings,
+        timings_s=step.timings,
     )

@@ -169,40 +169,12 @@ def test_dispute_workflow(real_referential: Referential) -> None:
 
 def test_coverage_map_is_offline_and_small(real_referential: Referential) -> None:
     from ui import maps
-    from ui.coverage_tab import build_map
+    from ui.coverage_tab import build_map, coverage_layers
 
     diag = expected_diagnosis("exemple_fictif_paca_couverture.csv")
-    import geopandas as gpd
-
-    from diagnosis.geometry import dissolve_groups
-
-    per = diag.perimeters.geometries.merge(diag.perimeters.summary[["perimeter_id", "population"]])
-    clusters = diag.white.clusters
-    white = gpd.GeoDataFrame(
-        {
-            "cluster_id": clusters["cluster_id"].astype(str),
-            "population_fr": "",
-            "n_units": clusters["n_units"],
-            "fill": "#555555",
-        },
-        geometry=list(
-            dissolve_groups(
-                diag.referential,
-                [diag.membership.index.positions(list(c)) for c in clusters["codes"]],
-            )
-        ),
-        crs=4326,
-    )
-    layers = {
-        "perimeters": per,
-        "white": white,
-        "overlaps": gpd.GeoDataFrame(
-            {"code": [], "name": [], "perimeters": []}, geometry=[], crs=4326
-        ),
-        "proposals": None,
-        "outlines": gpd.GeoDataFrame({"code": []}, geometry=[], crs=4326),
-        "bounds": maps.bounds_of(per),
-    }
+    layers = coverage_layers(diag)
+    assert len(layers["white"]) == len(diag.white.clusters)
+    assert len(layers["overlaps"]) == len(diag.overlaps)
     html = maps.map_html(build_map(layers))
     assert "cdn.jsdelivr.net" not in html and "code.jquery.com" not in html
     assert "/app/static/vendor/leaflet/leaflet.js" in html
@@ -210,6 +182,8 @@ def test_coverage_map_is_offline_and_small(real_referential: Referential) -> Non
     # Every perimeter is drawn (identifiers are ASCII, names are JSON-escaped).
     for perimeter_id in diag.perimeters.summary["perimeter_id"]:
         assert f'"perimeter_id": "{perimeter_id}"' in html
+    with_tiles = maps.map_html(build_map(layers, tiles=True))
+    assert "tile.openstreetmap.org" in with_tiles and "tile.openstreetmap.org" not in html
 
 
 def test_territory_and_dispute_maps(real_referential: Referential) -> None:

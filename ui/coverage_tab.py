@@ -9,32 +9,33 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
 from diagnosis.export import diagnosis_tables, excel_bytes, protect_text, write_geopackage
-from diagnosis.geometry import dissolve_groups
+from diagnosis.geometry import dissolve_groups, dissolve_perimeters
 from diagnosis.pipeline import Diagnosis
-from diagnosis.referential import Referential
+from diagnosis.referential import Referential, load_display_geometries, load_outlines
 from diagnosis.rules import stage_label
 from ui import data, fmt, maps
 from ui.sidebar import Context, scope_label
 
 
-def _layers_data(diag: Diagnosis, key: str) -> dict[str, Any]:
-    """Display data of the coverage map (cached per diagnosis)."""
-    cache = st.session_state.setdefault("_coverage_layers", {})
-    if key in cache:
-        return cache[key]
+def coverage_layers(diag: Diagnosis) -> dict[str, Any]:
+    """Display data of the coverage map: perimeters, white-zone clusters, overlaps, proposals.
+
+    Pure function of the diagnosis (no Streamlit call): geometries are dissolved
+    from the referential and simplified for display only.
+    """
     ref = diag.referential
     summary = diag.perimeters.summary
     perimeters = diag.perimeters.geometries
-    assert perimeters is not None
+    if perimeters is None:
+        perimeters = dissolve_perimeters(diag.membership, ref)
     per = perimeters.merge(summary[["perimeter_id", "population"]], on="perimeter_id", how="left")
     clusters = diag.white.clusters
-    cluster_geoms = dissolve_groups(
-        ref, [diag.membership.index.positions(list(c)) for c in clusters["codes"]]
-    )
+    positions = [diag.membership.index.positions(list(c)) for c in clusters["codes"]]
     white = gpd.GeoDataFrame(
         {
             "cluster_id": clusters["cluster_id"].astype(str),
@@ -45,13 +46,20 @@ def _layers_data(diag: Diagnosis, key: str) -> dict[str, Any]:
                 for i in range(len(clusters))
             ],
         },
-        geometry=list(cluster_geoms),
+        geometry=list(dissolve_groups(ref, positions)),
         crs=4326,
     )
     white["geometry"] = maps.simplify_for_display(white.geometry, tolerance_deg=0.002)
-    overlaps = data.unit_display(tuple(diag.overlaps["code"]))
-    claimed_by = dict(zip(diag.overlaps["code"], diag.overlaps["perimeters"], strict=True))
-    overlaps["perimeters"] = [claimed_by.get(c, "") for c in overlaps["code"]]
+    codes = diag.overlaps["code"].tolist()
+    overlaps = gpd.GeoDataFrame(
+        {
+            "code": pd.Series(codes, dtype=object),
+            "name": ref.units["name"].reindex(codes).to_numpy(),
+            "perimeters": diag.overlaps["perimeters"].to_numpy(),
+        },
+        geometry=load_display_geometries(codes).to_numpy(),
+        crs=4326,
+    )
     proposals = None
     if diag.proposals is not None and len(diag.proposals.proposals):
         table = diag.proposals.proposals
@@ -71,17 +79,26 @@ def _layers_data(diag: Diagnosis, key: str) -> dict[str, Any]:
             crs=4326,
         )
     units = ref.units
-    deps = tuple(sorted(units["department"].astype(str).unique()))
-    result = {
+    national = ref.scope.get("level") == "france"
+    outline_level = "region" if national else "department"
+    outline_codes = sorted(units[outline_level].astype(str).unique())
+    return {
         "perimeters": per,
         "white": white,
         "overlaps": overlaps,
         "proposals": proposals,
-        "outlines": data.outlines("department", deps),
+        "outlines": load_outlines(outline_level, outline_codes),
         "bounds": maps.bounds_of(gpd.GeoDataFrame(geometry=units.geometry.dropna(), crs=4326)),
     }
-    cache.clear()  # one diagnosis at a time per session
-    cache[key] = result
+
+
+def _layers_data(diag: Diagnosis, key: str) -> dict[str, Any]:
+    """:func:`coverage_layers`, kept for the session (panning never recomputes it)."""
+    cache = st.session_state.setdefault("_coverage_layers", {})
+    if key not in cache:
+        cache.clear()  # one diagnosis at a time per session
+        cache[key] = coverage_layers(diag)
+    result: dict[str, Any] = cache[key]
     return result
 
 
