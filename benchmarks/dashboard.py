@@ -36,7 +36,7 @@ sys.path.insert(0, str(PROJECT))
 def region_view() -> dict:
     from playwright.sync_api import sync_playwright
 
-    from tests.browser import CHROMIUM_ARGS, component_frame, streamlit_server
+    from tests.browser import CHROMIUM_ARGS, component_frame, streamlit_server, wait_for_map
 
     out: dict = {}
     with streamlit_server() as base, sync_playwright() as pw:
@@ -97,29 +97,14 @@ def region_view() -> dict:
         start = time.perf_counter()
         page.get_by_text("Arbitrage (comité régional)").click()
         page.get_by_text("Options de partage").first.wait_for(timeout=60_000)
-        for _ in range(40):  # the coverage map's frame is replaced by the dispute map's
-            try:
-                frame = component_frame(page, contains="streamlit_folium")
-                frame.wait_for_selector("path.leaflet-interactive", timeout=5_000)
-                break
-            except Exception:
-                page.wait_for_timeout(250)
+        wait_for_map(page)  # the dispute map replaces the coverage map
         out["switch_to_dispute_s"] = time.perf_counter() - start
         out["switch_ws_mb"] = received["bytes"] / 1e6
         received["bytes"] = 0
         start = time.perf_counter()
         page.get_by_text("Mon territoire (CPTS)").click()
         page.get_by_text("Charger l'exemple fictif (Alpilles)").first.wait_for(timeout=60_000)
-        for _ in range(40):
-            try:
-                frame = component_frame(page, contains="streamlit_folium")
-                frame.wait_for_function(
-                    "document.querySelectorAll('path.leaflet-interactive').length > 500",
-                    timeout=5_000,
-                )
-                break
-            except Exception:
-                page.wait_for_timeout(250)
+        frame = wait_for_map(page, min_paths=500)
         out["territory_map_s"] = time.perf_counter() - start
         out["territory_ws_mb"] = received["bytes"] / 1e6
         out["territory_paths"] = frame.locator("path.leaflet-interactive").count()

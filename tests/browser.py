@@ -155,3 +155,22 @@ def component_frame(page: object, *, contains: str, timeout_s: float = 60.0) -> 
                 return frame
         page.wait_for_timeout(250)  # type: ignore[attr-defined]
     raise AssertionError(f"no component frame whose URL contains {contains!r}")
+
+
+def wait_for_map(page: object, *, min_paths: int = 1, attempts: int = 40) -> object:
+    """The map frame once it draws ``min_paths`` shapes.
+
+    After a rerun Streamlit may replace a map's frame: a frame found a moment
+    earlier can be detached, so look again until the new one has drawn.
+    """
+    for _ in range(attempts):
+        try:
+            frame = component_frame(page, contains="streamlit_folium")
+            frame.wait_for_function(  # type: ignore[attr-defined]
+                f"document.querySelectorAll('path.leaflet-interactive').length >= {min_paths}",
+                timeout=5_000,
+            )
+            return frame
+        except Exception:
+            page.wait_for_timeout(250)  # type: ignore[attr-defined]
+    raise AssertionError(f"no map drawing {min_paths} shapes")

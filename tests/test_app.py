@@ -18,6 +18,7 @@ from tests.browser import (
     chromium_page,
     component_frame,
     streamlit_server,
+    wait_for_map,
 )
 
 pytestmark = pytest.mark.referential
@@ -303,18 +304,7 @@ def test_clicking_the_map_adds_a_commune_in_chromium(real_referential: Referenti
         )
         page.get_by_text("Mon territoire (CPTS)").click()
         page.get_by_text("Le territoire est vide").wait_for(timeout=60_000)
-        frame = None
-        for _ in range(40):  # the coverage map's frame is replaced by the territory map's
-            try:
-                frame = component_frame(page, contains="streamlit_folium")
-                frame.wait_for_function(
-                    "document.querySelectorAll('path.leaflet-interactive').length > 500",
-                    timeout=5_000,
-                )
-                break
-            except Exception:
-                page.wait_for_timeout(250)
-        assert frame is not None
+        frame = wait_for_map(page, min_paths=500)  # the territory map replaces the coverage map
         n_communes = frame.locator("path.leaflet-interactive").count()
         # Click in the middle of the map: Leaflet reports the position, the app finds the commune.
         # (A locator's bounding box is in the page's coordinates, frames included.)
