@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -285,15 +284,6 @@ def _exports(diag: Diagnosis, ctx: Context) -> None:
         file_name="atlas_cpts_zones_blanches.csv",
         mime="text/csv",
     )
-
-
-def layer_sizes(layers: dict[str, Any]) -> dict[str, int]:
-    """Size in bytes of each layer's GeoJSON (for payload measurements)."""
-    out = {}
-    for name, frame in layers.items():
-        if isinstance(frame, gpd.GeoDataFrame) and len(frame):
-            out[name] = len(json.dumps(maps.geojson_collection(frame, properties=[])))
-    return out
 
 
 def perimeters_geojson(diag: Diagnosis) -> bytes:

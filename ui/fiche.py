@@ -15,8 +15,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ui import fmt
-
 __all__ = ["fiche_html", "svg_map"]
 
 
@@ -125,8 +123,3 @@ th {{ background: #f0f0f0; }} tr {{ page-break-inside: avoid; }}
 <h2>Remarques</h2><ul>{note_items or "<li>Aucune.</li>"}</ul>
 <h2>Sources et millésimes</h2><ul class="sources">{source_items}</ul>
 </body></html>"""
-
-
-def figure(value: float, digits: int = 0) -> str:
-    """Shortcut for French numbers in key figures."""
-    return fmt.number(value, digits)

@@ -20,7 +20,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import MacroElement
 from jinja2 import Template
 
 from diagnosis.paths import STATIC_VENDOR_DIR
@@ -279,11 +279,6 @@ def bounds_of(frame: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
         return (-5.5, 41.0, 10.0, 51.5)  # mainland France
     minx, miny, maxx, maxy = shapely.total_bounds(geoms.to_numpy())
     return (float(minx), float(miny), float(maxx), float(maxy))
-
-
-def text_element(markup: str) -> Element:
-    """A raw HTML element (used for map titles)."""
-    return Element(markup)
 
 
 # --------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from diagnosis.perimeters import PerimeterImport
@@ -248,8 +247,3 @@ def scope_label(ref: Referential, ctx: Context) -> str:
     if ctx.region:
         return str(ref.regions.set_index("region").loc[ctx.region, "region_name"])
     return "France entière"
-
-
-def empty_frame(columns: list[str]) -> pd.DataFrame:
-    """An empty table with named columns (nothing found)."""
-    return pd.DataFrame(columns=columns)
