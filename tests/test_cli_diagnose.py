@@ -11,7 +11,7 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from diagnosis.__main__ import main
+from cli import main
 from diagnosis.export import CSV_CONTRACT
 from diagnosis.referential import Referential
 
