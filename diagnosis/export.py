@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from diagnosis.geometry import dissolve_groups, dissolve_perimeters
+from diagnosis.geometry import dissolve_perimeters
 from diagnosis.pipeline import Diagnosis
 from diagnosis.rules import stage_label
+from diagnosis.white_zones import cluster_geometries
 
 __all__ = [
     "CSV_CONTRACT",
@@ -180,9 +181,7 @@ def write_geopackage(diag: Diagnosis, path: Path) -> list[str]:
     over_pos = diag.membership.index.positions(diag.overlaps["code"].tolist())
     layers["overlaps"] = _layer(diag.overlaps, ref.units.geometry.to_numpy()[over_pos])
     clusters = diag.white.clusters
-    cluster_geoms = dissolve_groups(
-        ref, [diag.membership.index.positions(list(c)) for c in clusters["codes"]]
-    )
+    cluster_geoms = cluster_geometries(diag.membership, ref, clusters)
     layers["white_zone_clusters"] = _layer(clusters, cluster_geoms)
     if diag.proposals is not None:
         layers["proposals"] = _layer(diag.proposals.proposals, diag.proposals.geometries)

@@ -187,6 +187,12 @@ def propose_for_white_zones(
     border_coo = index.border_m.tocoo()
     neighbours = white.neighbours
     per_pop = np.bincount(m.member_perimeter, weights=pop[m.member_unit], minlength=m.n_perimeters)
+
+    def candidate(group: np.ndarray, cluster_id: int, minimum: float) -> dict[str, object]:
+        return _candidate_row(
+            index.codes, group, cluster_id, minimum, pop, epci, epci_units, epci_names, rules
+        )
+
     per_index = dict(zip(m.perimeters["perimeter_id"], range(m.n_perimeters), strict=True))
 
     for cluster_codes, cluster_id in zip(
@@ -216,33 +222,11 @@ def propose_for_white_zones(
                 positions, population=pop, border=border, blocks=blocks, minimum=minimum
             )
             for group in groups:
-                rows.append(
-                    _candidate_row(
-                        index.codes,
-                        group,
-                        int(cluster_id),
-                        minimum,
-                        pop,
-                        epci,
-                        epci_units,
-                        epci_names,
-                        rules,
-                    )
-                )
+                rows.append(candidate(group, int(cluster_id), minimum))
                 groups_for_geometry.append(group)
             continue
         nb = neighbours[neighbours["cluster_id"] == int(cluster_id)]
-        row = _candidate_row(
-            index.codes,
-            positions,
-            int(cluster_id),
-            minimum,
-            pop,
-            epci,
-            epci_units,
-            epci_names,
-            rules,
-        )
+        row = candidate(positions, int(cluster_id), minimum)
         if nb.empty:
             row["kind"] = "a_examiner"
             row["evidence"] = (

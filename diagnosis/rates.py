@@ -76,28 +76,21 @@ def coverage_rates(
     )
     national = ref.scope.get("level") == "france"
     rows = []
+    groups: list[tuple[str, str, str, str, np.ndarray]] = []
+    if "france" in levels and national:
+        groups.append(("FR", "france", "FR", "France", np.ones(len(units), dtype=bool)))
+    if "region" in levels:
+        for code in sorted(set(region)):
+            groups.append(
+                (f"REG-{code}", "region", code, region_names.get(code, code), region == code)
+            )
+    if "department" in levels:
+        for code in sorted(set(department)):
+            groups.append(
+                (f"DEP-{code}", "department", code, dep_names.get(code, code), department == code)
+            )
     for status in statuses:
-        m = membership(perimeters, ref, status_min=status)
-        covered = m.covered()
-        groups: list[tuple[str, str, str, str, np.ndarray]] = []
-        if "france" in levels and national:
-            groups.append(("FR", "france", "FR", "France", np.ones(len(units), dtype=bool)))
-        if "region" in levels:
-            for code in sorted(set(region)):
-                groups.append(
-                    (f"REG-{code}", "region", code, region_names.get(code, code), region == code)
-                )
-        if "department" in levels:
-            for code in sorted(set(department)):
-                groups.append(
-                    (
-                        f"DEP-{code}",
-                        "department",
-                        code,
-                        dep_names.get(code, code),
-                        department == code,
-                    )
-                )
+        covered = membership(perimeters, ref, status_min=status).covered()
         for scope, level, code, name, mask in groups:
             total = int(pop[mask].sum())
             cov = int(pop[mask & covered].sum())

@@ -14,10 +14,11 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from diagnosis.geometry import dissolve_groups
 from diagnosis.membership import Membership
 from diagnosis.referential import Referential
 
-__all__ = ["WhiteZones", "white_zones"]
+__all__ = ["WhiteZones", "cluster_geometries", "white_zones"]
 
 UNIT_COLUMNS = ["code", "name", "population", "area_km2", "department", "epci_code", "cluster_id"]
 CLUSTER_COLUMNS = [
@@ -188,3 +189,8 @@ def _neighbours(m: Membership, white: np.ndarray, unit_cluster: np.ndarray) -> p
     agg["name"] = per["name"].to_numpy()[agg["perimeter"].to_numpy()]
     agg["status"] = per["status"].to_numpy()[agg["perimeter"].to_numpy()]
     return agg[NEIGHBOUR_COLUMNS].reset_index(drop=True)
+
+
+def cluster_geometries(m: Membership, ref: Referential, clusters: pd.DataFrame) -> np.ndarray:
+    """One dissolved (multi)polygon per white-zone cluster (WGS84), in the clusters' order."""
+    return dissolve_groups(ref, [m.index.positions(list(codes)) for codes in clusters["codes"]])

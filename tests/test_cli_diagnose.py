@@ -35,6 +35,12 @@ def perimeter_file(tmp_path: Path) -> Path:
     return path
 
 
+def run(perimeter_file: Path, out: Path, *options: str) -> int:
+    """`diagnose` in-process, without the progress bar."""
+    args = ["diagnose", "--perimeters", str(perimeter_file), *options, "--out", str(out)]
+    return main([*args, "--no-progress"])
+
+
 def read(out: Path, name: str) -> pd.DataFrame:
     return pd.read_csv(
         out / name, dtype={"code": str, "scope": str}, encoding="utf-8", keep_default_na=False
@@ -45,19 +51,7 @@ def test_contract_on_a_region(
     perimeter_file: Path, tmp_path: Path, real_referential: Referential
 ) -> None:
     out = tmp_path / "out"
-    code = main(
-        [
-            "diagnose",
-            "--perimeters",
-            str(perimeter_file),
-            "--region",
-            "93",
-            "--out",
-            str(out),
-            "--no-progress",
-        ]
-    )
-    assert code == 0
+    assert run(perimeter_file, out, "--region", "93") == 0
     for name, columns in CSV_CONTRACT.items():
         frame = read(out, name)
         assert list(frame.columns[: len(columns)]) == columns, name
@@ -109,23 +103,7 @@ def test_status_threshold(
     perimeter_file: Path, tmp_path: Path, real_referential: Referential
 ) -> None:
     out = tmp_path / "signed"
-    assert (
-        main(
-            [
-                "diagnose",
-                "--perimeters",
-                str(perimeter_file),
-                "--department",
-                "13",
-                "--status-min",
-                "aci_signe",
-                "--out",
-                str(out),
-                "--no-progress",
-            ]
-        )
-        == 0
-    )
+    assert run(perimeter_file, out, "--department", "13", "--status-min", "aci_signe") == 0
     perimeters = read(out, "perimeters.csv")
     assert len(perimeters) == 1
     assert read(out, "overlaps.csv").empty
@@ -138,21 +116,7 @@ def test_status_threshold(
 
 def test_workbook_geopackage_and_formula_injection(perimeter_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert (
-        main(
-            [
-                "diagnose",
-                "--perimeters",
-                str(perimeter_file),
-                "--department",
-                "13",
-                "--out",
-                str(out),
-                "--no-progress",
-            ]
-        )
-        == 0
-    )
+    assert run(perimeter_file, out, "--department", "13") == 0
     workbook = openpyxl.load_workbook(out / "diagnosis.xlsx")
     assert {
         "Périmètres",
@@ -183,10 +147,7 @@ def test_workbook_geopackage_and_formula_injection(perimeter_file: Path, tmp_pat
 def test_unreadable_file_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"\x00\x01\x02garbage")
-    assert (
-        main(["diagnose", "--perimeters", str(bad), "--out", str(tmp_path / "o"), "--no-progress"])
-        == 2
-    )
+    assert run(bad, tmp_path / "o") == 2
     assert "illisible" in capsys.readouterr().err
 
 

@@ -13,10 +13,11 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from diagnosis.export import diagnosis_tables, excel_bytes, protect_text, write_geopackage
-from diagnosis.geometry import dissolve_groups, dissolve_perimeters
+from diagnosis.geometry import dissolve_perimeters
 from diagnosis.pipeline import Diagnosis
 from diagnosis.referential import Referential, load_display_geometries, load_outlines
 from diagnosis.rules import stage_label
+from diagnosis.white_zones import cluster_geometries
 from ui import data, fmt, maps
 from ui.sidebar import Context, scope_label
 
@@ -34,7 +35,6 @@ def coverage_layers(diag: Diagnosis) -> dict[str, Any]:
         perimeters = dissolve_perimeters(diag.membership, ref)
     per = perimeters.merge(summary[["perimeter_id", "population"]], on="perimeter_id", how="left")
     clusters = diag.white.clusters
-    positions = [diag.membership.index.positions(list(c)) for c in clusters["codes"]]
     white = gpd.GeoDataFrame(
         {
             "cluster_id": clusters["cluster_id"].astype(str),
@@ -45,7 +45,7 @@ def coverage_layers(diag: Diagnosis) -> dict[str, Any]:
                 for i in range(len(clusters))
             ],
         },
-        geometry=list(dissolve_groups(ref, positions)),
+        geometry=list(cluster_geometries(diag.membership, ref, clusters)),
         crs=4326,
     )
     white["geometry"] = maps.simplify_for_display(white.geometry, tolerance_deg=0.002)
