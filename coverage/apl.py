@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from coverage.normalise import Attached, as_float, attach_to_units
+from diagnosis.errors import FileReadError
 from diagnosis.referential import Referential, load_referential
 from diagnosis.textnorm import label_key
 
@@ -37,7 +38,7 @@ PROFESSIONS = {
 }
 
 
-class AplFileError(ValueError):
+class AplFileError(FileReadError):
     """The file is not a DREES APL workbook; the message says what was expected."""
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from coverage.normalise import as_float, attach_to_units, read_delimited
+from diagnosis.errors import FileReadError
 from diagnosis.paths import RULES_DIR
 from diagnosis.referential import Referential, load_referential
 from diagnosis.textnorm import label_key
@@ -44,7 +45,7 @@ RPPS_COLUMNS = [
 ]
 
 
-class SupplyFileError(ValueError):
+class SupplyFileError(FileReadError):
     """The file is not the official file expected; the message says which columns were missing."""
 
 

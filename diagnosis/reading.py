@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from diagnosis.errors import FileReadError
 from diagnosis.textnorm import clean_code_token, label_key, looks_like_code
 
 __all__ = [
@@ -37,7 +38,7 @@ __all__ = [
 ]
 
 
-class PerimeterFileError(ValueError):
+class PerimeterFileError(FileReadError):
     """The file cannot be read at all; the message says what was expected."""
 
 

@@ -21,6 +21,7 @@ import geopandas as gpd
 import pandas as pd
 
 from diagnosis.build import MANIFEST_NAME
+from diagnosis.errors import ReferentialError
 from diagnosis.paths import DEFAULT_REFERENTIAL_DIR
 
 __all__ = [
@@ -34,7 +35,7 @@ __all__ = [
 ]
 
 
-class ReferentialMissingError(FileNotFoundError):
+class ReferentialMissingError(ReferentialError):
     """The referential has not been built in the expected folder."""
 
 
