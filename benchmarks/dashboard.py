@@ -124,7 +124,7 @@ def national_view() -> dict:
     from diagnosis.pipeline import run_diagnosis
     from diagnosis.referential import load_referential
     from ui import maps
-    from ui.coverage_tab import build_map, coverage_layers
+    from ui.coverage_tab import coverage_layers, coverage_map
 
     ref = load_referential()
     rng = np.random.default_rng(0)
@@ -146,7 +146,7 @@ def national_view() -> dict:
         diag = run_diagnosis(imported, ref, proposals=False)
     start = time.perf_counter()
     layers = coverage_layers(diag)
-    html = maps.map_html(build_map(layers))
+    html = maps.map_html(maps.build_map(coverage_map(layers)))
     built = time.perf_counter() - start
     out = {
         "national_build_s": built,
