@@ -36,7 +36,7 @@ sys.path.insert(0, str(PROJECT))
 def region_view() -> dict:
     from playwright.sync_api import sync_playwright
 
-    from tests.browser import CHROMIUM_ARGS, component_frame, streamlit_server, wait_for_map
+    from tests.browser import CHROMIUM_ARGS, streamlit_server, wait_for_map
 
     out: dict = {}
     with streamlit_server() as base, sync_playwright() as pw:
@@ -66,9 +66,7 @@ def region_view() -> dict:
         # cache of Streamlit's own scripts are cold.
         start = time.perf_counter()
         page.goto(base)
-        component_frame(page, contains="streamlit_folium").wait_for_selector(
-            "path.leaflet-interactive", timeout=120_000
-        )
+        wait_for_map(page)
         out["region_cold_first_render_s"] = time.perf_counter() - start
         out["cold_http_mb"] = responses["bytes"] / 1e6
         page.close()
@@ -77,9 +75,7 @@ def region_view() -> dict:
         first = fresh.new_page()
         start = time.perf_counter()
         first.goto(base)
-        component_frame(first, contains="streamlit_folium").wait_for_selector(
-            "path.leaflet-interactive", timeout=120_000
-        )
+        wait_for_map(first)
         out["region_first_visit_s"] = time.perf_counter() - start
         fresh.close()
         # A new session (new tab) of a browser that already has Streamlit's scripts.
@@ -88,8 +84,7 @@ def region_view() -> dict:
         received["bytes"] = 0
         start = time.perf_counter()
         page.goto(base)
-        frame = component_frame(page, contains="streamlit_folium")
-        frame.wait_for_selector("path.leaflet-interactive", timeout=120_000)
+        frame = wait_for_map(page)
         out["region_first_render_s"] = time.perf_counter() - start
         out["region_ws_mb"] = received["bytes"] / 1e6
         out["region_paths"] = frame.locator("path.leaflet-interactive").count()

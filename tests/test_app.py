@@ -16,7 +16,6 @@ from tests.browser import (
     PROJECT_DIR,
     browser_or_skip,
     chromium_page,
-    component_frame,
     streamlit_server,
     wait_for_map,
 )
@@ -244,9 +243,7 @@ def test_end_to_end_upload_in_chromium(real_referential: Referential) -> None:
     blocked: list[str] = []
     with streamlit_server() as base, chromium_page(executable, blocked=blocked) as page:
         page.goto(base, wait_until="domcontentloaded")
-        component_frame(page, contains="streamlit_folium").wait_for_selector(
-            "path.leaflet-interactive", timeout=90_000
-        )
+        wait_for_map(page)
         page.get_by_text("Mon fichier", exact=True).click()
         uploader = page.locator("[data-testid='stFileUploader']", has_text="Fichier de périmètres")
         uploader.wait_for(timeout=60_000)
@@ -257,8 +254,7 @@ def test_end_to_end_upload_in_chromium(real_referential: Referential) -> None:
             timeout=90_000
         )
         page.wait_for_timeout(1000)
-        frame = component_frame(page, contains="streamlit_folium")
-        frame.wait_for_selector("path.leaflet-interactive", timeout=90_000)
+        wait_for_map(page)
 
         def metric(label: str) -> str:
             box = page.locator("[data-testid='stMetric']", has_text=label)
@@ -307,9 +303,7 @@ def test_clicking_the_map_adds_a_commune_in_chromium(real_referential: Referenti
     blocked: list[str] = []
     with streamlit_server() as base, chromium_page(executable, blocked=blocked) as page:
         page.goto(base, wait_until="domcontentloaded")
-        component_frame(page, contains="streamlit_folium").wait_for_selector(
-            "path.leaflet-interactive", timeout=90_000
-        )
+        wait_for_map(page)
         page.get_by_text("Mon territoire (CPTS)").click()
         page.get_by_text("Le territoire est vide").wait_for(timeout=60_000)
         frame = wait_for_map(page, min_paths=500)  # the territory map replaces the coverage map

@@ -18,7 +18,6 @@ from tests.browser import (
     PROJECT_DIR,
     browser_or_skip,
     chromium_page,
-    component_frame,
     streamlit_server,
     wait_for_map,
 )
@@ -141,11 +140,13 @@ def test_no_script_from_user_data_runs_in_chromium(
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         try:
             page.goto(base)
-            component_frame(page, contains="streamlit_folium").wait_for_selector(
-                "path.leaflet-interactive", timeout=120_000
-            )
+            wait_for_map(page)
             page.get_by_text("Mon fichier").click()
-            page.locator("input[type=file]").first.set_input_files(str(upload))
+            uploader = page.locator(
+                "[data-testid='stFileUploader']", has_text="Fichier de périmètres"
+            )
+            uploader.wait_for(timeout=60_000)
+            uploader.locator("input[type='file']").set_input_files(str(upload))
             page.get_by_text("Fichier : cpts.csv", exact=True).wait_for(timeout=120_000)
             for label in ("Couverture (ARS, CPAM)", "Arbitrage (comité régional)"):
                 page.get_by_text(label).click()

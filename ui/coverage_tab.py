@@ -10,7 +10,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from diagnosis.export import diagnosis_tables, excel_bytes, protect_text, write_geopackage
 from diagnosis.geometry import dissolve_perimeters
@@ -62,7 +61,10 @@ def coverage_layers(diag: Diagnosis) -> dict[str, Any]:
         geometry=list(cluster_geometries(diag.membership, ref, clusters)),
         crs=4326,
     )
-    white["geometry"] = maps.simplify_for_display(white.geometry, tolerance_deg=0.002)
+    national = ref.scope.get("level") == "france"
+    # Coarser display at national scale keeps the map light (about 1 km instead of 200 m).
+    tolerance = 0.01 if national else 0.002
+    white["geometry"] = maps.simplify_for_display(white.geometry, tolerance_deg=tolerance)
     codes = diag.overlaps["code"].tolist()
     overlaps = gpd.GeoDataFrame(
         {
@@ -86,7 +88,6 @@ def coverage_layers(diag: Diagnosis) -> dict[str, Any]:
             crs=4326,
         )
     units = ref.units
-    national = ref.scope.get("level") == "france"
     outline_level = "region" if national else "department"
     outline_codes = sorted(units[outline_level].astype(str).unique())
     return {
@@ -96,6 +97,7 @@ def coverage_layers(diag: Diagnosis) -> dict[str, Any]:
         "proposals": proposals,
         "outlines": load_outlines(outline_level, outline_codes),
         "bounds": maps.bounds_of(gpd.GeoDataFrame(geometry=units.geometry.dropna(), crs=4326)),
+        "tolerance_deg": tolerance,
     }
 
 
@@ -122,7 +124,7 @@ def coverage_map(layers: dict[str, Any]) -> maps.MapSpec:
             fill_column="fill",
             fill_opacity=0.55,
             weight=1.2,
-            simplify_deg=0.002,
+            simplify_deg=layers.get("tolerance_deg", 0.002),
             properties=("perimeter_id",),
             tooltip=(
                 ("name", "Périmètre"),
@@ -251,18 +253,15 @@ def render(ref: Referential, ctx: Context) -> None:
     c3.metric("Communes en zone blanche", fmt.number(len(diag.white.units)))
     c4.metric("Communes en chevauchement", fmt.number(len(diag.overlaps)))
 
-    layers = _layers_data(diag, f"{ctx.import_key}-{ctx.status_min}")
-    clicked = st_folium(
-        maps.build_map(coverage_map(layers), tiles=ctx.tiles),
-        height=600,
-        use_container_width=True,
-        returned_objects=["last_active_drawing"],
-        key=f"coverage-map-{ctx.import_key}-{ctx.status_min}-{ctx.tiles}",
+    layers_key = f"{ctx.import_key}-{ctx.status_min}"
+    data.show_map(
+        f"coverage-{layers_key}",
+        lambda: coverage_map(_layers_data(diag, layers_key)),
+        tiles=ctx.tiles,
     )
-    _remember_clicked_perimeter(clicked)
     st.caption(
         "Contours simplifiés pour l'affichage ; calculs sur les contours complets. "
-        "Cliquez sur une CPTS pour ouvrir sa fiche ci-dessous."
+        "Choisissez une CPTS dans le tableau ci-dessous pour ouvrir sa fiche."
     )
     _coverage_rates(diag)
     _perimeters_section(ref, ctx, diag)
@@ -273,14 +272,6 @@ def render(ref: Referential, ctx: Context) -> None:
         _white_zones_section(diag)
     _proposals_section(diag)
     _exports(diag, ctx)
-
-
-def _remember_clicked_perimeter(clicked: dict[str, Any] | None) -> None:
-    drawing = (clicked or {}).get("last_active_drawing") or {}
-    perimeter_id = (drawing.get("properties") or {}).get("perimeter_id")
-    if perimeter_id and st.session_state.get("_coverage_last_click") != perimeter_id:
-        st.session_state["_coverage_last_click"] = perimeter_id
-        st.session_state["coverage_fiche_pick"] = perimeter_id
 
 
 def _coverage_rates(diag: Diagnosis) -> None:
@@ -310,7 +301,7 @@ def _perimeters_section(ref: Referential, ctx: Context, diag: Diagnosis) -> None
     if table.empty:
         st.caption("Aucune CPTS ne correspond à la recherche.")
         return
-    st.dataframe(
+    event = st.dataframe(
         for_people(
             table,
             columns=[c for c in table.columns if c != "perimeter_id"],
@@ -318,9 +309,17 @@ def _perimeters_section(ref: Referential, ctx: Context, diag: Diagnosis) -> None
         ),
         hide_index=True,
         width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        key="coverage_table",
     )
     ids = table["perimeter_id"].tolist()
     names = dict(zip(table["perimeter_id"], table["name"], strict=True))
+    rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
+    selected = ids[rows[0]] if rows and rows[0] < len(ids) else None
+    if selected is not None and st.session_state.get("_coverage_table_pick") != selected:
+        st.session_state["_coverage_table_pick"] = selected
+        st.session_state["coverage_fiche_pick"] = selected
     if st.session_state.get("coverage_fiche_pick") not in ids:
         st.session_state.pop("coverage_fiche_pick", None)
     pick = st.selectbox(
@@ -328,7 +327,7 @@ def _perimeters_section(ref: Referential, ctx: Context, diag: Diagnosis) -> None
         ids,
         index=None,
         format_func=lambda i: str(names[i]),
-        placeholder="Choisir une CPTS (ou cliquer sur la carte)",
+        placeholder="Choisir une CPTS (ou cliquer sur sa ligne dans le tableau)",
         key="coverage_fiche_pick",
     )
     if pick is not None:

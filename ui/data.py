@@ -22,6 +22,7 @@ from typing import Any, TypeVar, cast
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
+import streamlit.components.v1 as components
 
 from coverage.apl import AplData, load_drees_apl
 from coverage.indicators import CareData, computed_gp_access
@@ -37,6 +38,7 @@ from diagnosis.referential import (
     load_referential,
 )
 from diagnosis.rules import StageKey
+from ui import maps
 
 #: Example files made by the project, by workflow ("exemple fictif").
 EXAMPLES = {
@@ -222,6 +224,25 @@ def diagnosis_for(
             lambda: _run_diagnosis(imported, region, department, status_min),
             keep=4,
         )
+
+
+def show_map(
+    key: str, make_spec: Callable[[], maps.MapSpec], *, tiles: bool, height_px: int = 600
+) -> None:
+    """Show a map that returns nothing to the app, from HTML rendered once per session.
+
+    The coverage and dispute maps need no click back: their standalone HTML
+    (Leaflet served by the app) is rendered once for a given ``key`` and shown
+    in a component frame, which costs a fraction of a folium component that is
+    re-rendered and scanned on every rerun.
+    """
+    html = session_memo(
+        "map-html",
+        f"{key}|{tiles}",
+        lambda: maps.map_html(maps.build_map(make_spec(), tiles=tiles, height_px=height_px - 10)),
+        keep=3,
+    )
+    components.html(html, height=height_px)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -7,7 +7,6 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from diagnosis.disputes import Dispute, compare_perimeters
 from diagnosis.export import excel_bytes
@@ -197,12 +196,11 @@ def render(ref: Referential, ctx: Context) -> None:
         keep=2,
     )
     names = {"A": str(s["name_a"]), "B": str(s["name_b"])}
-    st_folium(
-        maps.build_map(dispute_map(frames, names), tiles=ctx.tiles),
-        height=520,
-        use_container_width=True,
-        returned_objects=[],
-        key=f"dispute-map-{ctx.import_key}-{a}-{b}",
+    data.show_map(
+        f"dispute-{ctx.import_key}-{a}-{b}",
+        lambda: dispute_map(frames, names),
+        tiles=ctx.tiles,
+        height_px=530,
     )
     _tables(dispute)
     _exports(dispute, frames, names)
