@@ -30,6 +30,7 @@ from diagnosis.perimeters import import_perimeters
 from diagnosis.pipeline import STEPS, run_diagnosis
 from diagnosis.reading import PerimeterFileError
 from diagnosis.referential import ReferentialMissingError, load_referential
+from diagnosis.rules import STAGE_KEYS
 
 
 def _build_data(args: argparse.Namespace) -> int:
@@ -182,8 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     scope.add_argument("--department", help="code de département (ex. 13)")
     diag.add_argument(
         "--status-min",
-        default="emergence",
-        choices=["emergence", "lettre_intention", "projet_sante", "aci_signe"],
+        default=STAGE_KEYS[0],
+        choices=list(STAGE_KEYS),
         help="stade minimal pour compter un territoire comme couvert (défaut : emergence)",
     )
     diag.add_argument("--out", required=True, help="dossier de sortie")
