@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -118,10 +117,7 @@ def run_diagnose(args: argparse.Namespace) -> int:
             print(f"Erreur : fichier de périmètres illisible. {exc}", file=sys.stderr)
             return 2
         progress("import")
-        with warnings.catch_warnings():
-            # Members outside the scope were already reported by the import.
-            warnings.simplefilter("ignore", UserWarning)
-            diag = run_diagnosis(imported, scope, status_min=args.status_min, progress=progress)
+        diag = run_diagnosis(imported, scope, status_min=args.status_min, progress=progress)
         write_diagnosis(diag, out_dir)
         progress("écriture")
     summary = diag.perimeters.summary
