@@ -23,13 +23,17 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from diagnosis.export import write_diagnosis
+from diagnosis import (
+    STAGE_KEYS,
+    PerimeterFileError,
+    ReferentialMissingError,
+    import_perimeters,
+    load_referential,
+    run_diagnosis,
+    write_diagnosis,
+)
 from diagnosis.paths import DEFAULT_REFERENTIAL_DIR, DOWNLOADS_DIR, STATIC_VENDOR_DIR
-from diagnosis.perimeters import import_perimeters
-from diagnosis.pipeline import STEPS, run_diagnosis
-from diagnosis.reading import PerimeterFileError
-from diagnosis.referential import ReferentialMissingError, load_referential
-from diagnosis.rules import STAGE_KEYS
+from diagnosis.pipeline import STEPS
 
 
 def _build_data(args: argparse.Namespace) -> int:
