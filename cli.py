@@ -18,17 +18,22 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 from tqdm import tqdm
 
-from diagnosis.export import write_diagnosis
+from diagnosis import (
+    STAGE_KEYS,
+    PerimeterFileError,
+    ReferentialMissingError,
+    import_perimeters,
+    load_referential,
+    run_diagnosis,
+    write_diagnosis,
+)
 from diagnosis.paths import DEFAULT_REFERENTIAL_DIR, DOWNLOADS_DIR, STATIC_VENDOR_DIR
-from diagnosis.perimeters import PerimeterFileError, import_perimeters
-from diagnosis.pipeline import STEPS, run_diagnosis
-from diagnosis.referential import ReferentialMissingError, load_referential
+from diagnosis.pipeline import STEPS
 
 
 def _build_data(args: argparse.Namespace) -> int:
@@ -116,10 +121,7 @@ def run_diagnose(args: argparse.Namespace) -> int:
             print(f"Erreur : fichier de périmètres illisible. {exc}", file=sys.stderr)
             return 2
         progress("import")
-        with warnings.catch_warnings():
-            # Members outside the scope were already reported by the import.
-            warnings.simplefilter("ignore", UserWarning)
-            diag = run_diagnosis(imported, scope, status_min=args.status_min, progress=progress)
+        diag = run_diagnosis(imported, scope, status_min=args.status_min, progress=progress)
         write_diagnosis(diag, out_dir)
         progress("écriture")
     summary = diag.perimeters.summary
@@ -181,8 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     scope.add_argument("--department", help="code de département (ex. 13)")
     diag.add_argument(
         "--status-min",
-        default="emergence",
-        choices=["emergence", "lettre_intention", "projet_sante", "aci_signe"],
+        default=STAGE_KEYS[0],
+        choices=list(STAGE_KEYS),
         help="stade minimal pour compter un territoire comme couvert (défaut : emergence)",
     )
     diag.add_argument("--out", required=True, help="dossier de sortie")

@@ -36,7 +36,7 @@ from diagnosis.checks import size_class_table
 from diagnosis.geometry import component_labels
 from diagnosis.membership import Membership
 from diagnosis.referential import Referential
-from diagnosis.rules import funding_total, size_rules
+from diagnosis.rules import SizeRules, funding_total, size_rules
 
 __all__ = ["Dispute", "compare_perimeters"]
 
@@ -148,20 +148,7 @@ def compare_perimeters(
 
     epci = units["epci_code"].to_numpy(dtype=object)
     epci_of_contested = epci[contested]
-    epci_choice = np.empty(len(contested), dtype=bool)
-    for code in pd.unique(epci_of_contested):
-        sel = epci_of_contested == code if code is not None else pd.isna(epci_of_contested)
-        if code is None or (isinstance(code, float) and np.isnan(code)):
-            epci_choice[sel] = nearest_to_a[sel]
-            continue
-        held_a = pop[only_a][epci[only_a] == code].sum()
-        held_b = pop[only_b][epci[only_b] == code].sum()
-        if held_a != held_b:
-            epci_choice[sel] = held_a > held_b
-        else:
-            # Tie: the side nearer to the group's most populous contested unit.
-            lead = np.argmax(np.where(sel, pop[contested], -1))
-            epci_choice[sel] = nearest_to_a[lead]
+    epci_choice = _whole_epci_choice(epci, contested, only_a, only_b, pop, nearest_to_a)
 
     assignments = {
         "tout_a": np.ones(len(contested), dtype=bool),
@@ -180,33 +167,25 @@ def compare_perimeters(
         n_contested: int,
         population_weights: np.ndarray | None = None,
     ) -> None:
-        weights = np.ones(len(positions)) if population_weights is None else population_weights
-        population = round(float((pop[positions] * weights).sum()))
-        size = size_class_table(
-            [population], rules=rules, regions=_main_region(ref, positions)
-        ).iloc[0]
-        labels = component_labels(index, np.zeros(len(positions), dtype=np.int64), positions)
-        empty = population == 0
+        perimeter_id = perimeter_a if side == "A" else perimeter_b
+        row = _side_row(
+            m,
+            ref,
+            positions,
+            rules=rules,
+            funding_options=funding_options,
+            population_weights=population_weights,
+        )
         options_rows.append(
             {
                 "option": option,
                 "option_label": OPTION_LABELS[option],
                 "side": side,
-                "perimeter_id": perimeter_a if side == "A" else perimeter_b,
-                "name": names[perimeter_a if side == "A" else perimeter_b],
+                "perimeter_id": perimeter_id,
+                "name": names[perimeter_id],
                 "n_units": len(positions),
                 "n_contested_received": n_contested,
-                "population": population,
-                # A side with no inhabitant is no CPTS: no size class, no funding.
-                "size_class": pd.NA if empty else int(size["size_class"]),
-                "margin_below": np.nan if empty else size["margin_below"],
-                "margin_above": np.nan if empty else size["margin_above"],
-                "minimum_population": size["minimum_population"],
-                "below_minimum": bool(size["below_minimum"]),
-                "n_parts": len(np.unique(labels)) if len(labels) else 0,
-                "funding_max_eur": 0.0
-                if empty
-                else funding_total(int(size["size_class"]), **dict(funding_options or {})),
+                **row,
             }
         )
 
@@ -218,31 +197,10 @@ def compare_perimeters(
         evaluate(option, "A", np.sort(side_a), int(to_a.sum()))
         evaluate(option, "B", np.sort(side_b), int((~to_a).sum()))
     share_a = _shares(index.codes[contested], shared)
-    if shared is not None and np.isfinite(share_a).any():
-        split = np.isfinite(share_a)
-        to_a = ~split & nearest_to_a
-        to_b = ~split & ~nearest_to_a
-        side_a = np.concatenate([only_a, contested[to_a], contested[split]])
-        side_b = np.concatenate([only_b, contested[to_b], contested[split]])
-        weights_a = np.concatenate([np.ones(len(only_a) + int(to_a.sum())), share_a[split]])
-        weights_b = np.concatenate([np.ones(len(only_b) + int(to_b.sum())), 1 - share_a[split]])
-        order_a, order_b = np.argsort(side_a), np.argsort(side_b)
-        evaluate(
-            "partage_population",
-            "A",
-            side_a[order_a],
-            int(to_a.sum() + split.sum()),
-            weights_a[order_a],
+    if np.isfinite(share_a).any():
+        assignments["partage_population"] = _shared_option(
+            evaluate, share_a, contested, only_a, only_b, nearest_to_a
         )
-        evaluate(
-            "partage_population",
-            "B",
-            side_b[order_b],
-            int(to_b.sum() + split.sum()),
-            weights_b[order_b],
-        )
-        assignments["partage_population"] = np.where(split, True, nearest_to_a)
-
     contested_table = pd.DataFrame(
         {
             "code": index.codes[contested],
@@ -280,6 +238,39 @@ def compare_perimeters(
     return Dispute(contested=contested_table, options=pd.DataFrame(options_rows), summary=summary)
 
 
+def _shared_option(  # noqa: PLR0917 - private step of compare_perimeters
+    evaluate: Any,
+    share_a: np.ndarray,
+    contested: np.ndarray,
+    only_a: np.ndarray,
+    only_b: np.ndarray,
+    nearest_to_a: np.ndarray,
+) -> np.ndarray:
+    """Option "shared population": shared communes in both sides, weighted by their share.
+
+    The other contested communes go to the nearest main town hall. Returns the
+    side of each contested commune (shared ones counted on A's side).
+    """
+    split = np.isfinite(share_a)
+    to_a = ~split & nearest_to_a
+    to_b = ~split & ~nearest_to_a
+    for side, own, to_side, weights in (
+        ("A", only_a, to_a, share_a[split]),
+        ("B", only_b, to_b, 1 - share_a[split]),
+    ):
+        positions = np.concatenate([own, contested[to_side], contested[split]])
+        weight = np.concatenate([np.ones(len(own) + int(to_side.sum())), weights])
+        order = np.argsort(positions)
+        evaluate(
+            "partage_population",
+            side,
+            positions[order],
+            int(to_side.sum() + split.sum()),
+            weight[order],
+        )
+    return np.where(split, True, nearest_to_a)
+
+
 def _shares(codes: np.ndarray, shared: Mapping[str, float] | None) -> np.ndarray:
     """Share of population counted for A of each contested code (NaN: not shared)."""
     out = np.full(len(codes), np.nan)
@@ -295,6 +286,66 @@ def _shares(codes: np.ndarray, shared: Mapping[str, float] | None) -> np.ndarray
                 )
             out[i] = share
     return out
+
+
+def _whole_epci_choice(  # noqa: PLR0917 - private step of compare_perimeters
+    epci: np.ndarray,
+    contested: np.ndarray,
+    only_a: np.ndarray,
+    only_b: np.ndarray,
+    pop: np.ndarray,
+    nearest_to_a: np.ndarray,
+) -> np.ndarray:
+    """Option "whole EPCI": each EPCI's contested units go to the side holding more of it."""
+    epci_of_contested = epci[contested]
+    epci_choice = np.empty(len(contested), dtype=bool)
+    for code in pd.unique(epci_of_contested):
+        sel = epci_of_contested == code if code is not None else pd.isna(epci_of_contested)
+        if code is None or (isinstance(code, float) and np.isnan(code)):
+            epci_choice[sel] = nearest_to_a[sel]
+            continue
+        held_a = pop[only_a][epci[only_a] == code].sum()
+        held_b = pop[only_b][epci[only_b] == code].sum()
+        if held_a != held_b:
+            epci_choice[sel] = held_a > held_b
+        else:
+            # Tie: the side nearer to the group's most populous contested unit.
+            lead = np.argmax(np.where(sel, pop[contested], -1))
+            epci_choice[sel] = nearest_to_a[lead]
+    return epci_choice
+
+
+def _side_row(
+    m: Membership,
+    ref: Referential,
+    positions: np.ndarray,
+    *,
+    rules: SizeRules,
+    funding_options: Mapping[str, Any] | None,
+    population_weights: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """Population, size class, margins, parts and funding of one side of an option.
+
+    ``population_weights`` counts a share of some units (a shared city); a side
+    with no inhabitant is no CPTS: it gets no size class and no funding.
+    """
+    weights = np.ones(len(positions)) if population_weights is None else population_weights
+    population = round(float((m.index.population[positions] * weights).sum()))
+    size = size_class_table([population], rules=rules, regions=_main_region(ref, positions)).iloc[0]
+    labels = component_labels(m.index, np.zeros(len(positions), dtype=np.int64), positions)
+    empty = population == 0
+    return {
+        "population": population,
+        "size_class": pd.NA if empty else int(size["size_class"]),
+        "margin_below": np.nan if empty else size["margin_below"],
+        "margin_above": np.nan if empty else size["margin_above"],
+        "minimum_population": size["minimum_population"],
+        "below_minimum": bool(size["below_minimum"]),
+        "n_parts": len(np.unique(labels)) if len(labels) else 0,
+        "funding_max_eur": 0.0
+        if empty
+        else funding_total(int(size["size_class"]), **dict(funding_options or {})),
+    }
 
 
 def _main_region(ref: Referential, positions: np.ndarray) -> list[str | None]:

@@ -232,15 +232,19 @@ def _stage_label(value: object) -> str:
     return stage_label(value)
 
 
-def _column_formatter(column: str, series: pd.Series) -> Callable[[object], str]:
+def _named_formatter(column: str, series: pd.Series) -> Callable[[object], str] | None:
+    """The formatter of a column known by its name (stages, kinds, shares, euros…)."""
     if column in STAGE_COLUMNS:
         return _stage_label
     if column == "severity":
         return lambda v: SEVERITY_LABELS.get(str(v), _text(v))
-    if column == "kind" and series.isin(list(REPORT_KIND_LABELS)).any():
-        return lambda v: REPORT_KIND_LABELS.get(str(v), _text(v))
     if column == "kind":
-        return lambda v: PROPOSAL_KIND_LABELS.get(str(v), _text(v))
+        labels = (
+            REPORT_KIND_LABELS
+            if series.isin(list(REPORT_KIND_LABELS)).any()
+            else PROPOSAL_KIND_LABELS
+        )
+        return lambda v: labels.get(str(v), _text(v))
     if column in SHARE_COLUMNS:
         return fr_share
     if column in EURO_COLUMNS:
@@ -248,6 +252,13 @@ def _column_formatter(column: str, series: pd.Series) -> Callable[[object], str]
     if column in DECIMAL_COLUMNS:
         digits = DECIMAL_COLUMNS[column]
         return lambda v: fr_number(v, digits)
+    return None
+
+
+def _column_formatter(column: str, series: pd.Series) -> Callable[[object], str]:
+    named = _named_formatter(column, series)
+    if named is not None:
+        return named
     if pd.api.types.is_bool_dtype(series):
         return _yes_no
     if pd.api.types.is_integer_dtype(series):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,8 +27,9 @@ from coverage.apl import AplData, load_drees_apl
 from coverage.indicators import CareData, computed_gp_access
 from coverage.supply import SupplyTable, load_bpe, load_population_ages, load_rpps
 from diagnosis.errors import AtlasError
+from diagnosis.model import PerimeterImport
 from diagnosis.paths import EXAMPLES_DIR
-from diagnosis.perimeters import PerimeterImport, import_perimeters
+from diagnosis.perimeters import import_perimeters
 from diagnosis.pipeline import Diagnosis, run_diagnosis
 from diagnosis.referential import (
     Referential,
@@ -197,11 +197,7 @@ def example_bytes(kind: str) -> tuple[bytes, str]:
 def _run_diagnosis(
     imported: PerimeterImport, region: str | None, department: str | None, status_min: StageKey
 ) -> Diagnosis:
-    with warnings.catch_warnings():
-        warnings.simplefilter(
-            "ignore", UserWarning
-        )  # out-of-scope members are in the import report
-        return run_diagnosis(imported, scoped(region, department), status_min=status_min)
+    return run_diagnosis(imported, scoped(region, department), status_min=status_min)
 
 
 def diagnosis_for(

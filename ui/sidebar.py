@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from diagnosis.labels import REPORT_KIND_LABELS, SEVERITY_LABELS, for_people, people_csv
-from diagnosis.perimeters import PerimeterImport
+from diagnosis.model import PerimeterImport
 from diagnosis.referential import Referential
 from diagnosis.rules import STAGE_KEYS, StageKey, stage_label
 from ui import data, fmt, limits
