@@ -46,7 +46,7 @@ def test_apl_fixture(real_referential: Referential) -> None:
     kinds = set(v.report["kind"])
     assert {"unknown_code", "former_code", "merged"} <= kinds
     assert data.source_label() == "DREES, APL aux médecins généralistes, millésime 2023"
-    summary = apl_summary(v.rows)
+    summary = apl_summary(v.rows, weight="population")
     pop = np.array([51000, 14000, 37000, 830, 100, 300, 10, 72000], dtype=float)
     apl = np.array([3.2, 2.1, 5.0, 1.9, 2.0, 3.0, 4.0, 4.4])
     assert summary["mean_apl"] == pytest.approx((apl * pop).sum() / pop.sum())
@@ -80,13 +80,14 @@ def test_real_drees_workbook_matches_provenance(real_referential: Referential) -
     expected = {2022: (34_964, 67_162_154, 3.79, 0.149), 2023: (34_954, 67_408_052, 3.75, 0.166)}
     for vintage, (n_rows, population, mean, share) in expected.items():
         v = data.vintages[vintage]
-        summary = apl_summary(v.rows)
+        # PROVENANCE.md measured these with the total population as weight.
+        summary = apl_summary(v.rows, weight="population")
         assert len(v.rows) == n_rows
         assert summary["population"] == population
         assert round(summary["mean_apl"], 2) == mean
         assert round(summary["share_below"], 3) == share
         # The same figures once attached to the units of the referential.
-        by_unit = apl_summary(v.by_unit)
+        by_unit = apl_summary(v.by_unit, weight="population")
         assert round(by_unit["mean_apl"], 2) == mean
         assert round(by_unit["share_below"], 3) == share
         assert set(v.report["kind"]) <= {"former_code", "merged", "code_normalised", "unknown_code"}
