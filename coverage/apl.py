@@ -34,6 +34,7 @@ __all__ = [
     "APL_COLUMNS",
     "AplData",
     "AplFileError",
+    "AplProfessionError",
     "AplVintage",
     "apl_data_from_rows",
     "apl_summary",
