@@ -59,6 +59,7 @@ INDICATOR_COLUMNS = [
     "source",
     "vintage",
     "status",
+    "decimals",
 ]
 
 
@@ -186,6 +187,8 @@ class IndicatorSpec:
         What to load, shown when the layer is missing.
     vintage
         Vintage of the figure (called only when loaded; "" when not applicable).
+    decimals
+        Digits to show (shares: digits of the fraction, i.e. 3 for "16.6 %").
     """
 
     indicator_id: str
@@ -196,6 +199,7 @@ class IndicatorSpec:
     source: Callable[[_Context], str]
     missing_source: str
     vintage: Callable[[_Context], str] = lambda _ctx: ""
+    decimals: int = 0
 
 
 def supply_short_id(key: str) -> str:
@@ -267,6 +271,7 @@ def _rpps_specs() -> list[IndicatorSpec]:
                 label=f"{prof['label']} : densité",
                 unit="pour 10 000 habitants",
                 compute=_rpps_density(prof["key"]),
+                decimals=2,
                 **common,  # type: ignore[arg-type]
             )
         )
@@ -330,6 +335,7 @@ def _apl_specs() -> list[IndicatorSpec]:
                 unit=prof.unit,
                 loaded=loaded,
                 compute=_apl_mean(prof),
+                decimals=prof.decimals,
                 source=source,
                 missing_source=f"DREES, APL aux {prof.label}",
                 vintage=vintage,
@@ -344,6 +350,7 @@ def _apl_specs() -> list[IndicatorSpec]:
                     unit="part de la population",
                     loaded=loaded,
                     compute=_apl_share_below(prof, prof.threshold),
+                    decimals=3,
                     source=source,
                     missing_source=f"DREES, APL aux {prof.label}",
                     vintage=vintage,
@@ -388,6 +395,7 @@ def indicator_specs() -> tuple[IndicatorSpec, ...]:
             unit="part de la population",
             loaded=lambda ctx: ctx.care.ages is not None,
             compute=_share_75_plus,
+            decimals=3,
             source=lambda ctx: ctx.care.ages.source,  # type: ignore[union-attr]
             missing_source="INSEE, population par âge",
         ),
@@ -398,6 +406,7 @@ def indicator_specs() -> tuple[IndicatorSpec, ...]:
             unit="médecins pour 10 000 habitants standardisés",
             loaded=lambda ctx: ctx.care.access is not None,
             compute=_computed_access,
+            decimals=2,
             source=lambda ctx: ctx.care.access_method,
             missing_source="Annuaire santé (RPPS) requis",
         ),
@@ -416,6 +425,7 @@ def indicator_specs() -> tuple[IndicatorSpec, ...]:
             unit="pour 10 000 habitants",
             loaded=lambda ctx: ctx.care.bpe is not None,
             compute=_bpe_density,
+            decimals=2,
             source=lambda ctx: ctx.care.bpe.source,  # type: ignore[union-attr]
             missing_source="INSEE, BPE",
         ),
@@ -466,7 +476,7 @@ def territory_indicators(
     evaluator = IndicatorEvaluator(ref, care, indicators=indicators)
     table = evaluator.describe()
     for k in SCOPES:
-        table.insert(len(table.columns) - 3, k, evaluator.values(scopes[k]))
+        table[k] = evaluator.values(scopes[k])
     return table[INDICATOR_COLUMNS]
 
 
@@ -517,6 +527,7 @@ class IndicatorEvaluator:
                     for s, ok in zip(self.specs, self.loaded, strict=True)
                 ],
                 "status": [LOADED if ok else NOT_LOADED for ok in self.loaded],
+                "decimals": [s.decimals for s in self.specs],
             }
         )
 

@@ -33,6 +33,7 @@ PROFILE_COLUMNS = [
     "source",
     "vintage",
     "status",
+    "decimals",
 ]
 
 

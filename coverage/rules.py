@@ -45,6 +45,8 @@ class AplProfession:
         "share below the threshold" is computed).
     wording
         Wordings naming the profession in a workbook (accent- and case-free).
+    decimals
+        Digits shown for a value of this unit.
     """
 
     key: str
@@ -53,6 +55,7 @@ class AplProfession:
     unit: str
     threshold: float | None
     wording: tuple[str, ...]
+    decimals: int = 1
 
 
 @functools.lru_cache(maxsize=1)
@@ -77,6 +80,7 @@ def apl_professions() -> dict[str, AplProfession]:
             unit=str(spec["unit"]),
             threshold=None if threshold is None else float(threshold),
             wording=tuple(label_key(w) for w in spec.get("wording", [])),
+            decimals=int(spec.get("decimals", 1)),
         )
     return out
 
