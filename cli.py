@@ -14,6 +14,9 @@ diagnose
 profile
     Write ``profiles.csv``: every perimeter's care indicators compared with its
     department, region and France (embedded DREES APL, optional official files).
+fetch-data
+    Download the official open data of care (``data/sources.toml``) with
+    progress, resume, cache and checksums; offline, say what to get by hand.
 """
 
 from __future__ import annotations
@@ -255,6 +258,68 @@ def _add_profile_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     profile.set_defaults(func=_profile)
 
 
+# --------------------------------------------------------------------------
+# fetch-data (issue 12): official open data of care, on demand
+# --------------------------------------------------------------------------
+
+
+def _fetch_data(args: argparse.Namespace) -> int:
+    """Run the ``fetch-data`` command; returns 0 when every file is in place, else 1."""
+    from coverage.fetch import FetchError, care_sources, fetch_source
+
+    sources = care_sources()
+    keys = args.only or list(sources)
+    dest = Path(args.dest)
+    failed = 0
+    for key in keys:
+        source = sources[key]
+        with tqdm(
+            desc=key, unit="o", unit_scale=True, file=sys.stderr, disable=args.no_progress
+        ) as bar:
+
+            def progress(done: int, total: int | None, bar: tqdm = bar) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            try:
+                result = fetch_source(source, dest_dir=dest, progress=progress, force=args.force)
+            except FetchError as exc:
+                failed += 1
+                print(f"Erreur ({key}) : {exc}", file=sys.stderr)
+                continue
+        status = {
+            "downloaded": "téléchargé",
+            "resumed": "téléchargement repris et terminé",
+            "cached": "déjà présent, empreinte vérifiée",
+            "manual": "présent (téléchargé à la main)",
+        }[result.status]
+        print(
+            f"{key} : {status} — {result.path.name}, sha256 {(result.sha256 or '')[:12]}… ; "
+            f"{source.licence}"
+        )
+    return 1 if failed else 0
+
+
+def _add_fetch_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from coverage.fetch import DEFAULT_CARE_DIR, care_sources
+
+    fetch = sub.add_parser(
+        "fetch-data",
+        help="télécharger les données ouvertes officielles de l'offre et de l'accès aux soins",
+    )
+    fetch.add_argument(
+        "--only",
+        nargs="+",
+        choices=sorted(care_sources()),
+        metavar="SOURCE",
+        help="sources à télécharger (défaut : toutes) : " + ", ".join(care_sources()),
+    )
+    fetch.add_argument("--dest", default=str(DEFAULT_CARE_DIR), help="dossier des fichiers")
+    fetch.add_argument("--force", action="store_true", help="télécharger même si déjà présent")
+    fetch.add_argument("--no-progress", action="store_true", help="sans barre de progression")
+    fetch.set_defaults(func=_fetch_data)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m diagnosis``."""
     parser = argparse.ArgumentParser(
@@ -307,6 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     diag.add_argument("--no-progress", action="store_true", help="sans barre de progression")
     diag.set_defaults(func=_diagnose)
     _add_profile_parser(sub)
+    _add_fetch_parser(sub)
     return parser
 
 
