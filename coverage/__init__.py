@@ -23,6 +23,7 @@ from coverage.access import (
 )
 from coverage.apl import AplData, AplFileError, AplProfessionError, apl_summary, load_drees_apl
 from coverage.embedded import embedded_apl, embedded_manifest
+from coverage.fetch import CareSource, FetchError, care_sources, fetch_source
 from coverage.indicators import (
     INDICATOR_COLUMNS,
     CareData,
@@ -53,7 +54,9 @@ __all__ = [
     "AplProfession",
     "AplProfessionError",
     "CareData",
+    "CareSource",
     "Decay",
+    "FetchError",
     "IndicatorSpec",
     "SupplyFileError",
     "SupplyTable",
@@ -64,10 +67,12 @@ __all__ = [
     "apl_summary",
     "attach_to_units",
     "cap_gp_activity",
+    "care_sources",
     "computed_gp_access",
     "crow_fly_pairs",
     "embedded_apl",
     "embedded_manifest",
+    "fetch_source",
     "indicator_specs",
     "load_bpe",
     "load_drees_apl",
