@@ -24,6 +24,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from coverage.apl import AplData, load_drees_apl
+from coverage.embedded import embedded_apl
 from coverage.indicators import CareData, computed_gp_access
 from coverage.supply import SupplyTable, load_bpe, load_population_ages, load_rpps
 from diagnosis.errors import AtlasError
@@ -303,9 +304,20 @@ def care_layer(kind: str, data: bytes, filename: str) -> LayerOutcome:
         return session_memo(f"care-{kind}", key, lambda: _load_care(kind, data, filename))
 
 
+@st.cache_resource(show_spinner="Chargement de l'APL de la DREES…")
+def embedded_apl_layers() -> tuple[AplData, ...]:
+    """The DREES APL shipped with the project (GPs and nurses), attached to the referential."""
+    return tuple(embedded_apl(national()).values())
+
+
 def care_data(layers: dict[str, Any], keys: dict[str, str] | None = None) -> CareData:
-    """The loaded layers as :class:`CareData`, with the computed accessibility when possible."""
+    """The loaded layers as :class:`CareData`, with the computed accessibility when possible.
+
+    The embedded DREES APL is always there; an uploaded workbook replaces it for
+    its profession and vintage.
+    """
     care = CareData(
+        apl_layers=embedded_apl_layers(),
         apl=layers.get("apl"),
         rpps=layers.get("rpps"),
         bpe=layers.get("bpe"),

@@ -505,18 +505,21 @@ def territory_fiche(
 
 
 def display_indicators(indicators: pd.DataFrame) -> pd.DataFrame:
-    """Indicators as French text: shares in %, numbers with separators, "non chargé" when missing."""
+    """Indicators as French text: shares in %, numbers with their decimals, "non chargé" when missing."""
     shown = indicators.copy()
+    decimals = (
+        shown["decimals"].astype(int).tolist() if "decimals" in shown else [2] * len(shown)
+    )
     for col in ("territory", "department", "region", "france"):
         values = []
-        for value, unit, status in zip(shown[col], shown["unit"], shown["status"], strict=True):
+        for value, unit, status, digits in zip(
+            shown[col], shown["unit"], shown["status"], decimals, strict=True
+        ):
             if status != "chargé":
                 values.append("non chargé")
-            elif "part" in str(unit):
+            elif str(unit).startswith("part"):
                 values.append(fmt.share(value))
-            elif "pour 10 000" in str(unit) or "APL" in str(unit) or "généralistes" in str(unit):
-                values.append(fmt.number(value, 2))
             else:
-                values.append(fmt.number(value))
+                values.append(fmt.number(value, digits))
         shown[col] = values
     return shown
