@@ -432,30 +432,33 @@ def people_workbook(diag: Diagnosis) -> bytes:
 def _exports(diag: Diagnosis, ctx: Context) -> None:
     st.markdown("#### Exports")
     c1, c2, c3, c4 = st.columns(4)
-    key = f"{ctx.import_key}-{ctx.status_min}"
     c1.download_button(
         "Classeur Excel des tableaux",
-        data.session_memo("workbook", key, lambda: people_workbook(diag)),
+        lambda: people_workbook(diag),
         file_name="atlas_cpts_couverture.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        on_click="ignore",
     )
     c2.download_button(
         "Couches GeoPackage",
-        data.session_memo("gpkg", key, lambda: gpkg_bytes(diag)),
+        lambda: gpkg_bytes(diag),
         file_name="atlas_cpts_couverture.gpkg",
         mime="application/geopackage+sqlite3",
+        on_click="ignore",
     )
     c3.download_button(
         "Périmètres (GeoJSON)",
-        perimeters_geojson(diag),
+        lambda: perimeters_geojson(diag),
         file_name="atlas_cpts_perimetres.geojson",
         mime="application/geo+json",
+        on_click="ignore",
     )
     c4.download_button(
         "Communes en zone blanche (CSV)",
-        white_zone_csv(diag),
+        lambda: white_zone_csv(diag),
         file_name="atlas_cpts_zones_blanches.csv",
         mime="text/csv",
+        on_click="ignore",
     )
 
 
