@@ -7,6 +7,7 @@ change: every table here comes with its source and date.
 from __future__ import annotations
 
 import functools
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -40,6 +41,8 @@ class Stage:
     synonyms: tuple[str, ...]
     #: Fill colour on maps (hexadecimal RGB).
     colour: str
+    #: (normalised synonym, why it means this stage), from ``statuses.toml``.
+    reasons: tuple[tuple[str, str], ...] = ()
 
 
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -52,14 +55,23 @@ def _stage_of(item: Mapping[str, Any]) -> Stage:
     colour = str(item["colour"])
     if not _COLOUR.match(colour):
         raise ValueError(f"statuses.toml: colour {colour!r} of {key!r} is not #rrggbb")
-    synonyms = {label_key(s) for s in item["synonyms"]} | {label_key(key)}
+    synonyms = {label_key(s) for s in item.get("synonyms", [])} | {label_key(key)}
     synonyms.add(label_key(item["label_fr"]))
+    reasons: dict[str, str] = {}
+    for group in item.get("group", []):
+        reason = str(group.get("reason", "")).strip()
+        if not reason:
+            raise ValueError(f"statuses.toml: a synonym group of {key!r} has no reason")
+        for synonym in group["labels"]:
+            reasons[label_key(synonym)] = reason
+    synonyms |= set(reasons)
     return Stage(
         key=key,
         rank=int(item["rank"]),
         label_fr=item["label_fr"],
         synonyms=tuple(sorted(synonyms)),
         colour=colour,
+        reasons=tuple(sorted(reasons.items())),
     )
 
 
@@ -103,8 +115,80 @@ def _status_index() -> dict[str, StageKey]:
     return index
 
 
+_MONTHS = (
+    "janvier|fevrier|février|mars|avril|mai|juin|juillet|aout|août|septembre|octobre"
+    "|novembre|decembre|décembre|janv|fevr|févr|avr|juil|sept|oct|nov|dec|déc"
+)
+#: A date as listings write it: 15/09/2021, 15-09-21, 2021-09-15, avril 2025,
+#: 1er avril 2025, 09/2021, 2021.
+_DATE = (
+    r"\d{4}-\d{1,2}-\d{1,2}"
+    r"|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}"
+    r"|\d{1,2}[/.-]\d{4}"
+    rf"|(?:\d{{1,2}}(?:er)?\s+)?(?:{_MONTHS})\.?\s+\d{{4}}"
+    r"|(?:19|20)\d{2}"
+)
+_DATE_RE = re.compile(rf"(?<![\w/.-])(?:{_DATE})(?![\w/-])", re.IGNORECASE)
+_BRACKETS = re.compile(r"[(\[{]([^)\]}]*)[)\]}]?")
+_TRAILING_DATE = re.compile(
+    rf"(?:\s*[-–—,:;]\s*|\s+)(?:(?:le|du|au|en|depuis|depuis le|signe le|signee le)\s+)?"
+    rf"({_DATE})\s*\.?\s*$",
+    re.IGNORECASE,
+)
+
+
+def parse_status(label: object) -> tuple[StageKey | None, str | None]:
+    """The stage a status label means, and the stage date written with it.
+
+    A date or a remark in brackets after the label, or a date at its end, is
+    not part of the label: the date is returned as written (the first one
+    found), any other remark is dropped. The label left is looked up in the
+    synonyms of ``data/rules/statuses.toml``; an unknown label gives None,
+    never a guess.
+
+    Returns
+    -------
+    tuple
+        (stage key or None, date text or None).
+
+    Examples
+    --------
+    >>> parse_status("en activité (avril 2025)")
+    ('aci_signe', 'avril 2025')
+    >>> parse_status("Lettre d'intention validée le 15/09/2021")
+    ('lettre_intention', '15/09/2021')
+    >>> parse_status("en fonctionnement (voir convention)")
+    ('aci_signe', None)
+    >>> parse_status("bientôt (2026)")
+    (None, '2026')
+    """
+    if label is None:
+        return None, None
+    if isinstance(label, float) and math.isnan(label):  # empty spreadsheet cell
+        return None, None
+    text = str(label).strip()
+    index = _status_index()
+    whole = index.get(label_key(text))
+    if whole is not None:
+        return whole, None
+    date: str | None = None
+    for remark in _BRACKETS.findall(text):
+        found = _DATE_RE.search(remark)
+        if found and date is None:
+            date = found.group(0).strip()
+    text = _BRACKETS.sub(" ", text).strip()
+    trailing = _TRAILING_DATE.search(text)
+    if trailing and label_key(text[: trailing.start()]):
+        if date is None:
+            date = trailing.group(1).strip()
+        text = text[: trailing.start()]
+    return index.get(label_key(text)), date
+
+
 def status_from_label(label: object) -> StageKey | None:
     """The stage a status label means, or None when the label is not known.
+
+    A date or remark in brackets is ignored (see :func:`parse_status`).
 
     Examples
     --------
@@ -112,10 +196,34 @@ def status_from_label(label: object) -> StageKey | None:
     'aci_signe'
     >>> status_from_label("Lettre d'intention validée")
     'lettre_intention'
+    >>> status_from_label("lettre d'intention déposée (15/09/2021)")
+    'emergence'
     >>> status_from_label("bientôt") is None
     True
     """
-    return _status_index().get(label_key(label))
+    return parse_status(label)[0]
+
+
+def status_reason(label: object) -> str | None:
+    """Why a status label maps to its stage (from ``statuses.toml``), or None.
+
+    Labels that are a stage's own key or French label have no separate reason.
+    """
+    stage = status_from_label(label)
+    if stage is None:
+        return None
+    text = _BRACKETS.sub(" ", str(label)).strip()
+    trailing = _TRAILING_DATE.search(text)
+    keys = {label_key(label), label_key(text)}
+    if trailing:
+        keys.add(label_key(text[: trailing.start()]))
+    for item in stages():
+        if item.key == stage:
+            reasons = dict(item.reasons)
+            for key in keys:
+                if key in reasons:
+                    return reasons[key]
+    return None
 
 
 def stage_rank(key: str | None) -> int:
