@@ -11,7 +11,7 @@ import math
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -249,7 +249,12 @@ def stage_label(key: str | None) -> str:
 
 @dataclass(frozen=True)
 class SizeRules:
-    """ACI size classes (taille 1 to 4) and the soft minimum population."""
+    """ACI size classes (taille 1 to 4) and the soft minimum population.
+
+    The minimum population (the floor) and its citation depend on the region:
+    a region listed in ``aci.toml`` (``minimum_population.by_region``) has its
+    own figure and source; any other gets the national default and wording.
+    """
 
     lower_bounds: tuple[int, ...]
     lower_bound_inclusive: bool
@@ -257,7 +262,10 @@ class SizeRules:
     minimum_default: int
     minimum_by_region: dict[str, int]
     source: str
+    #: Citation of the national default floor (with its date).
     minimum_source: str
+    #: Citation of each region's own floor (region code → French citation).
+    minimum_source_by_region: dict[str, str] = field(default_factory=dict)
 
     def size_class(self, population: float) -> int:
         """Size class (1 to 4) of a population."""
@@ -274,20 +282,60 @@ class SizeRules:
             return self.minimum_by_region[region]
         return self.minimum_default
 
+    def minimum_citation(self, region: str | None) -> str:
+        """Where the floor of a region comes from, in French, to cite next to it.
+
+        A region with its own doctrine cites it; a floor set for a region
+        without a source says so; any other region gets the national wording.
+        """
+        if region is not None and region in self.minimum_source_by_region:
+            return self.minimum_source_by_region[region]
+        if region is not None and region in self.minimum_by_region:
+            population = f"{self.minimum_by_region[region]:,}".replace(",", "\u202f")
+            return (
+                f"Seuil régional de {population} habitants (réglage régional, source "
+                "non précisée) ; absent de l'ACI national"
+            )
+        return self.minimum_source
+
+    def floor(self, region: str | None) -> tuple[int, str]:
+        """(minimum population, its citation) for a region."""
+        return self.minimum_for(region), self.minimum_citation(region)
+
+
+def _regional_floors(
+    by_region: Mapping[str, Any],
+) -> tuple[dict[str, int], dict[str, str]]:
+    """Floors and citations by region code; an old-style entry is a bare integer."""
+    floors: dict[str, int] = {}
+    citations: dict[str, str] = {}
+    for code, entry in by_region.items():
+        if isinstance(entry, Mapping):
+            for key in ("population", "source", "address", "date"):
+                if not str(entry.get(key, "")).strip():
+                    raise ValueError(f"aci.toml: regional floor {code!r} has no {key!r}")
+            floors[str(code)] = int(entry["population"])
+            citations[str(code)] = f"{entry['source']} ({entry['date']})"
+        else:
+            floors[str(code)] = int(entry)
+    return floors, citations
+
 
 @functools.lru_cache(maxsize=4)
 def size_rules(directory: str | None = None) -> SizeRules:
     """Size classes and minimum population from ``data/rules/aci.toml``."""
     data = _read_toml("aci.toml", Path(directory) if directory else None)
     classes, minimum = data["size_classes"], data["minimum_population"]
+    floors, citations = _regional_floors(minimum.get("by_region", {}))
     return SizeRules(
         lower_bounds=tuple(int(b) for b in classes["lower_bounds"]),
         lower_bound_inclusive=bool(classes["lower_bound_inclusive"]),
         labels=tuple(classes["labels"]),
         minimum_default=int(minimum["default"]),
-        minimum_by_region={str(k): int(v) for k, v in minimum.get("by_region", {}).items()},
+        minimum_by_region=floors,
         source=f"{classes['source']} ({classes['date']})",
         minimum_source=f"{minimum['source']} ({minimum['date']})",
+        minimum_source_by_region=citations,
     )
 
 
