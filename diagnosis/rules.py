@@ -340,6 +340,50 @@ def size_rules(directory: str | None = None) -> SizeRules:
 
 
 @dataclass(frozen=True)
+class ProposalRules:
+    """Settings of the white-zone proposals (``[proposals]`` of ``aci.toml``).
+
+    Attributes
+    ----------
+    max_population
+        A white block above it is split (inhabitants).
+    split_target_population
+        Population each group of a split block reaches when it can (inhabitants).
+    attach_enclosed_below
+        An enclosed white cluster below it is attached to a neighbour (inhabitants).
+    enclosed_border_share
+        Share of a cluster's outline shared with existing perimeters from which
+        it counts as enclosed (0 to 1).
+    source
+        Where the settings come from (a method choice, not a regulatory rule).
+    """
+
+    max_population: int
+    split_target_population: int
+    attach_enclosed_below: int
+    enclosed_border_share: float
+    source: str
+
+
+@functools.lru_cache(maxsize=4)
+def proposal_rules(directory: str | None = None) -> ProposalRules:
+    """Settings of the white-zone proposals from ``data/rules/aci.toml``."""
+    data = _read_toml("aci.toml", Path(directory) if directory else None)["proposals"]
+    rules = ProposalRules(
+        max_population=int(data["max_population"]),
+        split_target_population=int(data["split_target_population"]),
+        attach_enclosed_below=int(data["attach_enclosed_below"]),
+        enclosed_border_share=float(data["enclosed_border_share"]),
+        source=f"{data['source']} ({data['date']})",
+    )
+    if not 0 < rules.split_target_population <= rules.max_population:
+        raise ValueError("aci.toml: split_target_population must be in (0, max_population]")
+    if not 0 <= rules.enclosed_border_share <= 1:
+        raise ValueError("aci.toml: enclosed_border_share must be between 0 and 1")
+    return rules
+
+
+@dataclass(frozen=True)
 class FundingLine:
     """One line of the ACI funding table."""
 
