@@ -298,9 +298,9 @@ def propose_for_white_zones(
         row["compactness"] = polsby_popper(geom, epsg=epsg)
         if row["kind"] == "nouveau_perimetre":
             row["evidence"] = (
-                f"{row['n_units']} communes, {row['population']} habitants (taille "
+                f"{row['n_units']} communes, {fr_number(row['population'])} habitants (taille "
                 f"{row['size_class']}) ; {row['n_epci_whole']} EPCI entier(s) sur "
-                f"{row['n_epci']} ; compacité {row['compactness']:.2f}."
+                f"{row['n_epci']} ; compacité {fr_number(row['compactness'], 2)}."
             )
             if i in split_of:
                 group_pop = float(pop[groups_for_geometry[i]].sum())
@@ -356,7 +356,8 @@ def _attachment(  # noqa: PLR0917 - private step of propose_for_white_zones
         return {
             "kind": "a_examiner",
             "evidence": (
-                f"{int(cluster_pop)} habitants, sous le seuil de {int(minimum)} ; aucun périmètre "
+                f"{fr_number(cluster_pop)} habitants, sous le seuil de {fr_number(minimum)} ; "
+                "aucun périmètre "
                 "voisin (île ou zone enclavée dans d'autres zones blanches)."
             ),
         }
@@ -375,14 +376,14 @@ def _attachment(  # noqa: PLR0917 - private step of propose_for_white_zones
         "border_m": float(best["border_m"]),
         "evidence": (
             (
-                f"{int(cluster_pop)} habitants, sous le seuil de {int(minimum)} : "
+                f"{fr_number(cluster_pop)} habitants, sous le seuil de {fr_number(minimum)} : "
                 if enclosed is None
-                else f"{int(cluster_pop)} habitants, zone blanche enclavée (périmètres "
-                f"existants sur {enclosed:.0%} de son contour) : "
+                else f"{fr_number(cluster_pop)} habitants, zone blanche enclavée (périmètres "
+                f"existants sur {fr_number(enclosed * 100)}\u202f% de son contour) : "
             )
             + f"rattachement proposé à {best['name']} (frontière commune de "
-            f"{best['border_m'] / 1000:.1f} km, la plus longue parmi {len(nb)} "
-            f"périmètre(s) voisin(s)) ; {int(before)} → {int(after)} habitants, "
+            f"{fr_number(best['border_m'] / 1000, 1)} km, la plus longue parmi {len(nb)} "
+            f"périmètre(s) voisin(s)) ; {fr_number(before)} → {fr_number(after)} habitants, "
             f"taille {size_after}."
         ),
     }
