@@ -338,8 +338,8 @@ def minimum_citation(
     region, or regions without a doctrine of their own); otherwise each
     region's own doctrine, then the national wording for the others.
 
-    Examples
-    --------
+    Notes
+    -----
     A perimeter of Pays de la Loire cites its regional doctrine; one of
     Provence-Alpes-Côte d'Azur the national wording (issue 10 item 10).
     """

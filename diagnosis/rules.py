@@ -205,7 +205,7 @@ def status_from_label(label: object) -> StageKey | None:
 
 
 def status_reason(label: object) -> str | None:
-    """Why a status label maps to its stage (from ``statuses.toml``), or None.
+    """Why a status label maps to its stage, in French (from ``statuses.toml``), or None.
 
     Labels that are a stage's own key or French label have no separate reason.
     """

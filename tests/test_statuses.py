@@ -60,6 +60,7 @@ def test_every_synonym_group_gives_its_reason() -> None:
             assert group["labels"]
     assert "ARS" in str(status_reason("lettre d'intention déposée (15/09/2021)"))
     assert "ACI" in str(status_reason("en activité (avril 2025)"))
+    assert "stade 2" in str(status_reason("Projet de santé déposé"))
     assert status_reason("en réflexion") is None
 
 
