@@ -15,6 +15,7 @@ from coverage.priority import (
     priority_white_zones,
 )
 from diagnosis.errors import DataError
+from diagnosis.referential import Referential
 
 
 def apl_data(
@@ -132,3 +133,38 @@ def test_classes_for_another_threshold_keep_the_extremes() -> None:
     ]
     assert classes[0].colour == apl_classes()[0].colour
     assert classes[-1].colour == apl_classes()[-1].colour
+
+
+def test_on_the_paca_example_with_the_embedded_apl(real_referential: Referential) -> None:
+    from coverage.embedded import embedded_apl
+    from diagnosis.paths import EXAMPLES_DIR
+    from diagnosis.perimeters import import_perimeters
+    from diagnosis.pipeline import run_diagnosis
+    from diagnosis.referential import load_referential
+
+    imported = import_perimeters(
+        (EXAMPLES_DIR / "exemple_fictif_paca_couverture.csv").read_bytes(),
+        filename="exemple.csv",
+        referential=real_referential,
+        region="93",
+    )
+    diag = run_diagnosis(imported, load_referential(region="93"), status_min="emergence")
+    gp = embedded_apl(real_referential)["medecin_generaliste"]
+    table = priority_white_zones(diag.white.units, gp)
+    units = diag.white.units
+    by_unit = gp.latest.by_unit.reindex(units["code"])
+    under = (by_unit["apl"] < 2.5).to_numpy()
+    # Every white inhabitant is counted once; those under the threshold too.
+    assert table["population"].sum() == units["population"].sum()
+    assert table["population_under_threshold"].sum() == units["population"][under].sum()
+    assert (
+        len(table) == len(diag.white.clusters)
+        and table["population_under_threshold"].is_monotonic_decreasing
+    )
+    first = table.iloc[0]
+    members = units[units["cluster_id"] == first["cluster_id"]]
+    part = gp.latest.by_unit.reindex(members["code"])
+    expected = (part["apl"] * part["population_standardised"]).sum() / part[
+        "population_standardised"
+    ].sum()
+    assert first["apl_mg_mean"] == pytest.approx(expected)

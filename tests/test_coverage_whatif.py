@@ -11,6 +11,7 @@ from coverage.indicators import computed_gp_access
 from coverage.supply import SupplyTable
 from coverage.whatif import ESTIMATE_LABEL, WHATIF_COLUMNS, gp_whatif_model, whatif_model
 from diagnosis.errors import AtlasError, DataError
+from diagnosis.referential import Referential
 from tests.grid import cell, grid_referential
 
 CODES = ["A", "B", "C", "D"]
@@ -176,3 +177,19 @@ def test_reach_lists_supply_locations_that_touch_the_territory() -> None:
     model = whatif_model(DEMAND, line_pairs())
     assert sorted(model.reach(["A"])) == ["A", "B"]
     assert sorted(model.reach(["C"])) == ["B", "C"]
+
+
+def test_on_a_real_department_against_a_full_recomputation(real_referential: Referential) -> None:
+    from diagnosis.referential import load_referential
+
+    ref = load_referential(department="13")
+    pairs = referential_pairs(ref)
+    model = gp_whatif_model(ref, pairs=pairs)
+    result = model.simulate({"13004": 3.0}, territory=["13004", "13097"])
+    supply = pd.Series({"13004": 3.0})
+    demand = ref.units["population"].astype(float)
+    full = two_step_fca(supply, demand, pairs).accessibility * 10_000
+    table = result.table.set_index("code")
+    np.testing.assert_allclose(table["change"], full.reindex(table.index), rtol=0, atol=1e-9)
+    assert (full.drop(table.index) == 0).all()
+    assert float((table["change"] * table["demand"]).sum()) / 10_000 == pytest.approx(3.0)
