@@ -24,7 +24,8 @@ def test_apl_layer_is_hidden_classed_and_french() -> None:
     frame = squares(["A", "F", "B", "Z"])
     layer = care_panels.apl_layer(frame, APL)
     assert layer.name == "APL aux médecins généralistes"
-    assert layer.show is False
+    assert layer.show is False and layer.simplify_deg is None
+    assert care_panels.apl_layer(frame, APL, simplify_deg=0.01).simplify_deg == 0.01
     shown = layer.frame.set_index("code")
     assert shown.loc["A", "apl_fr"] == "2,00"
     assert shown.loc["Z", "apl_fr"] == "non disponible"
@@ -68,6 +69,7 @@ def test_priority_table_and_csv_for_people() -> None:
     assert "millésime" in header
     nurses = apl_data({"A": (150.0, 10.0)}, profession="infirmier", label="infirmières")
     assert care_panels.gp_apl((nurses,)) is None
+    assert care_panels.gp_apl((None, nurses)) is None and care_panels.gp_apl(None) is None
     chosen = care_panels.gp_apl((nurses, APL))
     assert chosen is not None and chosen.vintages[2023] is APL.vintages[2023]
 

@@ -82,8 +82,12 @@ WHATIF_LABELS = {
 # --------------------------------------------------------------------------
 
 
-def gp_apl(apl_layers: Sequence[AplData] | AplData | None) -> AplData | None:
-    """The GP APL among layers (a later layer wins for the same vintage), or None."""
+def gp_apl(apl_layers: Sequence[AplData | None] | AplData | None) -> AplData | None:
+    """The GP APL among layers (a later layer wins for the same vintage), or None.
+
+    Missing layers (``None``) are skipped, so that the embedded data and an
+    optional upload can be passed together: ``(*embedded, upload)``.
+    """
     if apl_layers is None:
         return None
     layers = [apl_layers] if isinstance(apl_layers, AplData) else list(apl_layers)
@@ -102,7 +106,7 @@ def priority_table_for_people(table: pd.DataFrame) -> pd.DataFrame:
     return for_people(shown, columns=columns, labels=PRIORITY_LABELS)
 
 
-def priority_white_zones_csv(diag: Diagnosis, apl_layers: Sequence[AplData]) -> bytes:
+def priority_white_zones_csv(diag: Diagnosis, apl_layers: Sequence[AplData | None]) -> bytes:
     """The ranked white-zone groups as a CSV for spreadsheets (French headers, ``;``)."""
     gp = gp_apl(apl_layers)
     if gp is None:
@@ -112,7 +116,7 @@ def priority_white_zones_csv(diag: Diagnosis, apl_layers: Sequence[AplData]) -> 
     return people_csv(table, columns=list(PRIORITY_LABELS), labels=PRIORITY_LABELS)
 
 
-def priority_white_zones_section(diag: Diagnosis, apl_layers: Sequence[AplData]) -> None:
+def priority_white_zones_section(diag: Diagnosis, apl_layers: Sequence[AplData | None]) -> None:
     """Draw the white-zone groups ranked by inhabitants under the GP APL threshold."""
     st.markdown("#### Zones blanches prioritaires (accès aux médecins généralistes)")
     gp = gp_apl(apl_layers)
@@ -144,7 +148,9 @@ def priority_white_zones_section(diag: Diagnosis, apl_layers: Sequence[AplData])
 # --------------------------------------------------------------------------
 
 
-def apl_layer(units_frame: gpd.GeoDataFrame, apl: AplData) -> maps.MapLayer:
+def apl_layer(
+    units_frame: gpd.GeoDataFrame, apl: AplData, *, simplify_deg: float | None = None
+) -> maps.MapLayer:
     """A map layer of the communes coloured by their GP APL class (hidden when the map opens).
 
     Parameters
@@ -154,6 +160,10 @@ def apl_layer(units_frame: gpd.GeoDataFrame, apl: AplData) -> maps.MapLayer:
         (e.g. :func:`ui.data.unit_display`).
     apl
         The DREES APL to general practitioners.
+    simplify_deg
+        Display simplification in degrees (``None``: as given). At national
+        scale every commune weighs about 30 MB of map HTML as given; 0.01
+        (about 1 km, as the coverage map's white zones) keeps it lighter.
     """
     classes = apl_map_classes(apl, units_frame["code"].astype(str).tolist())
     frame = units_frame.assign(
@@ -168,6 +178,7 @@ def apl_layer(units_frame: gpd.GeoDataFrame, apl: AplData) -> maps.MapLayer:
         fill_column="apl_fill",
         fill_opacity=0.7,
         weight=0.3,
+        simplify_deg=simplify_deg,
         show=False,
         tooltip=(
             ("name", "Commune"),
