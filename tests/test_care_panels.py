@@ -8,6 +8,7 @@ import geopandas as gpd
 import shapely
 from streamlit.testing.v1 import AppTest
 
+from diagnosis.referential import Referential
 from tests.test_coverage_priority import APL, UNITS, apl_data
 from ui import care_panels, maps
 
@@ -128,3 +129,26 @@ def test_whatif_section_without_and_with_the_annuaire() -> None:
     assert any("Offre actuelle de la commune : 2,0 ETP" in c.value for c in at.caption)
     at.number_input[0].set_value(-3.0).run()
     assert "retirer plus d'ETP" in at.error[0].value
+
+
+def _national_whatif_app() -> None:
+    from coverage.indicators import CareData
+    from diagnosis.referential import load_referential
+    from ui.care_panels import whatif_section
+
+    whatif_section(load_referential(), ["13004", "13100", "13097"], CareData())
+
+
+def test_whatif_section_at_national_scale(real_referential: Referential) -> None:
+    at = AppTest.from_function(_national_whatif_app, default_timeout=120).run()
+    assert not at.exception
+    options = at.selectbox[0].options
+    assert options[0] == "Arles (13004) · territoire"
+    assert any(o.endswith("· à proximité") for o in options)
+    nearby = next(o for o in options if "(13027)" in o)
+    at.selectbox[0].set_value("13027")
+    at.number_input[0].set_value(-2.0).run()
+    assert not at.exception
+    assert nearby.startswith("Châteaurenard")
+    assert any("au moins 2,0 ETP" in c.value for c in at.caption)
+    assert at.metric[0].value.startswith("-")

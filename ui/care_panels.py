@@ -324,6 +324,11 @@ def whatif_section(
     if model.supply is not None:
         current = float(model.supply[model.codes.get_loc(code)])
         st.caption(f"Offre actuelle de la commune : {fr_number(current, 1)} ETP (Annuaire santé).")
+    elif fte < 0:
+        st.caption(
+            f"Retrait supposé possible : la commune doit compter au moins {fr_number(-fte, 1)} ETP "
+            "(non vérifiable sans l'Annuaire santé)."
+        )
     try:
         result = model.simulate({str(code): float(fte)}, territory=territory)
     except AtlasError as exc:
