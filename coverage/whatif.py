@@ -334,7 +334,11 @@ def whatif_model(
         s = supply.reindex(codes).fillna(0.0).to_numpy(dtype=np.float64)
         if (s < 0).any() or not np.isfinite(s).all():
             raise DataError("Simulation : l'offre de base doit être positive ou nulle.")
-    model = WhatIfModel(
+    # A model may be shared by sessions (project data only): its arrays are read-only.
+    for array in (p, s, di, sj, w, demand_in_reach, supply_ptr):
+        if array is not None:
+            array.flags.writeable = False
+    return WhatIfModel(
         codes=codes,
         demand=p,
         supply=s,
@@ -347,7 +351,6 @@ def whatif_model(
         pair_weight=w,
         supply_ptr=supply_ptr,
     )
-    return model
 
 
 def gp_whatif_model(

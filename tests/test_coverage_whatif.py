@@ -150,7 +150,8 @@ def test_matches_a_full_recomputation(seed: int) -> None:
     assert float((table["change"] * table["demand"]).sum()) / 10_000 == pytest.approx(
         result.supply_change_reaching_fte, abs=1e-9
     )
-    # Inputs untouched.
+    # The model is read-only (it may be shared by sessions); inputs untouched.
+    assert not model.pair_weight.flags.writeable and not model.demand_in_reach.flags.writeable
     pd.testing.assert_series_equal(demand, demand_before)
     pd.testing.assert_series_equal(supply, supply_before)
 
