@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, cast
 
 import folium
@@ -20,7 +21,7 @@ from diagnosis.perimeter_csv import export_perimeters_csv
 from diagnosis.referential import Referential
 from diagnosis.rules import CrisisYear, OptionalMission, simulate_funding
 from diagnosis.textnorm import name_key, slug
-from ui import data, fmt, maps
+from ui import care_panels, data, fmt, maps
 from ui.fiche import fiche_html, svg_map
 from ui.safe import md_text
 from ui.sidebar import Context
@@ -343,10 +344,13 @@ def territory_profile(
     funding = _funding_panel(row, key=key)
     st.markdown("#### Offre et accès aux soins")
     scopes = scope_names(territory, ref)
-    indicators = territory_indicators(territory, ref, data.care_data(ctx.care, ctx.care_keys))
+    care = data.care_data(ctx.care, ctx.care_keys)
+    indicators = territory_indicators(territory, ref, care)
     st.dataframe(
         indicators_for_people(indicators, scopes), hide_index=True, width="stretch"
     )
+    _apl_map(territory, care, key=key)
+    care_panels.whatif_section(ref, territory, care, key=f"{key}_whatif")
     st.markdown("#### EPCI du territoire")
     st.dataframe(
         for_people(
@@ -367,6 +371,26 @@ def territory_profile(
         key=key,
         saving=saving,
     )
+
+
+def _apl_map(territory: list[str], care: Any, *, key: str) -> None:
+    """The territory's communes coloured by their GP APL, the 2.5 threshold in the legend."""
+    gp = care_panels.gp_apl(care.apl_by_profession().get(care_panels.GP_KEY))
+    if gp is None:
+        return
+    frame = data.unit_display(tuple(territory))
+    layer = care_panels.apl_layer(frame, gp)
+    spec = maps.MapSpec(
+        bounds=maps.bounds_of(frame),
+        layers=(dataclasses.replace(layer, show=True),),
+        legend_title="APL aux médecins généralistes",
+        legend=care_panels.apl_legend_entries(gp),
+        layer_control=False,
+    )
+    with st.expander("Carte de l'APL aux médecins généralistes des communes du territoire"):
+        data.show_map(
+            f"apl-{key}-{hash(tuple(territory))}", lambda: spec, tiles=False, height_px=420
+        )
 
 
 def margins_sentence(row: pd.Series) -> str:
