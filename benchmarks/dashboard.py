@@ -152,7 +152,7 @@ def interactions(n_clicks: int = 20) -> dict:
             dy = ((i // 5) - 2) * box["height"] / 12
             page.mouse.click(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2 + dy)
             try:
-                clicks.append(_wait_change(page, "Communes", before, timeout_s=60))
+                clicks.append(_wait_change(page, "Communes", before, timeout_s=15))
             except TimeoutError:
                 clicks.append(float("nan"))  # the point fell on a commune already taken, or outside
             try:

@@ -50,44 +50,56 @@ def _builders(ref: Referential, ctx: Context, scope_units: pd.DataFrame) -> None
     territory = _territory()
     c1, c2 = st.columns(2)
     with c1:
-        query = st.text_input("Rechercher une commune (nom ou code INSEE)", key="territory_search")
-        if query.strip():
-            key = name_key(query)
-            matches = scope_units[
-                scope_units.index.str.startswith(query.strip().upper())
-                | scope_units["name"].map(name_key).str.contains(key, regex=False)
-            ].head(30)
-            if matches.empty:
-                st.caption("Aucune commune trouvée dans le périmètre d'étude.")
-            else:
-                options = list(matches.index)
-                choice = st.selectbox(
-                    "Résultats",
-                    options,
-                    format_func=lambda c: f"{scope_units.loc[c, 'name']} ({c})",
-                    key="territory_search_choice",
-                )
-                if st.button("Ajouter la commune", key="territory_add_commune"):
-                    _set_territory([*territory, choice])
-                    st.rerun()
+        _search_builder(territory, scope_units)
     with c2:
-        epcis = (
-            scope_units.dropna(subset=["epci_code"])
-            .groupby("epci_code")["epci_name"]
-            .first()
-            .sort_values()
-        )
-        if len(epcis):
-            epci = st.selectbox(
-                "Ajouter un EPCI entier",
-                list(epcis.index),
-                format_func=lambda e: str(epcis[e]),
-                key="territory_epci",
+        _epci_builder(ref, territory, scope_units)
+    _other_builders(ref, territory)
+
+
+def _search_builder(territory: list[str], scope_units: pd.DataFrame) -> None:
+    query = st.text_input("Rechercher une commune (nom ou code INSEE)", key="territory_search")
+    if query.strip():
+        key = name_key(query)
+        matches = scope_units[
+            scope_units.index.str.startswith(query.strip().upper())
+            | scope_units["name"].map(name_key).str.contains(key, regex=False)
+        ].head(30)
+        if matches.empty:
+            st.caption("Aucune commune trouvée dans le périmètre d'étude.")
+        else:
+            options = list(matches.index)
+            choice = st.selectbox(
+                "Résultats",
+                options,
+                format_func=lambda c: f"{scope_units.loc[c, 'name']} ({c})",
+                key="territory_search_choice",
             )
-            if st.button("Ajouter toutes ses communes", key="territory_add_epci"):
-                members = list(ref.units.index[ref.units["epci_code"] == epci])
-                _set_territory([*territory, *members])
+            if st.button("Ajouter la commune", key="territory_add_commune"):
+                _set_territory([*territory, choice])
                 st.rerun()
+
+
+def _epci_builder(ref: Referential, territory: list[str], scope_units: pd.DataFrame) -> None:
+    epcis = (
+        scope_units.dropna(subset=["epci_code"])
+        .groupby("epci_code")["epci_name"]
+        .first()
+        .sort_values()
+    )
+    if len(epcis):
+        epci = st.selectbox(
+            "Ajouter un EPCI entier",
+            list(epcis.index),
+            format_func=lambda e: str(epcis[e]),
+            key="territory_epci",
+        )
+        if st.button("Ajouter toutes ses communes", key="territory_add_epci"):
+            members = list(ref.units.index[ref.units["epci_code"] == epci])
+            _set_territory([*territory, *members])
+            st.rerun()
+
+
+def _other_builders(ref: Referential, territory: list[str]) -> None:
     c3, c4, c5 = st.columns(3)
     with c3:
         if territory:
@@ -319,13 +331,13 @@ def territory_profile(
     if row["below_minimum"]:
         st.warning(
             f"Sous le seuil indicatif de {fmt.number(row['minimum_population'])} habitants "
-            f"(il manque {fmt.number(row['missing_to_minimum'])} habitants). Règle souple : "
-            f"{md_text(floor_source)}."
+            f"(il manque {fmt.number(row['missing_to_minimum'])} habitants). Règle souple, "
+            f"non bloquante. Source : {md_text(floor_source)}."
         )
     else:
         st.success(
-            f"Au-dessus du seuil indicatif de {fmt.number(row['minimum_population'])} habitants "
-            f"({md_text(floor_source)})."
+            f"Au-dessus du seuil indicatif de {fmt.number(row['minimum_population'])} habitants. "
+            f"Source : {md_text(floor_source)}."
         )
     if row["n_parts"] > 1:
         st.warning(f"Territoire discontinu : {row['n_parts']} parties séparées.")
