@@ -183,3 +183,41 @@ def test_no_script_from_user_data_runs_in_chromium(
     assert dialogs == []
     assert flag is False
     assert [u for u in blocked if "example.invalid" in u] == []
+
+
+@pytest.mark.browser
+def test_two_browser_sessions_same_bytes_other_names(
+    real_referential: Referential, tmp_path: object
+) -> None:
+    """Two browsers upload the same bytes under two names: each sees only its own name."""
+    executable = browser_or_skip()
+    codes_only = b"code_insee\n13001\n13004\n13097\n"
+    first = tmp_path / "cpts_confidentiel_alpha.csv"  # type: ignore[operator]
+    second = tmp_path / "cpts_beta.csv"  # type: ignore[operator]
+    first.write_bytes(codes_only)
+    second.write_bytes(codes_only)
+    blocked: list[str] = []
+    with streamlit_server() as base, chromium_page(executable, blocked=blocked) as page_a:
+        browser = page_a.context.browser
+        page_b = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        texts = {}
+        for page, path in ((page_a, first), (page_b, second)):
+            page.goto(base)
+            wait_for_map(page)
+            page.get_by_text("Mon fichier", exact=True).click()
+            uploader = page.locator(
+                "[data-testid='stFileUploader']", has_text="Fichier de périmètres"
+            )
+            uploader.wait_for(timeout=60_000)
+            uploader.locator("input[type='file']").set_input_files(str(path))
+            page.get_by_text(f"Fichier : {path.name}", exact=True).wait_for(timeout=120_000)
+            page.get_by_text("CPTS du périmètre d'étude").wait_for(timeout=120_000)
+            page.wait_for_timeout(1_500)
+            # Perimeter names reach the map's data (tooltips): read every frame's document.
+            frame = wait_for_map(page)
+            texts[path.name] = frame.content()
+    # The file has no name column: its perimeter is named after the file.
+    assert "cpts_confidentiel_alpha" in texts[first.name]
+    assert "confidentiel" not in texts[second.name]
+    assert "cpts_beta" in texts[second.name]
+    assert blocked == []
