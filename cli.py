@@ -26,8 +26,9 @@ from tqdm import tqdm
 
 from diagnosis.export import write_diagnosis
 from diagnosis.paths import DEFAULT_REFERENTIAL_DIR, DOWNLOADS_DIR, STATIC_VENDOR_DIR
-from diagnosis.perimeters import PerimeterFileError, import_perimeters
+from diagnosis.perimeters import import_perimeters
 from diagnosis.pipeline import STEPS, run_diagnosis
+from diagnosis.reading import PerimeterFileError
 from diagnosis.referential import ReferentialMissingError, load_referential
 
 

@@ -120,7 +120,7 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 def national_view() -> dict:
     import numpy as np
 
-    from diagnosis.perimeters import perimeters_from_members
+    from diagnosis.model import perimeters_from_members
     from diagnosis.pipeline import run_diagnosis
     from diagnosis.referential import load_referential
     from ui import maps

@@ -27,7 +27,7 @@ import json, resource, sys, time, warnings
 sys.path.insert(0, {project!r})
 import numpy as np
 from diagnosis.referential import load_referential
-from diagnosis.perimeters import perimeters_from_members
+from diagnosis.model import perimeters_from_members
 from diagnosis.membership import membership
 from diagnosis.checks import diagnose_perimeters
 from diagnosis.overlaps import overlaps, overlap_pairs, declared_splits

@@ -32,7 +32,7 @@ sys.path.insert(0, str(PROJECT))
 
 from diagnosis.geometry import dissolve_groups, polsby_popper  # noqa: E402
 from diagnosis.membership import membership  # noqa: E402
-from diagnosis.perimeters import perimeters_from_members  # noqa: E402
+from diagnosis.model import perimeters_from_members  # noqa: E402
 from diagnosis.proposals import propose_for_white_zones  # noqa: E402
 from diagnosis.referential import load_referential  # noqa: E402
 from diagnosis.rules import size_rules  # noqa: E402

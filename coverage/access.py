@@ -29,9 +29,9 @@ import pandas as pd
 import pyproj
 from scipy.spatial import cKDTree
 
-from diagnosis.build import ZONE_CRS, zone_of
 from diagnosis.paths import RULES_DIR
 from diagnosis.referential import Referential
+from diagnosis.zones import metric_zones, zone_of
 
 __all__ = [
     "AccessResult",
@@ -111,10 +111,7 @@ class TravelPairs:
 def _metric_coordinates(lon: np.ndarray, lat: np.ndarray, zones: np.ndarray) -> np.ndarray:
     """Metric x, y per zone CRS; zones are shifted far apart so they never meet."""
     xy = np.empty((len(lon), 2), dtype=np.float64)
-    for k, (zone, epsg) in enumerate(ZONE_CRS.items()):
-        sel = zones == zone
-        if not sel.any():
-            continue
+    for k, _zone, epsg, sel in metric_zones(zones):
         transformer = pyproj.Transformer.from_crs(4326, epsg, always_xy=True)
         x, y = transformer.transform(lon[sel], lat[sel])
         xy[sel, 0] = np.asarray(x) + k * 1e8

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from diagnosis.perimeters import resolve_commune_codes
+from diagnosis.communes import resolve_commune_codes
 from diagnosis.reading import decode_text, detect_separator
 from diagnosis.referential import Referential
 

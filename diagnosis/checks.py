@@ -16,7 +16,7 @@ import pandas as pd
 
 from diagnosis.geometry import component_labels, dissolve_perimeters, enclaves
 from diagnosis.membership import Membership, membership
-from diagnosis.perimeters import perimeters_from_members
+from diagnosis.model import perimeters_from_members
 from diagnosis.referential import Referential, population_label
 from diagnosis.rules import SizeRules, funding_total, size_rules
 

@@ -17,9 +17,9 @@ import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import connected_components
 
-from diagnosis.build import ZONE_CRS
 from diagnosis.membership import Membership, UnitIndex
 from diagnosis.referential import Referential
+from diagnosis.zones import ZONE_CRS
 
 __all__ = [
     "component_labels",

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from diagnosis.perimeters import PerimeterImport
+from diagnosis.model import PerimeterImport
 from diagnosis.referential import Referential
 from diagnosis.rules import STAGE_KEYS, StageKey, stage_rank
 

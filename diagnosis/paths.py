@@ -17,3 +17,17 @@ DOWNLOADS_DIR = CACHE_DIR / "downloads"
 DEFAULT_REFERENTIAL_DIR = CACHE_DIR / "referential"
 #: Leaflet files served by Streamlit's static file serving (``/app/static/...``).
 STATIC_VENDOR_DIR = PROJECT_DIR / "static" / "vendor" / "leaflet"
+
+#: Files of a built referential, and its manifest (sources, checksums, counts).
+OUTPUT_FILES = (
+    "units.parquet",
+    "units_display.parquet",
+    "aliases.parquet",
+    "former_codes.parquet",
+    "epci.parquet",
+    "departments.parquet",
+    "regions.parquet",
+    "adjacency.parquet",
+    "outlines_display.parquet",
+)
+MANIFEST_NAME = "manifest.json"

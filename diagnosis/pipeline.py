@@ -11,8 +11,8 @@ import pandas as pd
 
 from diagnosis.checks import PerimeterDiagnosis, diagnose_perimeters
 from diagnosis.membership import Membership, membership
+from diagnosis.model import PerimeterImport
 from diagnosis.overlaps import declared_splits, overlap_pairs, overlaps
-from diagnosis.perimeters import PerimeterImport
 from diagnosis.progress import StepTimer
 from diagnosis.proposals import Proposals, propose_for_white_zones
 from diagnosis.rates import coverage_rates

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from diagnosis.membership import membership
-from diagnosis.perimeters import PerimeterImport
+from diagnosis.model import PerimeterImport
 from diagnosis.referential import Referential
 from diagnosis.rules import STAGE_KEYS, StageKey, stage_label
 

@@ -20,9 +20,8 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from diagnosis.build import MANIFEST_NAME
 from diagnosis.errors import ReferentialError
-from diagnosis.paths import DEFAULT_REFERENTIAL_DIR
+from diagnosis.paths import DEFAULT_REFERENTIAL_DIR, MANIFEST_NAME
 
 __all__ = [
     "Referential",

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from diagnosis.checks import diagnose_perimeters, size_class_table
 from diagnosis.membership import membership
+from diagnosis.model import PerimeterImport, perimeters_from_members
 from diagnosis.overlaps import declared_splits, overlap_pairs, overlaps
-from diagnosis.perimeters import PerimeterImport, perimeters_from_members
 from diagnosis.rates import coverage_rates
 from diagnosis.rules import funding_total, simulate_funding
 from diagnosis.white_zones import white_zones

@@ -8,7 +8,7 @@ import pytest
 
 from diagnosis.disputes import compare_perimeters
 from diagnosis.membership import membership
-from diagnosis.perimeters import perimeters_from_members
+from diagnosis.model import perimeters_from_members
 from diagnosis.proposals import partition_cluster, propose_for_white_zones
 from diagnosis.white_zones import white_zones
 from tests.grid import ISLAND, cell, grid_referential

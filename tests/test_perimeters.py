@@ -10,13 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from diagnosis.perimeters import (
-    PerimeterImport,
-    export_perimeters_csv,
-    import_perimeters,
-    names_match,
-    perimeters_from_members,
-)
+from diagnosis.communes import names_match
+from diagnosis.model import PerimeterImport, perimeters_from_members
+from diagnosis.perimeter_csv import export_perimeters_csv
+from diagnosis.perimeters import import_perimeters
 from diagnosis.reading import (
     PerimeterFileError,
     decode_text,

@@ -9,7 +9,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from diagnosis.perimeters import PerimeterFileError, PerimeterImport, import_perimeters
+from diagnosis.model import PerimeterImport
+from diagnosis.perimeters import import_perimeters
+from diagnosis.reading import PerimeterFileError
 from diagnosis.referential import Referential
 
 pytestmark = pytest.mark.referential

@@ -20,9 +20,11 @@ import streamlit as st
 from coverage.apl import AplData, AplFileError, load_drees_apl
 from coverage.indicators import CareData, computed_gp_access
 from coverage.supply import SupplyFileError, SupplyTable, load_bpe, load_population_ages, load_rpps
+from diagnosis.model import PerimeterImport
 from diagnosis.paths import EXAMPLES_DIR
-from diagnosis.perimeters import PerimeterFileError, PerimeterImport, import_perimeters
+from diagnosis.perimeters import import_perimeters
 from diagnosis.pipeline import Diagnosis, run_diagnosis
+from diagnosis.reading import PerimeterFileError
 from diagnosis.referential import (
     Referential,
     load_display_geometries,

@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from diagnosis.perimeters import PerimeterImport
+from diagnosis.model import PerimeterImport
 from diagnosis.referential import Referential
 from diagnosis.rules import STAGE_KEYS, StageKey, stage_label
 from ui import data

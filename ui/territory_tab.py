@@ -13,7 +13,8 @@ from streamlit_folium import st_folium
 
 from coverage.indicators import scope_names, territory_indicators
 from diagnosis.checks import territory_summary
-from diagnosis.perimeters import export_perimeters_csv, perimeters_from_members
+from diagnosis.model import perimeters_from_members
+from diagnosis.perimeter_csv import export_perimeters_csv
 from diagnosis.referential import Referential
 from diagnosis.rules import CrisisYear, OptionalMission, simulate_funding
 from diagnosis.textnorm import name_key

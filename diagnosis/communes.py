@@ -1,0 +1,364 @@
+"""Commune codes and names as written in files, resolved onto the referential.
+
+One resolver for every loader: leading zeros lost by spreadsheets, the former
+Corsica numbering, typographic noise, former codes of merged communes, the
+Paris, Lyon and Marseille parent codes, and names. Each resolution carries
+structured event kinds (ids of :data:`diagnosis.model.EVENT_KINDS`) with their
+French messages.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+import pandas as pd
+
+from diagnosis.referential import Referential, load_referential
+from diagnosis.textnorm import clean_code_token, looks_like_code, name_key
+from diagnosis.zones import PLM_PARENTS
+
+__all__ = [
+    "RESOLUTION_COLUMNS",
+    "Lookups",
+    "Resolution",
+    "Resolver",
+    "commune_lookups",
+    "display_token",
+    "names_match",
+    "resolve_commune_codes",
+]
+
+#: Columns of :func:`resolve_commune_codes`.
+RESOLUTION_COLUMNS = ["written", "status", "code", "via", "units", "kinds", "events"]
+
+# --------------------------------------------------------------------------
+# Lookups on the national referential
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """Lookup tables on the referential (codes, names, former codes, PLM parents)."""
+
+    units: frozenset[str]
+    unit_name: dict[str, str]
+    unit_department: dict[str, str]
+    unit_region: dict[str, str]
+    plm: dict[str, tuple[str, ...]]
+    former: dict[str, str]
+    former_name: dict[str, str]
+    names: dict[str, tuple[str, ...]]  # name key -> unit or PLM parent codes
+    former_names: dict[str, tuple[str, ...]]  # name key -> former codes
+
+
+def commune_lookups(ref: Referential) -> Lookups:
+    """The lookup tables of a referential, built once and cached on it."""
+
+    def make() -> Lookups:
+        units = ref.units
+        plm_lists: dict[str, list[str]] = defaultdict(list)
+        for parent, unit in zip(
+            ref.aliases["parent_code"].tolist(), ref.aliases["unit_code"].tolist(), strict=True
+        ):
+            plm_lists[str(parent)].append(str(unit))
+        plm = {parent: tuple(sorted(units_)) for parent, units_ in plm_lists.items()}
+        unit_name = dict(zip(units.index, units["name"].astype(str).tolist(), strict=True))
+        unit_department = dict(
+            zip(units.index, units["department"].astype(str).tolist(), strict=True)
+        )
+        unit_region = dict(zip(units.index, units["region"].astype(str).tolist(), strict=True))
+        for parent, arrs in plm.items():
+            unit_name[parent] = PLM_PARENTS.get(parent, parent)
+            unit_department[parent] = unit_department[arrs[0]]
+            unit_region[parent] = unit_region[arrs[0]]
+        names: dict[str, list[str]] = defaultdict(list)
+        for code, name in unit_name.items():
+            names[name_key(name)].append(code)
+        former = dict(
+            zip(
+                ref.former_codes["former_code"].tolist(),
+                ref.former_codes["current_code"].tolist(),
+                strict=True,
+            )
+        )
+        former_name: dict[str, str] = {}
+        former_names: dict[str, list[str]] = defaultdict(list)
+        for old, old_name in zip(
+            ref.former_codes["former_code"], ref.former_codes["former_name"], strict=True
+        ):
+            if isinstance(old_name, str) and old_name:
+                former_name[old] = old_name
+                former_names[name_key(old_name)].append(old)
+        return Lookups(
+            units=frozenset(units.index),
+            unit_name=unit_name,
+            unit_department=unit_department,
+            unit_region=unit_region,
+            plm=plm,
+            former=former,
+            former_name=former_name,
+            names={k: tuple(sorted(v)) for k, v in names.items()},
+            former_names={k: tuple(sorted(v)) for k, v in former_names.items()},
+        )
+
+    lookups: Lookups = ref.cached("perimeter_lookups", make)
+    return lookups
+
+
+# --------------------------------------------------------------------------
+# Token resolution
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a code or name token of the file means."""
+
+    status: Literal["unit", "plm_parent", "unknown", "ambiguous"]
+    code: str | None  # unit code, or PLM parent code
+    via: str  # code, ancien_code, commune_parente, nom
+    events: tuple[tuple[str, str], ...] = ()  # (kind, message)
+    written: str = ""
+
+
+_NAME_WITH_DEP = re.compile(r"^(?P<name>.*?)\s*\((?P<dep>\d[0-9AB]|\d{2,3})\)\s*$", re.IGNORECASE)
+
+
+class Resolver:
+    """Resolves tokens (codes or names) of a file, memoised on distinct tokens."""
+
+    def __init__(self, lookups: Lookups, scope_units: frozenset[str] | None) -> None:
+        self.lk = lookups
+        self.scope_units = scope_units
+        self._memo: dict[tuple[str, str | None], Resolution] = {}
+
+    def resolve(self, token: object, *, department_hint: str | None) -> Resolution:
+        """What ``token`` means; ``department_hint`` narrows homonymous names."""
+        key_token = token if isinstance(token, str) else repr(token)
+        memo_key = (key_token, department_hint)
+        if memo_key not in self._memo:
+            self._memo[memo_key] = self._resolve(token, department_hint)
+        return self._memo[memo_key]
+
+    def _resolve(self, token: object, department_hint: str | None) -> Resolution:
+        written = display_token(token)
+        cleaned = clean_code_token(token)
+        if looks_like_code(cleaned):
+            return self._resolve_code(written, cleaned)
+        return self._resolve_name(written, department_hint)
+
+    def _resolve_code(self, written: str, cleaned: str) -> Resolution:
+        lk = self.lk
+        events: list[tuple[str, str]] = []
+        code = cleaned
+        if written.strip() != cleaned and not _is_plain_number(written, cleaned):
+            events.append(("code_cleaned", f"Code « {written} » lu comme {cleaned}."))
+        if len(code) == 4 and code.isdigit():
+            padded = "0" + code
+            events.append(
+                (
+                    "leading_zero_restored",
+                    f"Code {code} complété en {padded} "
+                    "(zéro initial perdu, par exemple par Excel).",
+                )
+            )
+            code = padded
+        if code.startswith("20") and code not in lk.units and code not in lk.former:
+            matches = [c for c in ("2A" + code[2:], "2B" + code[2:]) if c in lk.units]
+            if len(matches) == 1:
+                events.append(
+                    (
+                        "corsica_code",
+                        f"Code {code} (ancienne numérotation de la Corse) lu comme {matches[0]}.",
+                    )
+                )
+                code = matches[0]
+        return self._classify_code(written, code, events)
+
+    def _classify_code(
+        self, written: str, code: str, events: list[tuple[str, str]], via: str = "code"
+    ) -> Resolution:
+        lk = self.lk
+        if code in lk.units:
+            return Resolution("unit", code, via, tuple(events), written)
+        if code in lk.plm:
+            return Resolution("plm_parent", code, "commune_parente", tuple(events), written)
+        if code in lk.former:
+            current = lk.former[code]
+            old_name = lk.former_name.get(code)
+            label = f"{code} ({old_name})" if old_name else code
+            events.append(
+                (
+                    "former_code",
+                    f"Ancien code {label} : commune fusionnée, remplacé par {current} "
+                    f"({lk.unit_name.get(current, current)}).",
+                )
+            )
+            status: Literal["unit", "plm_parent"] = "plm_parent" if current in lk.plm else "unit"
+            return Resolution(status, current, "ancien_code", tuple(events), written)
+        return Resolution("unknown", code, via, tuple(events), written)
+
+    def _resolve_name(self, written: str, department_hint: str | None) -> Resolution:
+        lk = self.lk
+        name = written.strip()
+        dep = department_hint
+        match = _NAME_WITH_DEP.match(name)
+        if match:
+            name = match.group("name")
+            dep = match.group("dep").upper().zfill(2)
+        key = name_key(name)
+        if not key:
+            return Resolution("unknown", None, "nom", (), written)
+        candidates = list(lk.names.get(key, ()))
+        via = "nom"
+        events: list[tuple[str, str]] = []
+        if not candidates and key in lk.former_names:
+            olds = lk.former_names[key]
+            currents = sorted({lk.former[o] for o in olds})
+            candidates = currents
+            via = "ancien_code"
+            events.append(
+                (
+                    "former_code",
+                    f"« {name} » est une ancienne commune ({', '.join(olds)}), remplacée par "
+                    + ", ".join(f"{c} ({lk.unit_name.get(c, c)})" for c in currents)
+                    + ".",
+                )
+            )
+        if dep and len(candidates) > 1:
+            narrowed = [c for c in candidates if lk.unit_department.get(c) == dep]
+            candidates = narrowed or candidates
+        if len(candidates) > 1 and self.scope_units is not None:
+            in_scope = [c for c in candidates if c in self.scope_units or c in lk.plm]
+            candidates = in_scope or candidates
+        if not candidates:
+            return Resolution("unknown", None, "nom", tuple(events), written)
+        if len(candidates) > 1:
+            listing = ", ".join(
+                f"{c} ({lk.unit_name.get(c)}, dép. {lk.unit_department.get(c)})"
+                for c in candidates[:8]
+            )
+            return Resolution(
+                "ambiguous",
+                None,
+                "nom",
+                (
+                    (
+                        "name_ambiguous",
+                        f"Nom « {name} » porté par plusieurs communes : {listing}"
+                        + ("…" if len(candidates) > 8 else "")
+                        + ". Indiquez le code INSEE ou le département.",
+                    ),
+                ),
+                written,
+            )
+        code = candidates[0]
+        events.append(("name_resolved", f"Commune « {name} » identifiée par son nom : {code}."))
+        status: Literal["unit", "plm_parent"] = "plm_parent" if code in lk.plm else "unit"
+        return Resolution(status, code, via, tuple(events), written)
+
+
+def display_token(token: object) -> str:
+    """A token as the user wrote it (Excel floats such as 1001.0 without decimals)."""
+    if isinstance(token, float) and token.is_integer():
+        return str(int(token))
+    return str(token)
+
+
+def _is_plain_number(written: str, cleaned: str) -> bool:
+    # Excel numbers (1001, 1001.0) are covered by the leading-zero event.
+    return written.strip().rstrip("0").rstrip(".,") == cleaned.rstrip("0") or written == cleaned
+
+
+@functools.lru_cache(maxsize=65536)
+def names_match(given: str, expected: str) -> bool:
+    """Whether a name written in a file plausibly designates the expected commune.
+
+    Accents, case, hyphens, apostrophes and saint/st are ignored; a leading
+    article, one name containing the other, or a close spelling also match.
+
+    Examples
+    --------
+    >>> names_match("ST REMY DE PROVENCE", "Saint-Rémy-de-Provence")
+    True
+    >>> names_match("Abergement-Clémenciat", "L'Abergement-Clémenciat")
+    True
+    >>> names_match("Marseille 1er", "Marseille 1er Arrondissement")
+    True
+    >>> names_match("Arles", "Tarascon")
+    False
+    """
+    a, b = name_key(given), name_key(expected)
+    if not a:
+        return True
+    if a == b:
+        return True
+    articles = re.compile(r"^(le|la|les|l)\s+")
+    a2, b2 = articles.sub("", a), articles.sub("", b)
+    if a2 == b2:
+        return True
+    if len(a2) >= 4 and (a2 in b2 or b2 in a2):
+        return True
+    return difflib.SequenceMatcher(None, a2, b2).ratio() >= 0.88
+
+
+# --------------------------------------------------------------------------
+# Claims: one row per (perimeter, value) read from the file
+# --------------------------------------------------------------------------
+
+
+def resolve_commune_codes(
+    values: Iterable[object], *, referential: Referential | None = None
+) -> pd.DataFrame:
+    """How each distinct commune code (or name) of a file maps onto the referential.
+
+    The same normalisation as the perimeter importer: leading zeros, Corsica,
+    typographic noise, former codes of merged communes, Paris/Lyon/Marseille
+    parent codes, names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per distinct value: written, status (``unit``,
+        ``plm_parent``, ``unknown``, ``ambiguous``), code (unit code, or the
+        PLM parent code), via, units (tuple of unit codes: the unit, or the
+        parent's arrondissements), kinds (tuple of event kind ids of
+        :data:`diagnosis.model.EVENT_KINDS`, e.g. ``leading_zero_restored``,
+        ``corsica_code``, ``former_code``, ``name_resolved``), events (the
+        French message of each kind, in the same order).
+
+    Examples
+    --------
+    >>> table = resolve_commune_codes(["1001", "75056"])  # doctest: +SKIP
+    >>> table[["written", "status", "code", "kinds"]]  # doctest: +SKIP
+    """
+    ref = referential if referential is not None else load_referential()
+    lk = commune_lookups(ref)
+    resolver = Resolver(lk, None)
+    rows = []
+    for value in pd.unique(pd.Series(list(values), dtype=object)):
+        res = resolver.resolve(value, department_hint=None)
+        if res.status == "unit":
+            units: tuple[str, ...] = (str(res.code),)
+        elif res.status == "plm_parent":
+            units = lk.plm[str(res.code)]
+        else:
+            units = ()
+        rows.append(
+            {
+                "written": value,
+                "status": res.status,
+                "code": res.code,
+                "via": res.via,
+                "units": units,
+                "kinds": tuple(kind for kind, _ in res.events),
+                "events": tuple(message for _, message in res.events),
+            }
+        )
+    return pd.DataFrame(rows, columns=RESOLUTION_COLUMNS)

@@ -1,0 +1,201 @@
+"""Importer step for tables (CSV, Excel): one claim per (perimeter, value) read.
+
+A claim is a row of the file saying that a perimeter contains a commune
+(code or name, not yet resolved). Long tables give one claim per row, wide
+tables one per item of a list cell.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from diagnosis.communes import display_token
+from diagnosis.model import Report
+from diagnosis.reading import ROLE_LABELS_FR, PerimeterFileError, RawTable, split_list_cell
+from diagnosis.textnorm import label_key
+
+_TRUE_LABELS = {"oui", "o", "yes", "y", "x", "1", "vrai", "true", "infra", "partage", "partagee"}
+
+
+@dataclass
+class Claims:
+    """Claims of a table, the mode detected (``long`` or ``wide``) and the columns used."""
+
+    frame: pd.DataFrame  # row, pkey, pname, pid, status_label, date, split, dep, token, given_name
+    mode: str
+    columns: dict[str, str]
+
+
+def cell_text(value: object) -> str | None:
+    """A cell as stripped text (None when empty; integral floats without decimals)."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        if np.isnan(value):
+            return None
+        if value.is_integer():
+            return str(int(value))
+    if isinstance(value, (pd.Timestamp, dt.datetime)):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value).strip()
+    return text or None
+
+
+def _is_true(value: object) -> bool:
+    text = cell_text(value)
+    return text is not None and label_key(text) in _TRUE_LABELS
+
+
+def claims_from_table(
+    table: RawTable, columns: dict[str, str], report: Report, *, default_name: str
+) -> Claims:
+    """Claims of a long or wide table; raises when no commune column is found."""
+    frame = table.frame
+    rows = table.row_numbers
+    empty = frame.isna() | frame.apply(lambda c: c.astype(str).str.strip().eq(""))
+    blank = empty.all(axis=1).to_numpy()
+    if blank.any():
+        report.add(
+            "blank_rows",
+            f"{int(blank.sum())} ligne(s) entièrement vide(s) ignorée(s) "
+            f"(lignes {short_list(rows[blank].tolist())}).",
+        )
+    frame = frame[~blank]
+    rows = rows[~blank]
+
+    code_col = columns.get("codes") or columns.get("code")
+    name_col = columns.get("commune_name")
+    if code_col is None and name_col is None:
+        raise PerimeterFileError(
+            "Aucune colonne de communes reconnue. Colonnes attendues : "
+            f"« {ROLE_LABELS_FR['code']} » (code INSEE, codgeo, insee, code_commune, depcom), "
+            "une liste de codes (communes, codes insee) ou le nom de la commune. "
+            "Colonnes présentes : " + ", ".join(repr(c) for c in table.frame.columns)
+        )
+    mode = "long"
+    if columns.get("codes"):
+        mode = "wide"
+    else:
+        list_col = code_col or name_col
+        assert list_col is not None
+        # A sample is enough to tell a list column from a one-code-per-row column.
+        cells = frame[list_col].head(2000).map(cell_text).dropna()
+        multi = cells.map(lambda v: len(split_list_cell(v)) > 1)
+        if len(cells) and multi.mean() >= 0.2:
+            mode = "wide"
+            code_col = list_col if code_col is not None else None
+            if code_col is None:
+                name_col = list_col
+
+    per_col = columns.get("perimeter")
+    id_col = columns.get("perimeter_id")
+
+    def col(role: str) -> list[Any]:
+        name = columns.get(role)
+        if name is None:
+            return [None] * len(frame)
+        return [cell_text(v) for v in frame[name].tolist()]
+
+    pnames = col("perimeter")
+    pids = col("perimeter_id")
+    if per_col is None and id_col is None:
+        report.add(
+            "single_perimeter",
+            f"Pas de colonne de nom de périmètre : toutes les communes forment un seul "
+            f"périmètre, nommé d'après le fichier (« {default_name} »).",
+        )
+        pnames = [default_name] * len(frame)
+    statuses = col("status")
+    dates = col("date")
+    splits = [
+        _is_true(v)
+        for v in (frame[columns["split"]] if "split" in columns else [None] * len(frame))
+    ]
+    deps = [(d.upper().zfill(2) if d and len(d) <= 3 else d) for d in col("department")]
+    given_names = (
+        col("commune_name") if mode == "long" and code_col is not None else [None] * len(frame)
+    )
+
+    records: list[tuple[Any, ...]] = []
+    source_col = code_col if code_col is not None else name_col
+    assert source_col is not None
+    values = frame[source_col].tolist()
+    for i, value in enumerate(values):
+        row = int(rows[i])
+        if mode == "wide":
+            tokens: list[object] = list(split_list_cell(value))
+        else:
+            tokens = [value] if cell_text(value) is not None else []
+        pname, pid = pnames[i], pids[i]
+        if pname is None and pid is None:
+            report.add(
+                "missing_perimeter",
+                "Ligne sans nom ni identifiant de périmètre"
+                + (f" (valeur : {', '.join(map(display_token, tokens))})" if tokens else "")
+                + ".",
+                row=row,
+                code=", ".join(map(display_token, tokens)) or None,
+            )
+            continue
+        pkey = f"id:{pid}" if id_col is not None and pid is not None else f"name:{label_key(pname)}"
+        if not tokens:
+            report.add(
+                "missing_code",
+                "Ligne sans commune : elle déclare le périmètre sans lui ajouter de commune.",
+                row=row,
+                perimeter=pname or pid,
+            )
+            records.append(
+                (row, pkey, pname, pid, statuses[i], dates[i], False, deps[i], None, None)
+            )
+            continue
+        for token in tokens:
+            records.append(
+                (
+                    row,
+                    pkey,
+                    pname,
+                    pid,
+                    statuses[i],
+                    dates[i],
+                    splits[i],
+                    deps[i],
+                    token,
+                    given_names[i],
+                )
+            )
+    return Claims(frame=claims_frame(records), mode=mode, columns=columns)
+
+
+CLAIM_COLUMNS = [
+    "row",
+    "pkey",
+    "pname",
+    "pid",
+    "status_label",
+    "date",
+    "split",
+    "dep",
+    "token",
+    "given_name",
+]
+
+
+def claims_frame(records: list[tuple[Any, ...]]) -> pd.DataFrame:
+    """Claims as a frame with :data:`CLAIM_COLUMNS`."""
+    # dtype=object keeps None as None (pandas would turn it into NaN in text columns).
+    return pd.DataFrame(records, columns=CLAIM_COLUMNS, dtype=object)
+
+
+def short_list(values: Sequence[Any], limit: int = 12) -> str:
+    """The first ``limit`` values, then the total, for report messages."""
+    text = ", ".join(str(v) for v in values[:limit])
+    return text + (f"… ({len(values)} au total)" if len(values) > limit else "")
