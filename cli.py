@@ -24,11 +24,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from diagnosis.export import write_diagnosis
+from diagnosis.errors import AtlasError
+from diagnosis.export import diagnosis_tables, excel_overflow, write_diagnosis
+from diagnosis.limits import check_input_path
 from diagnosis.paths import DEFAULT_REFERENTIAL_DIR, DOWNLOADS_DIR, STATIC_VENDOR_DIR
 from diagnosis.perimeters import import_perimeters
 from diagnosis.pipeline import STEPS, run_diagnosis
-from diagnosis.reading import PerimeterFileError
+from diagnosis.reading import PerimeterFileError, detect_format
 from diagnosis.referential import ReferentialMissingError, load_referential
 
 
@@ -80,9 +82,24 @@ def _diagnose(args: argparse.Namespace) -> int:
     return run_diagnose(args)
 
 
+def _check_perimeter_path(raw: str) -> str | None:
+    """Why the perimeter file cannot be read, checked before reading anything, or None."""
+    path = Path(raw)
+    try:
+        check_input_path(path)
+        detect_format(path.name)
+    except AtlasError as exc:
+        return str(exc)
+    return None
+
+
 def run_diagnose(args: argparse.Namespace) -> int:
     """Run the ``diagnose`` command; returns the exit code (0 ok, 2 bad input)."""
     out_dir = Path(args.out)
+    problem = _check_perimeter_path(args.perimeters)
+    if problem is not None:
+        print(f"Erreur : fichier de périmètres refusé. {problem}", file=sys.stderr)
+        return 2
     steps = ["référentiel", "import", *STEPS, "écriture"]
     with tqdm(
         total=len(steps), desc="Diagnostic", unit="étape", file=sys.stderr, disable=args.no_progress
@@ -116,13 +133,31 @@ def run_diagnose(args: argparse.Namespace) -> int:
         except PerimeterFileError as exc:
             print(f"Erreur : fichier de périmètres illisible. {exc}", file=sys.stderr)
             return 2
+        except AtlasError as exc:
+            print(f"Erreur : {exc}", file=sys.stderr)
+            return 2
         progress("import")
-        with warnings.catch_warnings():
-            # Members outside the scope were already reported by the import.
-            warnings.simplefilter("ignore", UserWarning)
-            diag = run_diagnosis(imported, scope, status_min=args.status_min, progress=progress)
-        write_diagnosis(diag, out_dir)
+        try:
+            with warnings.catch_warnings():
+                # Members outside the scope were already reported by the import.
+                warnings.simplefilter("ignore", UserWarning)
+                diag = run_diagnosis(imported, scope, status_min=args.status_min, progress=progress)
+        except AtlasError as exc:
+            print(f"Erreur : {exc}", file=sys.stderr)
+            return 2
+        try:
+            write_diagnosis(diag, out_dir)
+        except OSError as exc:
+            cause = exc.strerror or "erreur d'écriture"
+            print(
+                f"Erreur : impossible d'écrire les résultats dans {out_dir} ({cause}). "
+                "Attendu : un dossier où vous pouvez écrire, avec assez de place.",
+                file=sys.stderr,
+            )
+            return 2
         progress("écriture")
+    for note in excel_overflow(diagnosis_tables(diag)):
+        print(f"Remarque : {note}")
     summary = diag.perimeters.summary
     cov = diag.coverage_at_threshold()
     top = cov.iloc[0] if len(cov) else None

@@ -19,7 +19,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from diagnosis.errors import FileReadError
+from diagnosis.errors import PerimeterFileError
 from diagnosis.limits import (
     MAX_ARCHIVE_MEMBERS,
     MAX_ARCHIVE_RATIO,
@@ -55,8 +55,8 @@ class ShapefileMembers:
     member: str = ""  # the .shp member's name inside the archive (for the report)
 
 
-def _refuse(reason: str, *, detail: str | None = None) -> FileReadError:
-    return FileReadError(
+def _refuse(reason: str, *, detail: str | None = None) -> PerimeterFileError:
+    return PerimeterFileError(
         f"Archive zip refusée : {reason}. Attendu : {EXPECTED_SHAPEFILE_FR}.", detail=detail
     )
 
@@ -65,7 +65,7 @@ def _open(data: bytes) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
-        raise FileReadError(
+        raise PerimeterFileError(
             "Archive zip illisible (fichier abîmé ou pas une archive zip). Attendu : "
             + EXPECTED_SHAPEFILE_FR
             + ".",
@@ -104,7 +104,7 @@ def check_archive(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
 
     Raises
     ------
-    FileReadError
+    PerimeterFileError
         Too many members, too large once uncompressed, suspicious compression
         ratio, absolute or parent paths, links, devices, encrypted members or
         an archive inside the archive.
@@ -154,10 +154,10 @@ def _copy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budge
                 if written > limit:
                     raise _refuse("un fichier y est plus grand que ce que l'archive annonce")
                 dst.write(chunk)
-    except FileReadError:
+    except PerimeterFileError:
         raise
     except (zipfile.BadZipFile, OSError, ValueError, RuntimeError, EOFError) as exc:
-        raise FileReadError(
+        raise PerimeterFileError(
             "Archive zip illisible (fichier abîmé). Attendu : " + EXPECTED_SHAPEFILE_FR + ".",
             detail=f"{type(exc).__name__}: {exc}",
         ) from exc
@@ -174,13 +174,13 @@ def extract_shapefile(data: bytes, folder: Path) -> ShapefileMembers:
         files = check_archive(zf)
         shps = [i for i in files if _base(i).suffix.lower() == ".shp"]
         if not shps:
-            raise FileReadError(
+            raise PerimeterFileError(
                 "L'archive zip ne contient pas de fichier .shp : attendu "
                 + EXPECTED_SHAPEFILE_FR
                 + "."
             )
         if len(shps) > 1:
-            raise FileReadError(
+            raise PerimeterFileError(
                 f"L'archive zip contient {len(shps)} couches Shapefile (fichiers .shp) : "
                 "attendu une seule couche de périmètres. Gardez-en une seule dans l'archive."
             )
@@ -194,7 +194,7 @@ def extract_shapefile(data: bytes, folder: Path) -> ShapefileMembers:
                 parts.setdefault(ext, info)
         missing = [ext for ext in _REQUIRED if ext not in parts]
         if missing:
-            raise FileReadError(
+            raise PerimeterFileError(
                 f"Shapefile incomplet : {', '.join(missing)} absent de l'archive (à côté de "
                 f"« {stem.name}.shp »). Attendu : " + EXPECTED_SHAPEFILE_FR + "."
             )
@@ -214,7 +214,7 @@ def check_workbook(data: bytes) -> None:
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError):
         return  # the reader refuses it with its own message
     if total > MAX_ARCHIVE_UNCOMPRESSED_MB * MIB:
-        raise FileReadError(
+        raise PerimeterFileError(
             f"Classeur refusé : il fait plus de {MAX_ARCHIVE_UNCOMPRESSED_MB} Mo une fois "
             "décompressé. Attendu : un classeur de quelques colonnes (code INSEE, nom du "
             "périmètre, statut) ; enregistrez-le en CSV ou découpez-le par région."

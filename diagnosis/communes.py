@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -148,6 +149,13 @@ class Resolver:
 
     def _resolve(self, token: object, department_hint: str | None) -> Resolution:
         written = display_token(token)
+        if _is_fractional(token):
+            message = (
+                f"Valeur « {written} » : un nombre à virgule n'est pas un code INSEE (attendu "
+                "5 caractères, par exemple 01001 ou 2A004 ; la cellule a sans doute été "
+                "calculée ou mise au format nombre)."
+            )
+            return Resolution("unknown", None, "code", (("non_integer_code", message),), written)
         cleaned = clean_code_token(token)
         if looks_like_code(cleaned):
             return self._resolve_code(written, cleaned)
@@ -269,6 +277,26 @@ def display_token(token: object) -> str:
     if isinstance(token, float) and token.is_integer():
         return str(int(token))
     return str(token)
+
+
+_DECIMAL = re.compile(r"^\s*\d{1,5}[.,](?P<fraction>\d+)\s*$")
+
+
+def _is_fractional(token: object) -> bool:
+    """A number with a non-zero fractional part (Excel ``1002.7``): never a commune code.
+
+    ``13.001`` (three digits after the point, a thousands separator) and
+    ``1001.0`` (an Excel integer) are codes.
+    """
+    if isinstance(token, float):
+        return not math.isnan(token) and not token.is_integer()
+    if not isinstance(token, str):
+        return False
+    match = _DECIMAL.match(token)
+    if match is None:
+        return False
+    fraction = match.group("fraction")
+    return fraction.strip("0") != "" and len(fraction) != 3
 
 
 def _is_plain_number(written: str, cleaned: str) -> bool:

@@ -75,6 +75,8 @@ def finish_claims(
         for kind, message in res.events:
             report.add(kind, message, row=row_i, perimeter=pname, code=res.written or None)
         if res.status == "unknown":
+            if any(kind == "non_integer_code" for kind, _ in res.events):
+                continue  # already reported, with the reason
             if re.search(r"[^\W\d_]", res.written):  # letters: a name, not a code
                 report.add(
                     "unknown_name",

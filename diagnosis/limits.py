@@ -2,7 +2,7 @@
 
 One place for the numbers: the readers, the archive extractor, the command
 line and the dashboard check them, and the README states them. Beyond a
-limit, a clear French refusal (:class:`~diagnosis.errors.FileReadError`)
+limit, a clear French refusal (:class:`~diagnosis.errors.PerimeterFileError`)
 rather than a crash, a hang or a process of several gigabytes.
 
 Sizes are counted the way file explorers count them: 1 Mo = 1,048,576
@@ -11,7 +11,11 @@ octets (MiB), so that a file shown as "49 Mo" is accepted under a 50 Mo limit.
 
 from __future__ import annotations
 
-from diagnosis.errors import FileReadError
+import os
+import stat
+from pathlib import Path
+
+from diagnosis.errors import PerimeterFileError
 
 __all__ = [
     "EXCEL_MAX_ROWS",
@@ -27,6 +31,7 @@ __all__ = [
     "MAX_VERTICES",
     "MIB",
     "check_cells",
+    "check_input_path",
     "check_upload_size",
     "format_count",
     "format_mb",
@@ -73,7 +78,7 @@ def format_count(n: int) -> str:
 def check_upload_size(n_bytes: int) -> None:
     """Refuse a file larger than :data:`MAX_UPLOAD_MB` (in Mo as users count them)."""
     if n_bytes > MAX_UPLOAD_MB * MIB:
-        raise FileReadError(
+        raise PerimeterFileError(
             f"Fichier trop volumineux : {format_mb(n_bytes)}, la limite est de "
             f"{MAX_UPLOAD_MB} Mo. Attendu : un fichier de périmètres de moins de "
             f"{MAX_UPLOAD_MB} Mo (une liste nationale en fait quelques-uns) ; découpez-le "
@@ -84,19 +89,19 @@ def check_upload_size(n_bytes: int) -> None:
 def check_cells(n_rows: int, n_columns: int) -> None:
     """Refuse a table beyond :data:`MAX_ROWS`, :data:`MAX_COLUMNS` or :data:`MAX_CELLS`."""
     if n_rows > MAX_ROWS:
-        raise FileReadError(
+        raise PerimeterFileError(
             f"Tableau trop grand : {format_count(n_rows)} lignes, la limite est de "
             f"{format_count(MAX_ROWS)} lignes. Attendu : une ligne par commune et par périmètre "
             "(une liste nationale en compte moins de 100 000) ; découpez le fichier par région."
         )
     if n_columns > MAX_COLUMNS:
-        raise FileReadError(
+        raise PerimeterFileError(
             f"Tableau trop large : {format_count(n_columns)} colonnes, la limite est de "
             f"{format_count(MAX_COLUMNS)}. Attendu : quelques colonnes (code INSEE, nom du "
             "périmètre, statut…) ; vérifiez le séparateur de colonnes."
         )
     if n_rows * n_columns > MAX_CELLS:
-        raise FileReadError(
+        raise PerimeterFileError(
             f"Tableau trop grand : {format_count(n_rows * n_columns)} cellules, la limite est de "
             f"{format_count(MAX_CELLS)}. Gardez les colonnes utiles ou découpez le fichier "
             "par région."
@@ -119,3 +124,38 @@ def limits_fr() -> list[str]:
         f"exports Excel : {format_count(EXCEL_MAX_ROWS - 1)} lignes par feuille (limite d'Excel) ; "
         "au-delà, la feuille est remplacée par un renvoi au fichier CSV",
     ]
+
+
+def check_input_path(path: Path) -> None:
+    """Refuse, before reading, a path that is missing, a folder, special or too large.
+
+    Messages name the file (its last component), never the folder it is in.
+    """
+    name = path.name or str(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise PerimeterFileError(
+            f"Fichier introuvable : « {name} ». Attendu : le chemin d'un fichier de périmètres "
+            "existant."
+        ) from None
+    except OSError as exc:
+        raise PerimeterFileError(
+            f"Fichier inaccessible : « {name} » (droits insuffisants ou disque indisponible).",
+            detail=f"{type(exc).__name__}: {exc}",
+        ) from exc
+    if stat.S_ISDIR(info.st_mode):
+        raise PerimeterFileError(
+            f"« {name} » est un dossier, pas un fichier. Attendu : le chemin d'un fichier de "
+            "périmètres (.csv, .xlsx, .ods, .geojson, .gpkg ou .zip)."
+        )
+    if not stat.S_ISREG(info.st_mode):
+        raise PerimeterFileError(
+            f"« {name} » n'est pas un fichier ordinaire (périphérique, tube ou flux sans fin). "
+            "Attendu : un fichier de périmètres enregistré sur le disque."
+        )
+    if not os.access(path, os.R_OK):
+        raise PerimeterFileError(
+            f"Fichier illisible : « {name} » (droits de lecture insuffisants)."
+        )
+    check_upload_size(info.st_size)

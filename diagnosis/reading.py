@@ -24,7 +24,7 @@ import pyogrio
 import shapely
 
 from diagnosis.archives import check_workbook, extract_shapefile
-from diagnosis.errors import FileReadError
+from diagnosis.errors import PerimeterFileError
 from diagnosis.limits import (
     MAX_CELL_CHARS,
     MAX_POLYGONS,
@@ -48,10 +48,6 @@ __all__ = [
     "read_polygons",
     "read_table",
 ]
-
-
-class PerimeterFileError(FileReadError):
-    """The file cannot be read at all; the message says what was expected."""
 
 
 FileFormat = Literal["csv", "excel", "geojson", "gpkg", "shapefile-zip"]
@@ -874,13 +870,16 @@ def read_polygons(
     if frame.crs is None or not has_prj:
         crs, note = _guess_crs(frame, why="absent (pas de fichier .prj)")
         frame = frame.set_crs(crs, allow_override=True)
-        info["crs_guessed"] = note
+        info["crs_guessed"] = "Pas de fichier .prj : " + note
     elif frame.crs.is_geographic and not _in_degrees(frame.total_bounds):
         crs, note = _guess_crs(
             frame, why="annoncé en degrés (WGS84) mais coordonnées hors des degrés"
         )
         frame = frame.set_crs(crs, allow_override=True)
-        info["crs_guessed"] = "coordonnées hors des longitudes/latitudes : " + note
+        info["crs_guessed"] = (
+            "Coordonnées hors des longitudes/latitudes alors que le fichier ne déclare pas "
+            "d'autre système : " + note
+        )
     info["crs"] = frame.crs.to_string() if frame.crs is not None else None
     if frame.crs is not None and frame.crs.to_epsg() != 4326:
         frame = frame.to_crs(4326)
