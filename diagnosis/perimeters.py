@@ -31,7 +31,13 @@ from diagnosis.communes import commune_lookups
 from diagnosis.import_finish import finish_claims
 from diagnosis.import_polygons import claims_from_polygons
 from diagnosis.import_table import claims_from_table
-from diagnosis.limits import MAX_UPLOAD_MB, MIB, check_input_path, check_upload_size
+from diagnosis.limits import (
+    MAX_UPLOAD_MB,
+    MIB,
+    check_input_path,
+    check_upload_size,
+    gc_paused,
+)
 from diagnosis.model import PerimeterImport, Report
 from diagnosis.reading import (
     ROLE_LABELS_FR,
@@ -118,16 +124,18 @@ def import_perimeters(
         scope_units=scope_units,
         default_name=Path(name).stem,
     )
-    claims = IMPORT_FORMATS[file_format](data, file_format, options, report, source_info)
-    result = finish_claims(
-        claims,
-        lookups,
-        scope_units,
-        report,
-        splits=splits,
-        scope_label=_scope_label(ref, region, department),
-        has_id=("perimeter_id" in source_info["columns"]),
-    )
+    with gc_paused():
+        claims = IMPORT_FORMATS[file_format](data, file_format, options, report, source_info)
+        del data
+        result = finish_claims(
+            claims,
+            lookups,
+            scope_units,
+            report,
+            splits=splits,
+            scope_label=_scope_label(ref, region, department),
+            has_id=("perimeter_id" in source_info["columns"]),
+        )
     result.source = source_info
     return result
 

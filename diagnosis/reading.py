@@ -448,19 +448,23 @@ _SEPARATOR_NAMES = {
 
 
 def detect_separator(text: str) -> str:
-    """The field separator that splits the first lines into the most consistent columns."""
-    lines = [line for line in normalise_line_ends(text[:200_000]).split("\n")[:60] if line.strip()]
-    if not lines:
-        return ";"
-    best, best_score = ";", (0, 0.0)
+    """The field separator that splits the first lines into the most consistent columns.
+
+    Each candidate reads the first 60 lines as the reader would (quoted cells,
+    even over several lines, and unbalanced quotes included); records left in
+    one cell (notes, junk) say nothing.
+    """
+    sample = "\n".join(normalise_line_ends(text[:200_000]).split("\n")[:60])
+    best, best_score = ";", (0, 0, 0)
     for sep in _SEPARATORS:
-        # Quotes ignored: an unbalanced quote must not hide the separator.
-        # Lines split in one cell (notes, junk) say nothing about the separator.
-        counts = Counter(n for n in (line.count(sep) + 1 for line in lines) if n >= 2)
+        rows, _, _ = _split_records(sample, sep)
+        counts = Counter(len(r) for r in rows if len(r) >= 2)
         if not counts:
             continue
         modal, freq = counts.most_common(1)[0]
-        score = (freq, float(modal))
+        # Ties go to the separator that splits the first line (usually the header).
+        first = next((r for r in rows if any(c is not None for c in r)), [])
+        score = (freq, int(len(first) >= 2), modal)
         if score > best_score:
             best, best_score = sep, score
     return best
@@ -539,6 +543,13 @@ def _ends_in_quotes(line: str, *, inside: bool, sep: str) -> bool:
     return inside
 
 
+def _complete_line(sep: str) -> re.Pattern[str]:
+    """A line of well-formed cells (quoted, or unquoted not opening with a quote)."""
+    s = re.escape(sep)
+    cell = f'(?:"(?:[^"]|"")*"|[^"{s}][^{s}]*|)'
+    return re.compile(f"{cell}(?:{s}{cell})*")
+
+
 def _strip_quotes(cell: str) -> str:
     return cell.strip().strip('"').replace('""', '"')
 
@@ -559,10 +570,15 @@ def _split_records(text: str, sep: str) -> tuple[list[list[Any]], list[int], lis
     starts: list[int] = []
     literal: dict[int, str] = {}  # record index -> line read with quotes ignored
     events: list[dict[str, Any]] = []
+    complete = _complete_line(sep)
     i, n = 0, len(lines)
     while i < n:
         line = lines[i]
-        if '"' not in line or not _ends_in_quotes(line, inside=False, sep=sep):
+        if (
+            '"' not in line
+            or complete.fullmatch(line)
+            or not _ends_in_quotes(line, inside=False, sep=sep)
+        ):
             records.append(line)
             starts.append(i + 1)
             i += 1
