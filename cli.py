@@ -18,20 +18,26 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 from tqdm import tqdm
 
-from diagnosis.errors import AtlasError
-from diagnosis.export import diagnosis_tables, excel_overflow, write_diagnosis
+from diagnosis import (
+    STAGE_KEYS,
+    AtlasError,
+    PerimeterFileError,
+    ReferentialMissingError,
+    import_perimeters,
+    load_referential,
+    run_diagnosis,
+    write_diagnosis,
+)
+from diagnosis.export import diagnosis_tables, excel_overflow
 from diagnosis.limits import check_input_path
 from diagnosis.paths import DEFAULT_REFERENTIAL_DIR, DOWNLOADS_DIR, STATIC_VENDOR_DIR
-from diagnosis.perimeters import import_perimeters
-from diagnosis.pipeline import STEPS, run_diagnosis
-from diagnosis.reading import PerimeterFileError, detect_format
-from diagnosis.referential import ReferentialMissingError, load_referential
+from diagnosis.pipeline import STEPS
+from diagnosis.reading import detect_format
 
 
 def _build_data(args: argparse.Namespace) -> int:
@@ -138,10 +144,7 @@ def run_diagnose(args: argparse.Namespace) -> int:
             return 2
         progress("import")
         try:
-            with warnings.catch_warnings():
-                # Members outside the scope were already reported by the import.
-                warnings.simplefilter("ignore", UserWarning)
-                diag = run_diagnosis(imported, scope, status_min=args.status_min, progress=progress)
+            diag = run_diagnosis(imported, scope, status_min=args.status_min, progress=progress)
         except AtlasError as exc:
             print(f"Erreur : {exc}", file=sys.stderr)
             return 2
@@ -217,8 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     scope.add_argument("--department", help="code de département (ex. 13)")
     diag.add_argument(
         "--status-min",
-        default="emergence",
-        choices=["emergence", "lettre_intention", "projet_sante", "aci_signe"],
+        default=STAGE_KEYS[0],
+        choices=list(STAGE_KEYS),
         help="stade minimal pour compter un territoire comme couvert (défaut : emergence)",
     )
     diag.add_argument("--out", required=True, help="dossier de sortie")

@@ -28,7 +28,7 @@ from diagnosis.checks import size_class_table
 from diagnosis.geometry import component_labels
 from diagnosis.membership import Membership
 from diagnosis.referential import Referential
-from diagnosis.rules import funding_total, size_rules
+from diagnosis.rules import SizeRules, funding_total, size_rules
 
 __all__ = ["Dispute", "compare_perimeters"]
 
@@ -131,20 +131,7 @@ def compare_perimeters(
 
     epci = units["epci_code"].to_numpy(dtype=object)
     epci_of_contested = epci[contested]
-    epci_choice = np.empty(len(contested), dtype=bool)
-    for code in pd.unique(epci_of_contested):
-        sel = epci_of_contested == code if code is not None else pd.isna(epci_of_contested)
-        if code is None or (isinstance(code, float) and np.isnan(code)):
-            epci_choice[sel] = nearest_to_a[sel]
-            continue
-        held_a = pop[only_a][epci[only_a] == code].sum()
-        held_b = pop[only_b][epci[only_b] == code].sum()
-        if held_a != held_b:
-            epci_choice[sel] = held_a > held_b
-        else:
-            # Tie: the side nearer to the group's most populous contested unit.
-            lead = np.argmax(np.where(sel, pop[contested], -1))
-            epci_choice[sel] = nearest_to_a[lead]
+    epci_choice = _whole_epci_choice(epci, contested, only_a, only_b, pop, nearest_to_a)
 
     assignments = {
         "tout_a": np.ones(len(contested), dtype=bool),
@@ -157,30 +144,18 @@ def compare_perimeters(
     options_rows = []
 
     def evaluate(option: str, side: str, positions: np.ndarray, n_contested: int) -> None:
-        population = int(pop[positions].sum())
-        size = size_class_table(
-            [population], rules=rules, regions=_main_region(ref, positions)
-        ).iloc[0]
-        labels = component_labels(index, np.zeros(len(positions), dtype=np.int64), positions)
+        perimeter_id = perimeter_a if side == "A" else perimeter_b
+        row = _side_row(m, ref, positions, rules=rules, funding_options=funding_options)
         options_rows.append(
             {
                 "option": option,
                 "option_label": OPTION_LABELS[option],
                 "side": side,
-                "perimeter_id": perimeter_a if side == "A" else perimeter_b,
-                "name": names[perimeter_a if side == "A" else perimeter_b],
+                "perimeter_id": perimeter_id,
+                "name": names[perimeter_id],
                 "n_units": len(positions),
                 "n_contested_received": n_contested,
-                "population": population,
-                "size_class": int(size["size_class"]),
-                "margin_below": size["margin_below"],
-                "margin_above": size["margin_above"],
-                "minimum_population": size["minimum_population"],
-                "below_minimum": bool(size["below_minimum"]),
-                "n_parts": len(np.unique(labels)) if len(labels) else 0,
-                "funding_max_eur": funding_total(
-                    int(size["size_class"]), **dict(funding_options or {})
-                ),
+                **row,
             }
         )
 
@@ -220,6 +195,57 @@ def compare_perimeters(
         ),
     }
     return Dispute(contested=contested_table, options=pd.DataFrame(options_rows), summary=summary)
+
+
+def _whole_epci_choice(  # noqa: PLR0917 - private step of compare_perimeters
+    epci: np.ndarray,
+    contested: np.ndarray,
+    only_a: np.ndarray,
+    only_b: np.ndarray,
+    pop: np.ndarray,
+    nearest_to_a: np.ndarray,
+) -> np.ndarray:
+    """Option "whole EPCI": each EPCI's contested units go to the side holding more of it."""
+    epci_of_contested = epci[contested]
+    epci_choice = np.empty(len(contested), dtype=bool)
+    for code in pd.unique(epci_of_contested):
+        sel = epci_of_contested == code if code is not None else pd.isna(epci_of_contested)
+        if code is None or (isinstance(code, float) and np.isnan(code)):
+            epci_choice[sel] = nearest_to_a[sel]
+            continue
+        held_a = pop[only_a][epci[only_a] == code].sum()
+        held_b = pop[only_b][epci[only_b] == code].sum()
+        if held_a != held_b:
+            epci_choice[sel] = held_a > held_b
+        else:
+            # Tie: the side nearer to the group's most populous contested unit.
+            lead = np.argmax(np.where(sel, pop[contested], -1))
+            epci_choice[sel] = nearest_to_a[lead]
+    return epci_choice
+
+
+def _side_row(
+    m: Membership,
+    ref: Referential,
+    positions: np.ndarray,
+    *,
+    rules: SizeRules,
+    funding_options: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """Population, size class, margins, parts and funding of one side of an option."""
+    population = int(m.index.population[positions].sum())
+    size = size_class_table([population], rules=rules, regions=_main_region(ref, positions)).iloc[0]
+    labels = component_labels(m.index, np.zeros(len(positions), dtype=np.int64), positions)
+    return {
+        "population": population,
+        "size_class": int(size["size_class"]),
+        "margin_below": size["margin_below"],
+        "margin_above": size["margin_above"],
+        "minimum_population": size["minimum_population"],
+        "below_minimum": bool(size["below_minimum"]),
+        "n_parts": len(np.unique(labels)) if len(labels) else 0,
+        "funding_max_eur": funding_total(int(size["size_class"]), **dict(funding_options or {})),
+    }
 
 
 def _main_region(ref: Referential, positions: np.ndarray) -> list[str | None]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,21 @@ from diagnosis.textnorm import clean_code_token, label_key, slug
 from diagnosis.zones import PLM_PARENTS
 
 
+@dataclass(frozen=True)
+class _Scope:
+    """The referential's lookups and the study scope claims are checked against."""
+
+    lk: Lookups
+    units: frozenset[str] | None  # None: France entière
+    label: str
+
+
+# (row, perimeter_id, unit code, kind, via, written, split)
+_Resolved = tuple[int, str, str, str, str, str, bool]
+# (row, perimeter_id, PLM parent code, via, split)
+_PlmClaim = tuple[int, str, str, str, bool]
+
+
 def finish_claims(
     claims: pd.DataFrame,
     lk: Lookups,
@@ -40,7 +56,7 @@ def finish_claims(
     has_id: bool,
 ) -> PerimeterImport:
     """Resolve the claims of any format into perimeters, members, splits and the report."""
-    resolver = Resolver(lk, scope_units)
+    scope = _Scope(lk, scope_units, scope_label)
     perimeters = _perimeter_table(claims, report, has_id=has_id)
     pid_of_key = dict(
         zip(perimeters["pkey"].tolist(), perimeters["perimeter_id"].tolist(), strict=True)
@@ -48,15 +64,34 @@ def finish_claims(
     pname_of_id = dict(
         zip(perimeters["perimeter_id"].tolist(), perimeters["name"].tolist(), strict=True)
     )
+    resolved, plm_claims = _resolve_claims(claims, scope, report, pid_of_key, pname_of_id)
+    _expand_plm_parents(plm_claims, resolved, scope, report, pname_of_id)
 
-    # Resolve every token (memoised on unique tokens).
-    resolved: list[
-        tuple[int, str, str, str, str, str, bool]
-    ] = []  # row,pid,code,kind,via,written,split
-    plm_claims: list[tuple[int, str, str, str, bool]] = []  # row, pid, parent, via, split
-    valid = claims["token"].notna().to_numpy()
-    sub = claims.loc[valid]
-    unit_name = lk.unit_name
+    members = _members(resolved, lk, report, pname_of_id)
+    split_frame = _splits(resolved, members, splits, perimeters, lk, report, pname_of_id)
+    _report_multi(members, split_frame, lk, report, pname_of_id)
+
+    perimeters = _attach_members(perimeters, members, report)
+    return PerimeterImport(
+        perimeters=perimeters[PERIMETER_COLUMNS].reset_index(drop=True),
+        members=members[MEMBER_COLUMNS].reset_index(drop=True),
+        splits=split_frame[SPLIT_COLUMNS].reset_index(drop=True),
+        report=report.frame(),
+    )
+
+
+def _resolve_claims(
+    claims: pd.DataFrame,
+    scope: _Scope,
+    report: Report,
+    pid_of_key: Mapping[str, str],
+    pname_of_id: Mapping[str, str],
+) -> tuple[list[_Resolved], list[_PlmClaim]]:
+    """Resolve every token (memoised on distinct tokens): units kept, and PLM parents."""
+    resolver = Resolver(scope.lk, scope.units)
+    resolved: list[_Resolved] = []
+    plm_claims: list[_PlmClaim] = []
+    sub = claims.loc[claims["token"].notna().to_numpy()]
     for row, pkey, token, dep, given, split in zip(
         sub["row"].tolist(),
         sub["pkey"].tolist(),
@@ -71,79 +106,110 @@ def finish_claims(
         res = (
             token if isinstance(token, Resolution) else resolver.resolve(token, department_hint=dep)
         )
-        row_i = row
         for kind, message in res.events:
-            report.add(kind, message, row=row_i, perimeter=pname, code=res.written or None)
-        if res.status == "unknown":
-            if any(kind == "non_integer_code" for kind, _ in res.events):
-                continue  # already reported, with the reason
-            if re.search(r"[^\W\d_]", res.written):  # letters: a name, not a code
-                report.add(
-                    "unknown_name",
-                    f"Commune « {res.written} » introuvable dans le référentiel.",
-                    row=row_i,
-                    perimeter=pname,
-                    code=res.written,
-                )
-            else:
-                report.add(
-                    "unknown_code",
-                    f"Code {res.code or res.written} inconnu du référentiel des communes "
-                    "(code erroné, commune hors de France métropolitaine et des DROM, "
-                    "ou commune disparue non répertoriée).",
-                    row=row_i,
-                    perimeter=pname,
-                    code=res.written,
-                )
-            continue
-        if res.status == "ambiguous":
+            report.add(kind, message, row=row, perimeter=pname, code=res.written or None)
+        if not _kept(res, scope, report, row=row, perimeter=pname):
             continue
         assert res.code is not None
-        if scope_units is not None:
-            inside = (
-                res.code in scope_units
-                if res.status == "unit"
-                else any(a in scope_units for a in lk.plm[res.code])
-            )
-            if not inside:
-                report.add(
-                    "outside_scope",
-                    f"Commune {res.code} ({lk.unit_name.get(res.code, '')}, département "
-                    f"{lk.unit_department.get(res.code, '?')}) hors du périmètre d'étude "
-                    f"({scope_label}).",
-                    row=row_i,
-                    perimeter=pname,
-                    code=res.code,
-                )
-                continue
-        if given is not None and not names_match(given, unit_name.get(res.code, "")):
-            expected = unit_name.get(res.code, "")
-            if not (res.via == "ancien_code" and names_match(given, _former_name_for(lk, res))):
-                report.add(
-                    "name_mismatch",
-                    f"Le nom « {given} » ne correspond pas au code {res.code} "
-                    f"(« {expected} » dans le référentiel).",
-                    row=row_i,
-                    perimeter=pname,
-                    code=res.code,
-                )
+        if given is not None:
+            _check_name(res, given, scope.lk, report, row=row, perimeter=pname)
         is_split = split is True
         if res.status == "plm_parent":
-            plm_claims.append((row_i, pid, res.code, res.via, is_split))
+            plm_claims.append((row, pid, res.code, res.via, is_split))
         else:
-            resolved.append((row_i, pid, res.code, "unit", res.via, res.written, is_split))
+            resolved.append((row, pid, res.code, "unit", res.via, res.written, is_split))
+    return resolved, plm_claims
 
-    # Paris, Lyon, Marseille given by the parent code: all arrondissements not
-    # assigned explicitly to another perimeter of the same file.
+
+def _kept(res: Resolution, scope: _Scope, report: Report, *, row: int, perimeter: str) -> bool:
+    """Whether a resolved token is kept; unknown and out-of-scope ones are reported."""
+    if res.status == "unknown":
+        if any(kind == "non_integer_code" for kind, _ in res.events):
+            return False  # already reported by the resolver, with the reason
+        if re.search(r"[^\W\d_]", res.written):  # letters: a name, not a code
+            report.add(
+                "unknown_name",
+                f"Commune « {res.written} » introuvable dans le référentiel.",
+                row=row,
+                perimeter=perimeter,
+                code=res.written,
+            )
+        else:
+            report.add(
+                "unknown_code",
+                f"Code {res.code or res.written} inconnu du référentiel des communes "
+                "(code erroné, commune hors de France métropolitaine et des DROM, "
+                "ou commune disparue non répertoriée).",
+                row=row,
+                perimeter=perimeter,
+                code=res.written,
+            )
+        return False
+    if res.status == "ambiguous":  # already reported by the resolver
+        return False
+    assert res.code is not None
+    if scope.units is None:
+        return True
+    lk = scope.lk
+    inside = (
+        res.code in scope.units
+        if res.status == "unit"
+        else any(a in scope.units for a in lk.plm[res.code])
+    )
+    if not inside:
+        report.add(
+            "outside_scope",
+            f"Commune {res.code} ({lk.unit_name.get(res.code, '')}, département "
+            f"{lk.unit_department.get(res.code, '?')}) hors du périmètre d'étude "
+            f"({scope.label}).",
+            row=row,
+            perimeter=perimeter,
+            code=res.code,
+        )
+    return inside
+
+
+def _check_name(
+    res: Resolution, given: str, lk: Lookups, report: Report, *, row: int, perimeter: str
+) -> None:
+    """Report a commune name of the file that does not match the code next to it."""
+    assert res.code is not None
+    expected = lk.unit_name.get(res.code, "")
+    if names_match(given, expected):
+        return
+    if res.via == "ancien_code" and names_match(given, _former_name_for(lk, res)):
+        return
+    report.add(
+        "name_mismatch",
+        f"Le nom « {given} » ne correspond pas au code {res.code} "
+        f"(« {expected} » dans le référentiel).",
+        row=row,
+        perimeter=perimeter,
+        code=res.code,
+    )
+
+
+def _expand_plm_parents(
+    plm_claims: list[_PlmClaim],
+    resolved: list[_Resolved],
+    scope: _Scope,
+    report: Report,
+    pname_of_id: Mapping[str, str],
+) -> None:
+    """Paris, Lyon, Marseille given by the parent code (appended to ``resolved``).
+
+    A parent stands for all its arrondissements not assigned explicitly to
+    another perimeter of the same file.
+    """
     explicit_owner: dict[str, set[str]] = defaultdict(set)
     for _row, pid, code, _k, _via, _w, _s in resolved:
         explicit_owner[code].add(pid)
     for row_i, pid, parent, _via, is_split in plm_claims:
-        arrs = lk.plm[parent]
+        arrs = scope.lk.plm[parent]
         elsewhere = [a for a in arrs if explicit_owner.get(a, set()) - {pid}]
         kept = [a for a in arrs if a not in elsewhere]
-        if scope_units is not None:
-            kept = [a for a in kept if a in scope_units]
+        if scope.units is not None:
+            kept = [a for a in kept if a in scope.units]
         name = PLM_PARENTS.get(parent, parent)
         message = f"{name} ({parent}) remplacé par ses {len(arrs)} arrondissements"
         if elsewhere:
@@ -156,18 +222,6 @@ def finish_claims(
         )
         for arr in kept:
             resolved.append((row_i, pid, arr, "unit", "commune_parente", parent, is_split))
-
-    members = _members(resolved, lk, report, pname_of_id)
-    split_frame = _splits(resolved, members, splits, perimeters, lk, report, pname_of_id)
-    _report_multi(members, split_frame, lk, report, pname_of_id)
-
-    perimeters = _attach_members(perimeters, members, report)
-    return PerimeterImport(
-        perimeters=perimeters[PERIMETER_COLUMNS].reset_index(drop=True),
-        members=members[MEMBER_COLUMNS].reset_index(drop=True),
-        splits=split_frame[SPLIT_COLUMNS].reset_index(drop=True),
-        report=report.frame(),
-    )
 
 
 def _former_name_for(lk: Lookups, res: Resolution) -> str:

@@ -8,7 +8,7 @@ tables one per item of a list cell.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,71 +58,15 @@ def claims_from_table(
     table: RawTable, columns: dict[str, str], report: Report, *, default_name: str
 ) -> Claims:
     """Claims of a long or wide table; raises when no commune column is found."""
-    frame = table.frame
-    rows = table.row_numbers
-    empty = frame.isna() | frame.apply(lambda c: c.astype(str).str.strip().eq(""))
-    blank = empty.all(axis=1).to_numpy()
-    if blank.any():
-        report.add(
-            "blank_rows",
-            f"{int(blank.sum())} ligne(s) entièrement vide(s) ignorée(s) "
-            f"(lignes {short_list(rows[blank].tolist())}).",
-        )
-    frame = frame[~blank]
-    rows = rows[~blank]
-
-    code_col = columns.get("codes") or columns.get("code")
-    name_col = columns.get("commune_name")
-    if code_col is None and name_col is None:
-        raise PerimeterFileError(
-            "Aucune colonne de communes reconnue. Colonnes attendues : "
-            f"« {ROLE_LABELS_FR['code']} » (code INSEE, codgeo, insee, code_commune, depcom), "
-            "une liste de codes (communes, codes insee) ou le nom de la commune. "
-            "Colonnes présentes : " + ", ".join(repr(c) for c in table.frame.columns)
-        )
-    mode = "long"
-    if columns.get("codes"):
-        mode = "wide"
-    else:
-        list_col = code_col or name_col
-        assert list_col is not None
-        # A sample is enough to tell a list column from a one-code-per-row column.
-        cells = frame[list_col].head(2000).map(cell_text).dropna()
-        multi = cells.map(lambda v: len(split_list_cell(v)) > 1)
-        if len(cells) and multi.mean() >= 0.2:
-            mode = "wide"
-            code_col = list_col if code_col is not None else None
-            if code_col is None:
-                name_col = list_col
-
-    per_col = columns.get("perimeter")
-    id_col = columns.get("perimeter_id")
-
-    def col(role: str) -> list[Any]:
-        name = columns.get(role)
-        if name is None:
-            return [None] * len(frame)
-        return [cell_text(v) for v in frame[name].tolist()]
-
-    pnames = col("perimeter")
-    pids = col("perimeter_id")
-    if per_col is None and id_col is None:
-        report.add(
-            "single_perimeter",
-            f"Pas de colonne de nom de périmètre : toutes les communes forment un seul "
-            f"périmètre, nommé d'après le fichier (« {default_name} »).",
-        )
-        pnames = [default_name] * len(frame)
-    statuses = col("status")
-    dates = col("date")
-    splits = [
-        _is_true(v)
-        for v in (frame[columns["split"]] if "split" in columns else [None] * len(frame))
-    ]
-    deps = [(d.upper().zfill(2) if d and len(d) <= 3 else d) for d in col("department")]
+    frame, rows = _without_blank_rows(table, report)
+    mode, code_col, name_col = _commune_columns(frame, columns, list(table.frame.columns))
+    cells = _row_cells(frame, columns, report, default_name=default_name)
     given_names = (
-        col("commune_name") if mode == "long" and code_col is not None else [None] * len(frame)
+        _column_cells(frame, columns, "commune_name")
+        if mode == "long" and code_col is not None
+        else None
     )
+    id_col = columns.get("perimeter_id")
 
     records: list[tuple[Any, ...]] = []
     source_col = code_col if code_col is not None else name_col
@@ -134,18 +78,20 @@ def claims_from_table(
             tokens: list[object] = list(split_list_cell(value))
         else:
             tokens = [value] if cell_text(value) is not None else []
-        pname, pid = pnames[i], pids[i]
+        pname, pid = cells["perimeter"][i], cells["perimeter_id"][i]
         if pname is None and pid is None:
+            written = ", ".join(map(display_token, tokens))
             report.add(
                 "missing_perimeter",
                 "Ligne sans nom ni identifiant de périmètre"
-                + (f" (valeur : {', '.join(map(display_token, tokens))})" if tokens else "")
+                + (f" (valeur : {written})" if tokens else "")
                 + ".",
                 row=row,
-                code=", ".join(map(display_token, tokens)) or None,
+                code=written or None,
             )
             continue
         pkey = f"id:{pid}" if id_col is not None and pid is not None else f"name:{label_key(pname)}"
+        status, date, dep = cells["status"][i], cells["date"][i], cells["department"][i]
         if not tokens:
             report.add(
                 "missing_code",
@@ -153,26 +99,92 @@ def claims_from_table(
                 row=row,
                 perimeter=pname or pid,
             )
-            records.append(
-                (row, pkey, pname, pid, statuses[i], dates[i], False, deps[i], None, None)
-            )
+            records.append((row, pkey, pname, pid, status, date, False, dep, None, None))
             continue
+        split = cells["split"][i]
+        given = given_names[i] if given_names is not None else None
         for token in tokens:
-            records.append(
-                (
-                    row,
-                    pkey,
-                    pname,
-                    pid,
-                    statuses[i],
-                    dates[i],
-                    splits[i],
-                    deps[i],
-                    token,
-                    given_names[i],
-                )
-            )
+            records.append((row, pkey, pname, pid, status, date, split, dep, token, given))
     return Claims(frame=claims_frame(records), mode=mode, columns=columns)
+
+
+def _without_blank_rows(table: RawTable, report: Report) -> tuple[pd.DataFrame, np.ndarray]:
+    """The table's cells and row numbers without the entirely blank rows (reported)."""
+    frame = table.frame
+    rows = table.row_numbers
+    empty = frame.isna() | frame.apply(lambda c: c.astype(str).str.strip().eq(""))
+    blank = empty.all(axis=1).to_numpy()
+    if blank.any():
+        report.add(
+            "blank_rows",
+            f"{int(blank.sum())} ligne(s) entièrement vide(s) ignorée(s) "
+            f"(lignes {short_list(rows[blank].tolist())}).",
+        )
+    return frame[~blank], rows[~blank]
+
+
+def _commune_columns(
+    frame: pd.DataFrame, columns: Mapping[str, str], present: Sequence[object]
+) -> tuple[str, str | None, str | None]:
+    """The mode (``long`` or ``wide``), the code column and the name column.
+
+    A wide table lists several communes in one cell; a sample of the commune
+    column is enough to tell it from a one-commune-per-row column.
+    """
+    code_col = columns.get("codes") or columns.get("code")
+    name_col = columns.get("commune_name")
+    if code_col is None and name_col is None:
+        raise PerimeterFileError(
+            "Aucune colonne de communes reconnue. Colonnes attendues : "
+            f"« {ROLE_LABELS_FR['code']} » (code INSEE, codgeo, insee, code_commune, depcom), "
+            "une liste de codes (communes, codes insee) ou le nom de la commune. "
+            "Colonnes présentes : " + ", ".join(repr(c) for c in present)
+        )
+    if columns.get("codes"):
+        return "wide", code_col, name_col
+    list_col = code_col or name_col
+    assert list_col is not None
+    cells = frame[list_col].head(2000).map(cell_text).dropna()
+    multi = cells.map(lambda v: len(split_list_cell(v)) > 1)
+    if len(cells) and multi.mean() >= 0.2:
+        if code_col is not None:
+            return "wide", list_col, name_col
+        return "wide", None, list_col
+    return "long", code_col, name_col
+
+
+def _column_cells(frame: pd.DataFrame, columns: Mapping[str, str], role: str) -> list[Any]:
+    """The cells of the column playing ``role`` as text (None everywhere when absent)."""
+    name = columns.get(role)
+    if name is None:
+        return [None] * len(frame)
+    return [cell_text(v) for v in frame[name].tolist()]
+
+
+def _row_cells(
+    frame: pd.DataFrame, columns: Mapping[str, str], report: Report, *, default_name: str
+) -> dict[str, list[Any]]:
+    """Per row: perimeter, perimeter_id, status, date, split, department."""
+    cells = {
+        role: _column_cells(frame, columns, role)
+        for role in ("perimeter", "perimeter_id", "status", "date")
+    }
+    if columns.get("perimeter") is None and columns.get("perimeter_id") is None:
+        report.add(
+            "single_perimeter",
+            f"Pas de colonne de nom de périmètre : toutes les communes forment un seul "
+            f"périmètre, nommé d'après le fichier (« {default_name} »).",
+        )
+        cells["perimeter"] = [default_name] * len(frame)
+    cells["split"] = [
+        _is_true(v)
+        for v in (frame[columns["split"]] if "split" in columns else [None] * len(frame))
+    ]
+    cells["department"] = [
+        (d.upper().zfill(2) if d and len(d) <= 3 else d)
+        for d in _column_cells(frame, columns, "department")
+    ]
+    return cells
 
 
 CLAIM_COLUMNS = [

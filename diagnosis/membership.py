@@ -3,12 +3,13 @@
 Overlaps, white zones, coverage and contiguity are questions about the
 membership table (perimeter, unit), not about geometry: codes are mapped to
 positions in the referential once, and counts are made with ``np.bincount``
-and sparse graphs.
+and sparse graphs. Each claim carries the stage rank of its perimeter, so one
+membership serves every status threshold (:meth:`Membership.covered_at`,
+:meth:`Membership.at_threshold`).
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +20,14 @@ from diagnosis.model import PerimeterImport
 from diagnosis.referential import Referential
 from diagnosis.rules import STAGE_KEYS, StageKey, stage_rank
 
-__all__ = ["Membership", "UnitIndex", "membership", "stage_filter", "unit_index"]
+__all__ = [
+    "Membership",
+    "UnitIndex",
+    "membership",
+    "perimeter_ranks",
+    "stage_filter",
+    "unit_index",
+]
 
 
 @dataclass(frozen=True)
@@ -69,18 +77,28 @@ def unit_index(ref: Referential) -> UnitIndex:
     return index
 
 
-def stage_filter(statuses: pd.Series, status_min: StageKey) -> np.ndarray:
-    """Which perimeters reach a status threshold.
-
-    A perimeter without a known status counts as ``emergence`` (the file
-    declares it, so it is at least an emerging project).
-    """
+def _threshold_rank(status_min: StageKey) -> int:
     if status_min not in STAGE_KEYS:
         raise ValueError(
             f"Stade inconnu : {status_min!r}. Stades possibles : {', '.join(STAGE_KEYS)}."
         )
-    ranks = np.array([max(stage_rank(s if isinstance(s, str) else None), 1) for s in statuses])
-    return ranks >= stage_rank(status_min)
+    return stage_rank(status_min)
+
+
+def perimeter_ranks(statuses: pd.Series) -> np.ndarray:
+    """Stage rank (1 to 4) of each perimeter; a perimeter without a known status ranks 1.
+
+    A perimeter without a known status counts as ``emergence`` (the file
+    declares it, so it is at least an emerging project).
+    """
+    return np.array(
+        [max(stage_rank(s if isinstance(s, str) else None), 1) for s in statuses], dtype=np.int8
+    )
+
+
+def stage_filter(statuses: pd.Series, status_min: StageKey) -> np.ndarray:
+    """Which perimeters reach a status threshold (see :func:`perimeter_ranks`)."""
+    return perimeter_ranks(statuses) >= _threshold_rank(status_min)
 
 
 @dataclass(frozen=True)
@@ -94,8 +112,11 @@ class Membership:
     perimeters: pd.DataFrame  # perimeter_id, name, status (threshold applied)
     member_perimeter: np.ndarray  # perimeter number of each membership row
     member_unit: np.ndarray  # unit position of each membership row
+    member_rank: np.ndarray  # int8: stage rank (1 to 4) of the perimeter of each row
     split: np.ndarray  # bool: membership under a declared infra-communal split
-    outside: pd.DataFrame  # perimeter_id, code: members not in the referential's scope
+    #: Evidence, not a warning: members whose unit is not in the referential's
+    #: scope (perimeter_id, code), kept aside and not counted.
+    outside: pd.DataFrame
     index: UnitIndex
     status_min: StageKey
 
@@ -112,6 +133,46 @@ class Membership:
     def covered(self) -> np.ndarray:
         """Whether each unit is in at least one perimeter."""
         return self.claims_per_unit() > 0
+
+    def covered_at(self, status_min: StageKey) -> np.ndarray:
+        """Whether each unit is in at least one perimeter reaching ``status_min``.
+
+        ``status_min`` must not be below the membership's own threshold.
+        """
+        rank = self._rank_at_least_own(status_min)
+        units = self.member_unit[self.member_rank >= rank]
+        return np.bincount(units, minlength=len(self.index.codes)) > 0
+
+    def at_threshold(self, status_min: StageKey) -> Membership:
+        """The same membership restricted to perimeters reaching ``status_min``.
+
+        Perimeters keep their order and are renumbered from 0; nothing is
+        recomputed from the import.
+        """
+        rank = self._rank_at_least_own(status_min)
+        kept = perimeter_ranks(self.perimeters["status"]) >= rank
+        number = np.cumsum(kept) - 1
+        rows = kept[self.member_perimeter]
+        ids = self.perimeters["perimeter_id"][kept]
+        return Membership(
+            perimeters=self.perimeters.loc[kept].reset_index(drop=True),
+            member_perimeter=number[self.member_perimeter[rows]].astype(np.int64),
+            member_unit=self.member_unit[rows],
+            member_rank=self.member_rank[rows],
+            split=self.split[rows],
+            outside=self.outside[self.outside["perimeter_id"].isin(ids)].reset_index(drop=True),
+            index=self.index,
+            status_min=status_min,
+        )
+
+    def _rank_at_least_own(self, status_min: StageKey) -> int:
+        rank = _threshold_rank(status_min)
+        if rank < stage_rank(self.status_min):
+            raise ValueError(
+                f"Stade {status_min!r} inférieur au seuil de cette appartenance "
+                f"({self.status_min!r}) : construisez-la avec status_min={status_min!r}."
+            )
+        return rank
 
     def units_of(self, perimeter: int) -> np.ndarray:
         """Unit positions of one perimeter."""
@@ -138,10 +199,13 @@ def membership(
     """Map an import's members onto the referential's units.
 
     Members whose unit is not in the referential (another region, say) are
-    kept aside in ``outside`` and a warning says how many; they are not counted.
+    kept aside as evidence in ``outside`` (perimeter_id, code); they are not
+    counted. Build it once at the lowest threshold you need: every higher one
+    is read from the claims' stage ranks.
     """
     index = unit_index(referential)
-    reached = stage_filter(perimeters.perimeters["status"], status_min)
+    ranks = perimeter_ranks(perimeters.perimeters["status"])
+    reached = ranks >= _threshold_rank(status_min)
     table = perimeters.perimeters.loc[reached, ["perimeter_id", "name", "status"]].reset_index(
         drop=True
     )
@@ -151,13 +215,8 @@ def membership(
     pos = index.positions(members["code"].to_numpy())
     inside = pos >= 0
     outside = members.loc[~inside, ["perimeter_id", "code"]].reset_index(drop=True)
-    if len(outside):
-        warnings.warn(
-            f"{len(outside)} appartenance(s) hors du périmètre d'étude ignorée(s) "
-            f"({outside['code'].nunique()} commune(s)).",
-            stacklevel=2,
-        )
     members = members[inside]
+    member_perimeter = number.reindex(members["perimeter_id"]).to_numpy(dtype=np.int64)
     split_keys = set(
         zip(
             perimeters.splits["perimeter_id"].tolist(),
@@ -174,8 +233,9 @@ def membership(
     )
     return Membership(
         perimeters=table,
-        member_perimeter=number.reindex(members["perimeter_id"]).to_numpy(dtype=np.int64),
+        member_perimeter=member_perimeter,
         member_unit=pos[inside],
+        member_rank=ranks[reached][member_perimeter],
         split=split,
         outside=outside,
         index=index,

@@ -6,10 +6,18 @@ A perimeter is declared as a list of communes. The importer reads
 - wide tables (one row per perimeter, codes or names listed in one cell),
 - polygons (GeoJSON, GeoPackage, zipped Shapefile), assigning a unit to a
   perimeter when the share of its area inside reaches a threshold,
-- the project's own export (:func:`export_perimeters_csv`),
+- the project's own export (:func:`diagnosis.perimeter_csv.export_perimeters_csv`),
 
 and returns one validated table with an import report listing every
 normalisation, every rejected value and why. Nothing is dropped silently.
+
+The importer's steps: a claims reader per format (:data:`IMPORT_FORMATS`:
+:mod:`diagnosis.import_table`, :mod:`diagnosis.import_polygons`) turns the
+file into claims (perimeter, value as written); :mod:`diagnosis.import_finish`
+resolves them with :mod:`diagnosis.communes` into a
+:class:`diagnosis.model.PerimeterImport`. A new format is one claims reader
+and one entry of :data:`IMPORT_FORMATS`. The analysis never imports this
+module: it reads :mod:`diagnosis.model` only.
 
 Examples
 --------

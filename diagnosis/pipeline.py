@@ -51,6 +51,15 @@ class Diagnosis:
     proposals: Proposals | None
     timings_s: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def outside(self) -> pd.DataFrame:
+        """Members not in the referential's scope (perimeter_id, code): kept aside, not counted.
+
+        Evidence rather than a warning; an import restricted to the same scope
+        has already rejected them (``outside_scope`` in its report).
+        """
+        return self.membership.outside
+
     def coverage_at_threshold(self) -> pd.DataFrame:
         """Coverage rates at the diagnosis's own status threshold."""
         return self.coverage[self.coverage["status_min"] == self.status_min].reset_index(drop=True)
@@ -87,7 +96,10 @@ def run_diagnosis(
     """
     step = StepTimer("diagnosis", logger, progress)
 
-    m = membership(imported, ref, status_min=status_min)
+    # One membership for every threshold: the coverage reads the four stages
+    # from it, the other checks use it restricted to ``status_min``.
+    every_stage = membership(imported, ref)
+    m = every_stage.at_threshold(status_min)
     step(STEPS[0])
     per = diagnose_perimeters(m, ref, geometry=geometry, funding_options=funding_options)
     step(STEPS[1])
@@ -97,7 +109,7 @@ def run_diagnosis(
     step(STEPS[2])
     white = white_zones(m, ref)
     step(STEPS[3])
-    coverage = coverage_rates(imported, ref)
+    coverage = coverage_rates(every_stage, ref)
     step(STEPS[4])
     props = propose_for_white_zones(m, ref, white) if proposals else None
     step(STEPS[5])

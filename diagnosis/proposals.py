@@ -203,20 +203,7 @@ def propose_for_white_zones(
         main_region = pd.Series(pop[positions]).groupby(region[positions]).sum().idxmax()
         minimum = float(minimum_population or rules.minimum_for(str(main_region)))
         if cluster_pop >= minimum:
-            in_cluster = np.zeros(len(index.codes), dtype=bool)
-            in_cluster[positions] = True
-            keep = (
-                in_cluster[border_coo.row]
-                & in_cluster[border_coo.col]
-                & (border_coo.row < border_coo.col)
-            )
-            border = dict(
-                zip(
-                    zip(border_coo.row[keep].tolist(), border_coo.col[keep].tolist(), strict=True),
-                    border_coo.data[keep].tolist(),
-                    strict=True,
-                )
-            )
+            border = _inner_borders(border_coo, positions, len(index.codes))
             blocks = _epci_pieces(index.adjacency, positions, epci)
             groups = partition_cluster(
                 positions, population=pop, border=border, blocks=blocks, minimum=minimum
@@ -227,36 +214,7 @@ def propose_for_white_zones(
             continue
         nb = neighbours[neighbours["cluster_id"] == int(cluster_id)]
         row = candidate(positions, int(cluster_id), minimum)
-        if nb.empty:
-            row["kind"] = "a_examiner"
-            row["evidence"] = (
-                f"{int(cluster_pop)} habitants, sous le seuil de {int(minimum)} ; aucun périmètre "
-                "voisin (île ou zone enclavée dans d'autres zones blanches)."
-            )
-        else:
-            best = nb.iloc[0]
-            target = per_index[best["perimeter_id"]]
-            before = float(per_pop[target])
-            after = before + cluster_pop
-            size_after = int(size_class_table([after], rules=rules).iloc[0]["size_class"])
-            row.update(
-                {
-                    "kind": "rattachement",
-                    "target_perimeter_id": best["perimeter_id"],
-                    "target_name": best["name"],
-                    "target_population_before": int(before),
-                    "population_after": int(after),
-                    "size_class_after": size_after,
-                    "border_m": float(best["border_m"]),
-                    "evidence": (
-                        f"{int(cluster_pop)} habitants, sous le seuil de {int(minimum)} : "
-                        f"rattachement proposé à {best['name']} (frontière commune de "
-                        f"{best['border_m'] / 1000:.1f} km, la plus longue parmi {len(nb)} "
-                        f"périmètre(s) voisin(s)) ; {int(before)} → {int(after)} habitants, "
-                        f"taille {size_after}."
-                    ),
-                }
-            )
+        row.update(_attachment(nb, cluster_pop, minimum, per_pop, per_index, rules))
         rows.append(row)
         groups_for_geometry.append(positions)
 
@@ -280,6 +238,68 @@ def propose_for_white_zones(
         units=pd.DataFrame(unit_rows, columns=["proposal_id", "code"]),
         geometries=geometries,
     )
+
+
+def _inner_borders(
+    border_coo: sp.coo_matrix, positions: np.ndarray, n_units: int
+) -> dict[tuple[int, int], float]:
+    """Shared border length (m) of each pair of adjacent units inside a cluster."""
+    in_cluster = np.zeros(n_units, dtype=bool)
+    in_cluster[positions] = True
+    keep = (
+        in_cluster[border_coo.row] & in_cluster[border_coo.col] & (border_coo.row < border_coo.col)
+    )
+    return dict(
+        zip(
+            zip(border_coo.row[keep].tolist(), border_coo.col[keep].tolist(), strict=True),
+            border_coo.data[keep].tolist(),
+            strict=True,
+        )
+    )
+
+
+def _attachment(  # noqa: PLR0917 - private step of propose_for_white_zones
+    nb: pd.DataFrame,
+    cluster_pop: float,
+    minimum: float,
+    per_pop: np.ndarray,
+    per_index: dict[str, int],
+    rules: SizeRules,
+) -> dict[str, object]:
+    """A cluster below the minimum: attach it to the neighbour with the longest border.
+
+    ``nb`` lists the neighbouring perimeters, longest border first; without
+    any, the cluster is left for examination.
+    """
+    if nb.empty:
+        return {
+            "kind": "a_examiner",
+            "evidence": (
+                f"{int(cluster_pop)} habitants, sous le seuil de {int(minimum)} ; aucun périmètre "
+                "voisin (île ou zone enclavée dans d'autres zones blanches)."
+            ),
+        }
+    best = nb.iloc[0]
+    target = per_index[best["perimeter_id"]]
+    before = float(per_pop[target])
+    after = before + cluster_pop
+    size_after = int(size_class_table([after], rules=rules).iloc[0]["size_class"])
+    return {
+        "kind": "rattachement",
+        "target_perimeter_id": best["perimeter_id"],
+        "target_name": best["name"],
+        "target_population_before": int(before),
+        "population_after": int(after),
+        "size_class_after": size_after,
+        "border_m": float(best["border_m"]),
+        "evidence": (
+            f"{int(cluster_pop)} habitants, sous le seuil de {int(minimum)} : "
+            f"rattachement proposé à {best['name']} (frontière commune de "
+            f"{best['border_m'] / 1000:.1f} km, la plus longue parmi {len(nb)} "
+            f"périmètre(s) voisin(s)) ; {int(before)} → {int(after)} habitants, "
+            f"taille {size_after}."
+        ),
+    }
 
 
 def _epci_pieces(adjacency: sp.csr_matrix, positions: np.ndarray, epci: np.ndarray) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 Computed the same way for France, each region and each department: a unit is
 covered at a threshold when at least one perimeter reaching that stage
-includes it (a perimeter without status counts as ``emergence``).
+includes it (a perimeter without status counts as ``emergence``). One
+membership serves the four thresholds: each claim carries its stage rank.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from diagnosis.membership import membership
+from diagnosis.membership import Membership, membership
 from diagnosis.model import PerimeterImport
 from diagnosis.referential import Referential
 from diagnosis.rules import STAGE_KEYS, StageKey, stage_label
@@ -37,7 +38,7 @@ RATE_COLUMNS = [
 
 
 def coverage_rates(
-    perimeters: PerimeterImport,
+    perimeters: PerimeterImport | Membership,
     ref: Referential,
     *,
     statuses: Sequence[StageKey] = STAGE_KEYS,
@@ -50,7 +51,9 @@ def coverage_rates(
     Parameters
     ----------
     perimeters
-        Imported perimeters.
+        Imported perimeters, or their membership built at a threshold no higher
+        than the lowest of ``statuses`` (as :func:`run_diagnosis` does, so that
+        the membership is not rebuilt).
     ref
         Referential of the scope: with a regional referential, France is not
         computed (only the region and its departments are in scope).
@@ -89,8 +92,9 @@ def coverage_rates(
             groups.append(
                 (f"DEP-{code}", "department", code, dep_names.get(code, code), department == code)
             )
+    m = perimeters if isinstance(perimeters, Membership) else membership(perimeters, ref)
     for status in statuses:
-        covered = membership(perimeters, ref, status_min=status).covered()
+        covered = m.covered_at(status)
         for scope, level, code, name, mask in groups:
             total = int(pop[mask].sum())
             cov = int(pop[mask & covered].sum())

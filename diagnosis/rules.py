@@ -7,18 +7,21 @@ change: every table here comes with its source and date.
 from __future__ import annotations
 
 import functools
+import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import pandas as pd
 
 from diagnosis.paths import RULES_DIR
 from diagnosis.textnorm import label_key
 
+#: Stage keys, as a type; their order, labels and colours come from
+#: ``data/rules/statuses.toml`` only (:func:`stages` checks that both agree).
 StageKey = Literal["emergence", "lettre_intention", "projet_sante", "aci_signe"]
-STAGE_KEYS: tuple[StageKey, ...] = ("emergence", "lettre_intention", "projet_sante", "aci_signe")
 
 
 def _read_toml(name: str, directory: Path | None = None) -> dict[str, Any]:
@@ -35,25 +38,58 @@ class Stage:
     rank: int
     label_fr: str
     synonyms: tuple[str, ...]
+    #: Fill colour on maps (hexadecimal RGB).
+    colour: str
+
+
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def _stage_of(item: Mapping[str, Any]) -> Stage:
+    key = item["key"]
+    if key not in get_args(StageKey):
+        raise ValueError(f"statuses.toml: stage key {key!r} is not one of {get_args(StageKey)}")
+    colour = str(item["colour"])
+    if not _COLOUR.match(colour):
+        raise ValueError(f"statuses.toml: colour {colour!r} of {key!r} is not #rrggbb")
+    synonyms = {label_key(s) for s in item["synonyms"]} | {label_key(key)}
+    synonyms.add(label_key(item["label_fr"]))
+    return Stage(
+        key=key,
+        rank=int(item["rank"]),
+        label_fr=item["label_fr"],
+        synonyms=tuple(sorted(synonyms)),
+        colour=colour,
+    )
 
 
 @functools.lru_cache(maxsize=1)
 def stages() -> tuple[Stage, ...]:
-    """The four stages, in order, with the labels that map to each."""
+    """The four stages, in order, with the labels that map to each and their colour."""
     data = _read_toml("statuses.toml")
-    out = []
-    for item in data["stage"]:
-        synonyms = {label_key(s) for s in item["synonyms"]} | {label_key(item["key"])}
-        synonyms.add(label_key(item["label_fr"]))
-        out.append(
-            Stage(
-                key=item["key"],
-                rank=int(item["rank"]),
-                label_fr=item["label_fr"],
-                synonyms=tuple(sorted(synonyms)),
-            )
-        )
-    return tuple(sorted(out, key=lambda s: s.rank))
+    out = sorted((_stage_of(item) for item in data["stage"]), key=lambda s: s.rank)
+    if sorted(s.key for s in out) != sorted(get_args(StageKey)):
+        raise ValueError("statuses.toml: the stages must be exactly those of StageKey")
+    if [s.rank for s in out] != list(range(1, len(out) + 1)):
+        raise ValueError("statuses.toml: ranks must be 1, 2, ... without gap")
+    return tuple(out)
+
+
+#: Stage keys in order (from ``statuses.toml``).
+STAGE_KEYS: tuple[StageKey, ...] = tuple(s.key for s in stages())
+
+
+def status_legend() -> tuple[tuple[str | None, str, str], ...]:
+    """(stage key, French label, colour) for maps: most advanced stage first, then unknown.
+
+    The unknown status (key None) is a perimeter without a known stage.
+    """
+    unknown = _read_toml("statuses.toml")["unknown"]
+    rows: list[tuple[str | None, str, str]] = [
+        (s.key, s.label_fr, s.colour) for s in reversed(stages())
+    ]
+    rows.append((None, str(unknown["label_fr"]), str(unknown["colour"])))
+    return tuple(rows)
 
 
 @functools.lru_cache(maxsize=1)

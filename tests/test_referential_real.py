@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from diagnosis.build import _in_scope, load_sources, model_from_decoupage, read_decoupage
+from diagnosis.build_assemble import _in_scope
+from diagnosis.build_fetch import load_sources, model_from_decoupage, read_decoupage
 from diagnosis.paths import DOWNLOADS_DIR
 from diagnosis.referential import Referential, load_referential
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,11 +131,7 @@ def _diagnosis(
     _imported: PerimeterImport,
 ) -> Diagnosis:
     del key
-    with warnings.catch_warnings():
-        warnings.simplefilter(
-            "ignore", UserWarning
-        )  # out-of-scope members are in the import report
-        return run_diagnosis(_imported, scoped(region, department), status_min=status_min)
+    return run_diagnosis(_imported, scoped(region, department), status_min=status_min)
 
 
 def diagnosis_for(

@@ -24,6 +24,7 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from diagnosis.paths import STATIC_VENDOR_DIR
+from diagnosis.rules import status_legend
 
 #: URL of Streamlit's static file serving (``server.enableStaticServing``).
 STATIC_URL = "/app/static/vendor/leaflet"
@@ -285,21 +286,9 @@ def bounds_of(frame: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
 # Layers of the three workflows
 # --------------------------------------------------------------------------
 
-#: Colours of the four stages (and of an unknown status).
-STATUS_COLORS = {
-    "aci_signe": "#1a9850",
-    "projet_sante": "#91cf60",
-    "lettre_intention": "#fee08b",
-    "emergence": "#fdae61",
-    None: "#c6dbef",
-}
-STATUS_LABELS = {
-    "aci_signe": "ACI signé",
-    "projet_sante": "Projet de santé validé",
-    "lettre_intention": "Lettre d'intention validée",
-    "emergence": "En émergence",
-    None: "Statut inconnu",
-}
+#: Colours and labels of the four stages (and of an unknown status), from statuses.toml.
+STATUS_COLORS = {key: colour for key, _label, colour in status_legend()}
+STATUS_LABELS = {key: label for key, label, _colour in status_legend()}
 WHITE_ZONE_COLORS = ["#4d4d4d", "#737373", "#969696", "#525252", "#636363", "#858585"]
 OVERLAP_COLOR = "#d7191c"
 TERRITORY_COLOR = "#2c7bb6"
