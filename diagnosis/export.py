@@ -22,7 +22,7 @@ import pandas as pd
 import shapely
 
 from diagnosis.geometry import dissolve_perimeters
-from diagnosis.limits import EXCEL_MAX_ROWS, format_count
+from diagnosis.limits import EXCEL_MAX_CELL_CHARS, EXCEL_MAX_ROWS, format_count
 from diagnosis.pipeline import Diagnosis
 from diagnosis.rules import stage_label
 from diagnosis.white_zones import cluster_geometries
@@ -170,6 +170,8 @@ def excel_bytes(
             frame = original
             if len(original) > EXCEL_MAX_ROWS - 1:
                 frame = pd.DataFrame({"note": [_overflow_note(name, len(original))]})
+            else:
+                frame = _excel_cells(original, name)
             frame.to_excel(writer, sheet_name=sheet, index=False)
             worksheet = writer.sheets[sheet]
             worksheet.freeze_panes(1, 0)
@@ -187,6 +189,29 @@ def _overflow_note(name: str, n_rows: int) -> str:
         f"{format_count(EXCEL_MAX_ROWS - 1)} au plus sous l'en-tête. Le tableau complet est "
         f"dans le fichier CSV « {name} »."
     )
+
+
+def _excel_cells(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Texts longer than an Excel cell (32,767 characters) cut, saying where the rest is."""
+    limit = EXCEL_MAX_CELL_CHARS
+    marker = f"… (tronqué : texte complet dans « {name} »)"
+    out = frame
+    for col in frame.columns:
+        values = frame[col]
+        if values.dtype != object and not pd.api.types.is_string_dtype(values):
+            continue
+        long = values.map(lambda v: isinstance(v, str) and len(v) > limit)
+        if long.any():
+            if out is frame:
+                out = frame.copy()
+            out[col] = values.map(
+                lambda v: (
+                    v[: limit - len(marker)] + marker
+                    if isinstance(v, str) and len(v) > limit
+                    else v
+                )
+            )
+    return out
 
 
 def excel_overflow(tables: Mapping[str, pd.DataFrame]) -> list[str]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from diagnosis.errors import PerimeterFileError
 
 __all__ = [
+    "EXCEL_MAX_CELL_CHARS",
     "EXCEL_MAX_ROWS",
     "MAX_ARCHIVE_MEMBERS",
     "MAX_ARCHIVE_RATIO",
@@ -67,6 +68,8 @@ MAX_ARCHIVE_UNCOMPRESSED_MB = 500
 MAX_ARCHIVE_RATIO = 200
 #: Rows of an Excel worksheet, header included (Excel's own limit).
 EXCEL_MAX_ROWS = 1_048_576
+#: Characters of an Excel cell (Excel's own limit).
+EXCEL_MAX_CELL_CHARS = 32_767
 
 
 def format_mb(n_bytes: int) -> str:
@@ -126,7 +129,9 @@ def limits_fr() -> list[str]:
         f"décompressés et un taux de compression de {MAX_ARCHIVE_RATIO} au plus ; ni dossier "
         "parent, ni chemin absolu, ni lien, ni archive imbriquée",
         f"exports Excel : {format_count(EXCEL_MAX_ROWS - 1)} lignes par feuille (limite d'Excel) ; "
-        "au-delà, la feuille est remplacée par un renvoi au fichier CSV",
+        "au-delà, la feuille est remplacée par un renvoi au fichier CSV ; une cellule de "
+        f"plus de {format_count(EXCEL_MAX_CELL_CHARS)} caractères est tronquée (texte complet "
+        "dans le CSV)",
     ]
 
 
