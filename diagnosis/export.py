@@ -228,7 +228,8 @@ def _layer(frame: pd.DataFrame, geometry: list[object] | np.ndarray) -> gpd.GeoD
     flat = _flat(frame.reset_index(drop=True))
     for col in flat.columns:
         if flat[col].dtype == object:
-            flat[col] = flat[col].map(lambda v: None if v is None else protect_text(str(v)))
+            flat[col] = flat[col].map(lambda v: None if v is None else str(v))
+    flat = protect_frame(flat)  # text columns, whatever their dtype (object or string)
     gdf = gpd.GeoDataFrame(flat, geometry=gpd.GeoSeries(geoms, crs=4326), crs=4326)
     gdf.geometry = gdf.geometry.map(
         lambda g: shapely.MultiPolygon([g]) if g is not None and g.geom_type == "Polygon" else g

@@ -7,12 +7,15 @@ detected; what was detected is returned so that the import report can say it.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import logging
 import re
 import tempfile
+import warnings
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -49,6 +52,8 @@ __all__ = [
     "read_table",
 ]
 
+
+logger = logging.getLogger(__name__)
 
 FileFormat = Literal["csv", "excel", "geojson", "gpkg", "shapefile-zip"]
 
@@ -477,7 +482,7 @@ def _rows_to_table(
     wanted: Sequence[str] = (),
     line_numbers: Sequence[int] | None = None,
 ) -> RawTable:
-    if not rows:
+    if not any(any(v is not None and str(v).strip() for v in r) for r in rows):
         raise PerimeterFileError("Le fichier est vide : " + EXPECTED_FORMATS_FR + ".")
     scan = rows[:30]
     scores = [_header_score(r, wanted) for r in scan]
@@ -809,9 +814,20 @@ _LAYER_REFUSAL = (
 )
 
 
+@contextlib.contextmanager
+def _gdal_warnings_logged() -> Iterator[None]:
+    """GDAL's warnings (English, with the temporary path) go to the log, not to the user."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for warning in caught:
+        logger.info("GDAL: %s", warning.message)
+
+
 def _check_layer_size(path: Path, layer: str | None) -> None:
     try:
-        n_features = int(pyogrio.read_info(path, layer=layer).get("features", 0))
+        with _gdal_warnings_logged():
+            n_features = int(pyogrio.read_info(path, layer=layer).get("features", 0))
     except Exception as exc:  # GDAL raises its own error types
         raise PerimeterFileError(_LAYER_REFUSAL, detail=f"{type(exc).__name__}: {exc}") from exc
     if n_features > MAX_POLYGONS:
@@ -846,7 +862,8 @@ def read_polygons(
             path.write_bytes(data)
             has_prj = True
         try:
-            layers = pyogrio.list_layers(path)
+            with _gdal_warnings_logged():
+                layers = pyogrio.list_layers(path)
             if file_format == "gpkg":
                 polygon_layers = [str(n) for n, t in layers if t and "Polygon" in str(t)]
                 info["layers"] = [str(n) for n, _ in layers]
@@ -864,7 +881,8 @@ def read_polygons(
                     )
                 info["layer"] = layer
             _check_layer_size(path, layer)
-            frame = gpd.read_file(path, layer=layer, engine="pyogrio")
+            with _gdal_warnings_logged():
+                frame = gpd.read_file(path, layer=layer, engine="pyogrio")
         except PerimeterFileError:
             raise
         except Exception as exc:  # GDAL raises its own error types
@@ -930,6 +948,8 @@ def _repair_mojibake(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[st
 
 
 _LIST_SEPARATORS = re.compile(r"[,;|\n\r\t]+")
+#: A code followed by one or two decimals ("13004,5"): a number, never a list of codes.
+_DECIMAL_NUMBER = re.compile(r"^\s*\d{4,5}[,.]\d{1,2}\s*$")
 
 
 def split_list_cell(value: object) -> list[str]:
@@ -956,6 +976,8 @@ def split_list_cell(value: object) -> list[str]:
         return [str(int(value))] if value.is_integer() else [str(value)]
     if isinstance(value, int):
         return [str(value)]
+    if _DECIMAL_NUMBER.match(str(value)):
+        return [str(value).strip()]  # a number with a decimal comma, not a list (reported later)
     out: list[str] = []
     for raw_piece in _LIST_SEPARATORS.split(str(value)):
         piece = raw_piece.strip()
