@@ -34,7 +34,7 @@ from diagnosis import (
     write_diagnosis,
 )
 from diagnosis.export import diagnosis_tables, excel_overflow
-from diagnosis.limits import check_input_path
+from diagnosis.limits import check_input_path, limits_fr
 from diagnosis.paths import DEFAULT_REFERENTIAL_DIR, DOWNLOADS_DIR, STATIC_VENDOR_DIR
 from diagnosis.pipeline import STEPS
 from diagnosis.reading import detect_format
@@ -213,7 +213,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.set_defaults(func=_build_data)
 
-    diag = sub.add_parser("diagnose", help="importer des périmètres et écrire le diagnostic")
+    diag = sub.add_parser(
+        "diagnose",
+        help="importer des périmètres et écrire le diagnostic",
+        epilog="Limites des fichiers : " + " ; ".join(limits_fr()) + ".",
+    )
     diag.add_argument("--perimeters", required=True, help="fichier de périmètres")
     scope = diag.add_mutually_exclusive_group()
     scope.add_argument("--region", help="code de région (ex. 93)")

@@ -204,18 +204,22 @@ def extract_shapefile(data: bytes, folder: Path) -> ShapefileMembers:
     return ShapefileMembers(shp=folder / "couche.shp", parts=sorted(parts), member=shp.filename)
 
 
-def check_workbook(data: bytes) -> None:
-    """Refuse a zipped workbook (.xlsx, .ods) that would be too large once uncompressed."""
+def check_workbook(data: bytes) -> int:
+    """Refuse a zipped workbook (.xlsx, .ods) too large once uncompressed; its uncompressed size.
+
+    Returns 0 for what is not a zip (.xls, or not a workbook: the reader says so).
+    """
     if not data.startswith(b"PK"):
-        return  # .xls (OLE) or not a workbook: the reader says so
+        return 0
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             total = sum(i.file_size for i in zf.infolist())
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError):
-        return  # the reader refuses it with its own message
+        return 0  # the reader refuses it with its own message
     if total > MAX_ARCHIVE_UNCOMPRESSED_MB * MIB:
         raise PerimeterFileError(
             f"Classeur refusé : il fait plus de {MAX_ARCHIVE_UNCOMPRESSED_MB} Mo une fois "
             "décompressé. Attendu : un classeur de quelques colonnes (code INSEE, nom du "
             "périmètre, statut) ; enregistrez-le en CSV ou découpez-le par région."
         )
+    return total

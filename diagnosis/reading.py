@@ -24,6 +24,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import python_calamine
 import shapely
 
 from diagnosis.archives import check_workbook, extract_shapefile
@@ -708,8 +709,26 @@ def _short_numbers(values: Sequence[int], limit: int = 12) -> str:
     return text + (f"… ({len(values)} au total)" if len(values) > limit else "")
 
 
+#: Workbooks larger than this once uncompressed get their sheets measured before reading.
+_WORKBOOK_CHECKED_MB = 20
+
+
+def _check_workbook_cells(data: bytes) -> None:
+    """Refuse a workbook whose sheets hold too many cells, before turning them into Python."""
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        for name in workbook.sheet_names:
+            sheet = workbook.get_sheet_by_name(name)
+            check_cells(sheet.total_height, sheet.total_width)
+    except PerimeterFileError:
+        raise
+    except Exception as exc:  # calamine's own errors: the reader below refuses the file
+        logger.info("workbook not measured: %s", exc)
+
+
 def _read_excel(data: bytes, *, sheet: str | int | None, wanted: Sequence[str] = ()) -> RawTable:
-    check_workbook(data)
+    if check_workbook(data) > _WORKBOOK_CHECKED_MB * MIB:
+        _check_workbook_cells(data)
     try:
         sheets = pd.read_excel(
             io.BytesIO(data), sheet_name=None, header=None, engine="calamine", dtype=object
