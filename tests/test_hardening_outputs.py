@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 from pathlib import Path
@@ -11,6 +12,8 @@ import openpyxl
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cli import main
 from diagnosis import export, limits
@@ -171,3 +174,59 @@ def test_float_code_is_rejected_not_turned_into_another_commune(
     assert event["row"].tolist() == [2]
     assert event["severity"].tolist() == ["rejected"]
     assert "unknown_code" not in set(result.report["kind"])
+
+
+# Hypothesis, through the whole importer: every data row is kept or named by a report line.
+
+_CODES = ["13004", "13097", "13108", "2A004", "1001", "99999", "1002.7", "Arles", "", "x;y"]
+_NAME = st.text(st.sampled_from([*"ab é\"';,\t", "\n", "\r"]), max_size=8)
+
+
+@st.composite
+def _perimeter_files(draw: st.DrawFn) -> tuple[bytes, set[int]]:
+    sep = draw(st.sampled_from([";", ",", "\t"]))
+    newline = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    codec = draw(st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "utf-16"]))
+    lines, expected, line_no = [f"Nom CPTS{sep}Code INSEE{sep}Statut"], set(), 2
+    for _ in range(draw(st.integers(1, 20))):
+        cells = [draw(_NAME), draw(st.sampled_from(_CODES)), draw(st.sampled_from(["ACI", ""]))]
+        if draw(st.booleans()):  # written by a spreadsheet: quoted when needed
+            buffer = io.StringIO()
+            # "\r\n" as terminator: a cell holding either character gets quoted.
+            csv.writer(buffer, delimiter=sep, lineterminator="\r\n").writerow(cells)
+            text = buffer.getvalue().removesuffix("\r\n")
+        else:  # typed by hand: no quoting at all
+            text = sep.join(c.replace("\n", " ").replace("\r", " ") for c in cells)
+        if text.replace(sep, "").replace('"', "").strip():
+            expected.add(line_no)  # rows of separators and spaces only are blank rows
+        line_no += text.count("\n") + text.count("\r") - text.count("\r\n") + 1
+        lines.append(text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", newline))
+    data = (newline.join(lines) + newline).encode(codec, errors="replace")
+    return data, expected
+
+
+@pytest.mark.referential
+def test_every_data_row_is_imported_or_reported(real_referential: Referential) -> None:
+    # The referential stays out of Hypothesis' examples (their repr would be huge).
+    @settings(
+        max_examples=150,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(case=_perimeter_files())
+    def check(case: tuple[bytes, set[int]]) -> None:
+        data, expected = case
+        try:
+            result = import_perimeters(data, filename="liste.csv", referential=real_referential)
+        except PerimeterFileError as exc:
+            # Only a file whose header cannot be found may be refused; it says so.
+            assert "en-tête" in str(exc) or "vide" in str(exc), str(exc)
+            return
+        kept = {int(r) for rows_ in result.members["source_rows"] for r in rows_}
+        kept |= {int(r) for rows_ in result.perimeters["source_rows"] for r in rows_}
+        reported = {int(r) for r in result.report["row"].dropna()}
+        lost = expected - kept - reported
+        assert not lost, (sorted(lost), result.report[["kind", "row"]].to_string())
+
+    check()
