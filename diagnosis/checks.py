@@ -272,22 +272,7 @@ def diagnose_perimeters(
 
     departments = joined(units["department"].astype(str).to_numpy())
     regions = joined(units["region"].astype(str).to_numpy())
-    # Main region (most inhabitants) of each perimeter, for regional minimum rules.
-    reg_frame = pd.DataFrame(
-        {
-            "p": m.member_perimeter,
-            "r": units["region"].astype(str).to_numpy()[m.member_unit],
-            "pop": m.index.population[m.member_unit],
-        }
-    )
-    main_region = (
-        reg_frame.groupby(["p", "r"])["pop"]
-        .sum()
-        .reset_index()
-        .sort_values("pop")
-        .drop_duplicates("p", keep="last")
-    ).set_index("p")["r"]
-    sizes = size_class_table(pop, rules=rules, regions=[main_region.get(i) for i in range(n)])
+    sizes = size_class_table(pop, rules=rules, regions=_main_regions(m, units))
 
     epcis = _epci_table(m, ref)
     epci_counts = epcis.groupby("perimeter_id").agg(
@@ -340,6 +325,25 @@ def diagnose_perimeters(
             "population": label,
         },
     )
+
+
+def _main_regions(m: Membership, units: pd.DataFrame) -> list[str | None]:
+    """Main region (most inhabitants) of each perimeter, for regional minimum rules."""
+    reg_frame = pd.DataFrame(
+        {
+            "p": m.member_perimeter,
+            "r": units["region"].astype(str).to_numpy()[m.member_unit],
+            "pop": m.index.population[m.member_unit],
+        }
+    )
+    main_region = (
+        reg_frame.groupby(["p", "r"])["pop"]
+        .sum()
+        .reset_index()
+        .sort_values("pop")
+        .drop_duplicates("p", keep="last")
+    ).set_index("p")["r"]
+    return [main_region.get(i) for i in range(m.n_perimeters)]
 
 
 def territory_summary(

@@ -92,6 +92,7 @@ def _resolve_claims(
     resolved: list[_Resolved] = []
     plm_claims: list[_PlmClaim] = []
     sub = claims.loc[claims["token"].notna().to_numpy()]
+    unit_name = scope.lk.unit_name
     for row, pkey, token, dep, given, split in zip(
         sub["row"].tolist(),
         sub["pkey"].tolist(),
@@ -108,11 +109,14 @@ def _resolve_claims(
         )
         for kind, message in res.events:
             report.add(kind, message, row=row, perimeter=pname, code=res.written or None)
-        if not _kept(res, scope, report, row=row, perimeter=pname):
+        # The common case (a unit in scope, its name matching) stays inline: this
+        # loop runs once per row of the file.
+        in_scope = res.status == "unit" and (scope.units is None or res.code in scope.units)
+        if not in_scope and not _kept(res, scope, report, row=row, perimeter=pname):
             continue
         assert res.code is not None
-        if given is not None:
-            _check_name(res, given, scope.lk, report, row=row, perimeter=pname)
+        if given is not None and not names_match(given, unit_name.get(res.code, "")):
+            _report_name_mismatch(res, given, scope.lk, report, row=row, perimeter=pname)
         is_split = split is True
         if res.status == "plm_parent":
             plm_claims.append((row, pid, res.code, res.via, is_split))
@@ -169,14 +173,15 @@ def _kept(res: Resolution, scope: _Scope, report: Report, *, row: int, perimeter
     return inside
 
 
-def _check_name(
+def _report_name_mismatch(
     res: Resolution, given: str, lk: Lookups, report: Report, *, row: int, perimeter: str
 ) -> None:
-    """Report a commune name of the file that does not match the code next to it."""
+    """Report a commune name of the file that does not match the code next to it.
+
+    A former code written with the former commune's name is not a mismatch.
+    """
     assert res.code is not None
     expected = lk.unit_name.get(res.code, "")
-    if names_match(given, expected):
-        return
     if res.via == "ancien_code" and names_match(given, _former_name_for(lk, res)):
         return
     report.add(

@@ -120,6 +120,18 @@ def white_zones(m: Membership, ref: Referential) -> WhiteZones:
         .reset_index()
         .rename(columns={"cluster": "cluster_id"})
     )
+    clusters = _with_neighbour_summary(clusters, neighbours)
+    return WhiteZones(
+        units=unit_table[UNIT_COLUMNS].reset_index(drop=True),
+        clusters=clusters[CLUSTER_COLUMNS].sort_values("cluster_id").reset_index(drop=True),
+        neighbours=neighbours,
+        status_min=m.status_min,
+    )
+
+
+def _with_neighbour_summary(clusters: pd.DataFrame, neighbours: pd.DataFrame) -> pd.DataFrame:
+    """Clusters with the number and names of their neighbouring perimeters."""
+    clusters = clusters.copy()
     if len(neighbours):
         per_cluster = neighbours.groupby("cluster_id").agg(
             n_neighbour_perimeters=("perimeter_id", "size"),
@@ -140,12 +152,7 @@ def white_zones(m: Membership, ref: Referential) -> WhiteZones:
     else:
         clusters["n_neighbour_perimeters"] = 0
         clusters["neighbour_perimeters"] = ""
-    return WhiteZones(
-        units=unit_table[UNIT_COLUMNS].reset_index(drop=True),
-        clusters=clusters[CLUSTER_COLUMNS].sort_values("cluster_id").reset_index(drop=True),
-        neighbours=neighbours,
-        status_min=m.status_min,
-    )
+    return clusters
 
 
 def _neighbours(m: Membership, white: np.ndarray, unit_cluster: np.ndarray) -> pd.DataFrame:
