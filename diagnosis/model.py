@@ -48,6 +48,7 @@ EVENT_KINDS: dict[str, tuple[Severity, str]] = {
     "non_integer_code": ("rejected", "rejeté"),
     "unbalanced_quote": ("warning", "ligne lue seule, guillemets ignorés"),
     "mixed_encoding": ("warning", "lignes décodées une à une"),
+    "multiline_cell": ("info", "lues comme une seule ligne"),
     "unknown_name": ("rejected", "rejeté"),
     "outside_scope": ("rejected", "rejeté"),
     "missing_perimeter": ("rejected", "rejeté"),

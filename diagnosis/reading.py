@@ -607,6 +607,17 @@ def _split_records(text: str, sep: str) -> tuple[list[list[Any]], list[int], lis
         if ok:
             records.append("\n".join(lines[i : j + 1]))
             starts.append(i + 1)
+            events.append(
+                {
+                    "kind": "multiline_cell",
+                    "row": i + 1,
+                    "message": (
+                        f"Ligne {i + 1} : une cellule entre guillemets s'étend sur les lignes "
+                        f"{i + 1} à {j + 1} du fichier (retour à la ligne dans la cellule) ; "
+                        "elles forment une seule ligne du tableau."
+                    ),
+                }
+            )
             i = j + 1
             continue
         literal[len(records)] = line

@@ -152,7 +152,9 @@ def test_quoted_newline_keeps_file_line_numbers() -> None:
     table = _table(f'{HEADER}\n"CPTS\nA";13001\nCPTS B;13002\n"x""y";13003\n')
     assert table.frame["Nom CPTS"].tolist() == ["CPTS\nA", "CPTS B", 'x"y']
     assert table.row_numbers.tolist() == [2, 4, 5]
-    assert table.info["read_events"] == []
+    (event,) = table.info["read_events"]  # the continuation line is named
+    assert (event["kind"], event["row"]) == ("multiline_cell", 2)
+    assert "lignes 2 à 3" in event["message"]
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
