@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from diagnosis.referential import ReferentialMissingError
-from ui import coverage_tab, data, dispute_tab, maps, sidebar, territory_tab
+from ui import coverage_tab, data, dispute_tab, maps, sidebar, territory_tab, widgets_fr
 
 st.set_page_config(page_title="Atlas CPTS", page_icon="🗺️", layout="wide")
 
@@ -21,6 +21,7 @@ WORKFLOWS = {
 
 def main() -> None:
     """Lay out the dashboard: sidebar, then one tab per workflow."""
+    widgets_fr.apply()
     st.title("Atlas CPTS")
     st.caption(
         "Territoires des communautés professionnelles territoriales de santé : taille, couverture, "

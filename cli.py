@@ -11,6 +11,12 @@ build-data
     downloaded). ``--if-stale`` does nothing when it is up to date.
 diagnose
     Import a perimeter file and write the whole diagnosis (CSV, XLSX, GPKG).
+profile
+    Write ``profiles.csv``: every perimeter's care indicators compared with its
+    department, region and France (embedded DREES APL, optional official files).
+fetch-data
+    Download the official open data of care (``data/sources.toml``) with
+    progress, resume, cache and checksums; offline, say what to get by hand.
 """
 
 from __future__ import annotations
@@ -180,6 +186,179 @@ def run_diagnose(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------
+# profile (issue 12): a Rezone-style profile of every perimeter
+# --------------------------------------------------------------------------
+
+
+def _profile(args: argparse.Namespace) -> int:
+    """Run the ``profile`` command; returns the exit code (0 ok, 2 bad input)."""
+    from coverage import (
+        CareData,
+        computed_gp_access,
+        embedded_apl,
+        load_bpe,
+        load_drees_apl,
+        load_population_ages,
+        load_rpps,
+        perimeter_profiles,
+    )
+    from diagnosis.errors import AtlasError
+
+    out_dir = Path(args.out)
+    steps = ["référentiel", "import", "données de soins", "profils", "écriture"]
+    with tqdm(
+        total=len(steps), desc="Profils", unit="étape", file=sys.stderr, disable=args.no_progress
+    ) as bar:
+        try:
+            national = load_referential(directory=args.referential)
+            bar.update(1)
+            imported = import_perimeters(
+                args.perimeters,
+                referential=national,
+                region=args.region,
+                department=args.department,
+                sheet=args.sheet,
+            )
+            bar.update(1)
+            uploads = [load_drees_apl(path, referential=national) for path in args.apl or []]
+            layers = (*embedded_apl(national).values(), *uploads)
+            if args.vintage is not None and not any(args.vintage in a.vintages for a in layers):
+                available = sorted({v for a in layers for v in a.vintages})
+                raise AtlasError(
+                    f"Millésime {args.vintage} absent des données APL. Attendu : l'un de "
+                    f"{', '.join(map(str, available))}, ou un classeur DREES de ce millésime "
+                    "donné avec --apl."
+                )
+            care = CareData(
+                apl_vintage=args.vintage,
+                apl_layers=layers,
+                rpps=load_rpps(args.rpps, referential=national) if args.rpps else None,
+                ages=load_population_ages(args.ages, referential=national) if args.ages else None,
+                bpe=load_bpe(args.bpe, referential=national) if args.bpe else None,
+            )
+            if care.rpps is not None:
+                care.access, care.access_method = computed_gp_access(
+                    national, care.rpps, ages=care.ages
+                )
+            bar.update(1)
+            profiles = perimeter_profiles(imported.perimeters, national, care)
+            bar.update(1)
+        except (ReferentialMissingError, AtlasError) as exc:
+            print(f"Erreur : {exc}", file=sys.stderr)
+            return 2
+        out_dir.mkdir(parents=True, exist_ok=True)
+        target = out_dir / "profiles.csv"
+        profiles.to_csv(target, index=False, encoding="utf-8")
+        bar.update(1)
+    loaded = profiles.loc[profiles["status"] == "chargé", "indicator_id"].unique()
+    print(f"Import : {imported.summary_fr()}")
+    print(
+        f"{profiles['perimeter_id'].nunique()} périmètre(s), {len(loaded)} indicateur(s) "
+        f"chargé(s) : {', '.join(loaded)}."
+    )
+    print(f"Profils écrits dans {target}")
+    return 0
+
+
+def _add_profile_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    profile = sub.add_parser(
+        "profile",
+        help="profil de chaque périmètre (population, offre, APL) comparé au département, "
+        "à la région et à la France",
+    )
+    profile.add_argument("--perimeters", required=True, help="fichier de périmètres")
+    scope = profile.add_mutually_exclusive_group()
+    scope.add_argument("--region", help="code de région (ex. 93)")
+    scope.add_argument("--department", help="code de département (ex. 13)")
+    profile.add_argument(
+        "--vintage",
+        type=int,
+        help="millésime de l'APL (défaut : le plus récent de chaque profession)",
+    )
+    profile.add_argument(
+        "--apl",
+        nargs="+",
+        metavar="FICHIER",
+        help="classeur(s) APL de la DREES, ajoutés aux données intégrées (ou les remplaçant "
+        "pour la même profession et le même millésime)",
+    )
+    profile.add_argument(
+        "--rpps", help="extraction PS_LibreAcces_Personne_activite (Annuaire santé)"
+    )
+    profile.add_argument("--ages", help="population par âge de l'INSEE (par commune)")
+    profile.add_argument("--bpe", help="base permanente des équipements de l'INSEE")
+    profile.add_argument("--out", required=True, help="dossier de sortie (profiles.csv)")
+    profile.add_argument("--sheet", help="feuille du classeur de périmètres (défaut : détection)")
+    profile.add_argument(
+        "--referential", default=str(DEFAULT_REFERENTIAL_DIR), help="dossier du référentiel"
+    )
+    profile.add_argument("--no-progress", action="store_true", help="sans barre de progression")
+    profile.set_defaults(func=_profile)
+
+
+# --------------------------------------------------------------------------
+# fetch-data (issue 12): official open data of care, on demand
+# --------------------------------------------------------------------------
+
+
+def _fetch_data(args: argparse.Namespace) -> int:
+    """Run the ``fetch-data`` command; returns 0 when every file is in place, else 1."""
+    from coverage.fetch import FetchError, care_sources, fetch_source
+
+    sources = care_sources()
+    keys = args.only or list(sources)
+    dest = Path(args.dest)
+    failed = 0
+    for key in keys:
+        source = sources[key]
+        with tqdm(
+            desc=key, unit="o", unit_scale=True, file=sys.stderr, disable=args.no_progress
+        ) as bar:
+
+            def progress(done: int, total: int | None, bar: tqdm = bar) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            try:
+                result = fetch_source(source, dest_dir=dest, progress=progress, force=args.force)
+            except FetchError as exc:
+                failed += 1
+                print(f"Erreur ({key}) : {exc}", file=sys.stderr)
+                continue
+        status = {
+            "downloaded": "téléchargé",
+            "resumed": "téléchargement repris et terminé",
+            "cached": "déjà présent, empreinte vérifiée",
+            "manual": "présent (téléchargé à la main)",
+        }[result.status]
+        print(
+            f"{key} : {status} — {result.path.name}, sha256 {(result.sha256 or '')[:12]}… ; "
+            f"{source.licence}"
+        )
+    return 1 if failed else 0
+
+
+def _add_fetch_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from coverage.fetch import DEFAULT_CARE_DIR, care_sources
+
+    fetch = sub.add_parser(
+        "fetch-data",
+        help="télécharger les données ouvertes officielles de l'offre et de l'accès aux soins",
+    )
+    fetch.add_argument(
+        "--only",
+        nargs="+",
+        choices=sorted(care_sources()),
+        metavar="SOURCE",
+        help="sources à télécharger (défaut : toutes) : " + ", ".join(care_sources()),
+    )
+    fetch.add_argument("--dest", default=str(DEFAULT_CARE_DIR), help="dossier des fichiers")
+    fetch.add_argument("--force", action="store_true", help="télécharger même si déjà présent")
+    fetch.add_argument("--no-progress", action="store_true", help="sans barre de progression")
+    fetch.set_defaults(func=_fetch_data)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m diagnosis``."""
     parser = argparse.ArgumentParser(
@@ -235,6 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     diag.add_argument("--no-progress", action="store_true", help="sans barre de progression")
     diag.set_defaults(func=_diagnose)
+    _add_profile_parser(sub)
+    _add_fetch_parser(sub)
     return parser
 
 

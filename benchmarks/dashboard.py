@@ -36,7 +36,7 @@ sys.path.insert(0, str(PROJECT))
 def region_view() -> dict:
     from playwright.sync_api import sync_playwright
 
-    from tests.browser import CHROMIUM_ARGS, component_frame, streamlit_server, wait_for_map
+    from tests.browser import CHROMIUM_ARGS, streamlit_server, wait_for_map
 
     out: dict = {}
     with streamlit_server() as base, sync_playwright() as pw:
@@ -66,9 +66,7 @@ def region_view() -> dict:
         # cache of Streamlit's own scripts are cold.
         start = time.perf_counter()
         page.goto(base)
-        component_frame(page, contains="streamlit_folium").wait_for_selector(
-            "path.leaflet-interactive", timeout=120_000
-        )
+        wait_for_map(page)
         out["region_cold_first_render_s"] = time.perf_counter() - start
         out["cold_http_mb"] = responses["bytes"] / 1e6
         page.close()
@@ -77,9 +75,7 @@ def region_view() -> dict:
         first = fresh.new_page()
         start = time.perf_counter()
         first.goto(base)
-        component_frame(first, contains="streamlit_folium").wait_for_selector(
-            "path.leaflet-interactive", timeout=120_000
-        )
+        wait_for_map(first)
         out["region_first_visit_s"] = time.perf_counter() - start
         fresh.close()
         # A new session (new tab) of a browser that already has Streamlit's scripts.
@@ -88,8 +84,7 @@ def region_view() -> dict:
         received["bytes"] = 0
         start = time.perf_counter()
         page.goto(base)
-        frame = component_frame(page, contains="streamlit_folium")
-        frame.wait_for_selector("path.leaflet-interactive", timeout=120_000)
+        frame = wait_for_map(page)
         out["region_first_render_s"] = time.perf_counter() - start
         out["region_ws_mb"] = received["bytes"] / 1e6
         out["region_paths"] = frame.locator("path.leaflet-interactive").count()
@@ -124,7 +119,7 @@ def national_view() -> dict:
     from diagnosis.pipeline import run_diagnosis
     from diagnosis.referential import load_referential
     from ui import maps
-    from ui.coverage_tab import build_map, coverage_layers
+    from ui.coverage_tab import coverage_layers, coverage_map
 
     ref = load_referential()
     rng = np.random.default_rng(0)
@@ -146,7 +141,7 @@ def national_view() -> dict:
         diag = run_diagnosis(imported, ref, proposals=False)
     start = time.perf_counter()
     layers = coverage_layers(diag)
-    html = maps.map_html(build_map(layers))
+    html = maps.map_html(maps.build_map(coverage_map(layers)))
     built = time.perf_counter() - start
     out = {
         "national_build_s": built,

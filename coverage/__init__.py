@@ -1,1 +1,89 @@
-"""Care supply and access-to-care indicators (official loaders, densities, 2SFCA)."""
+"""Care supply and access-to-care indicators (official loaders, densities, 2SFCA).
+
+The public face of the package: what a notebook, the command line and the
+dashboard call.
+
+Examples
+--------
+>>> from coverage import indicator_specs
+>>> indicator_specs()[0].indicator_id
+'population'
+"""
+
+from coverage.access import (
+    AccessResult,
+    Decay,
+    TravelPairs,
+    age_weights,
+    cap_gp_activity,
+    crow_fly_pairs,
+    pairs_from_table,
+    referential_pairs,
+    two_step_fca,
+)
+from coverage.apl import AplData, AplFileError, AplProfessionError, apl_summary, load_drees_apl
+from coverage.embedded import embedded_apl, embedded_manifest
+from coverage.fetch import CareSource, FetchError, care_sources, fetch_source
+from coverage.indicators import (
+    INDICATOR_COLUMNS,
+    CareData,
+    IndicatorSpec,
+    computed_gp_access,
+    indicator_specs,
+    merge_apl,
+    scope_names,
+    territory_indicators,
+)
+from coverage.normalise import attach_to_units, resolve_codes
+from coverage.profile import PROFILE_COLUMNS, perimeter_profiles
+from coverage.rules import AplProfession, apl_profession, apl_professions
+from coverage.supply import (
+    SupplyFileError,
+    SupplyTable,
+    load_bpe,
+    load_population_ages,
+    load_rpps,
+)
+
+__all__ = [
+    "INDICATOR_COLUMNS",
+    "PROFILE_COLUMNS",
+    "AccessResult",
+    "AplData",
+    "AplFileError",
+    "AplProfession",
+    "AplProfessionError",
+    "CareData",
+    "CareSource",
+    "Decay",
+    "FetchError",
+    "IndicatorSpec",
+    "SupplyFileError",
+    "SupplyTable",
+    "TravelPairs",
+    "age_weights",
+    "apl_profession",
+    "apl_professions",
+    "apl_summary",
+    "attach_to_units",
+    "cap_gp_activity",
+    "care_sources",
+    "computed_gp_access",
+    "crow_fly_pairs",
+    "embedded_apl",
+    "embedded_manifest",
+    "fetch_source",
+    "indicator_specs",
+    "load_bpe",
+    "load_drees_apl",
+    "load_population_ages",
+    "load_rpps",
+    "merge_apl",
+    "pairs_from_table",
+    "perimeter_profiles",
+    "referential_pairs",
+    "resolve_codes",
+    "scope_names",
+    "territory_indicators",
+    "two_step_fca",
+]

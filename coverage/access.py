@@ -18,18 +18,15 @@ are never modified.
 
 from __future__ import annotations
 
-import functools
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyproj
 from scipy.spatial import cKDTree
 
-from diagnosis.paths import RULES_DIR
+from coverage.rules import apl_parameters
 from diagnosis.referential import Referential
 from diagnosis.zones import metric_zones, zone_of
 
@@ -45,13 +42,6 @@ __all__ = [
     "referential_pairs",
     "two_step_fca",
 ]
-
-
-@functools.lru_cache(maxsize=1)
-def apl_parameters() -> dict[str, Any]:
-    """The DREES APL method parameters (``data/rules/apl.toml``)."""
-    with (RULES_DIR / "apl.toml").open("rb") as fh:
-        return tomllib.load(fh)
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,20 @@
 """Care supply and access indicators of a territory and of its department, region, France.
 
-When a layer is not loaded, its indicators say so ("non chargé"): they are
-never shown as zeros.
+Indicators are entries of a registry (:func:`indicator_specs`): each is a small
+:class:`IndicatorSpec` with a stable snake_case ``indicator_id`` (used by
+exports and tests), a French label (presentation only), a unit, the layer it
+needs and how to compute it on a set of units. Adding an indicator is adding
+one spec. When a layer is not loaded, its indicators say so ("non chargé"):
+they are never shown as zeros.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import functools
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 
-import numpy as np
 import pandas as pd
 
 from coverage.access import (
@@ -19,20 +24,32 @@ from coverage.access import (
     referential_pairs,
     two_step_fca,
 )
-from coverage.apl import AplData
-from coverage.supply import AGE_BANDS, SupplyTable, professions, standardised_population
+from coverage.apl import AplData, AplVintage
+from coverage.rules import AplProfession, apl_professions, professions
+from coverage.supply import AGE_BANDS, SupplyTable, standardised_population
+from diagnosis.errors import DataError
 from diagnosis.referential import Referential
 
 __all__ = [
     "INDICATOR_COLUMNS",
+    "NOT_LOADED",
     "CareData",
+    "IndicatorEvaluator",
+    "IndicatorSpec",
+    "comparison_scopes",
     "computed_gp_access",
+    "indicator_specs",
+    "merge_apl",
     "scope_names",
+    "supply_short_id",
     "territory_indicators",
 ]
 
 NOT_LOADED = "non chargé"
+LOADED = "chargé"
+SCOPES = ("territory", "department", "region", "france")
 INDICATOR_COLUMNS = [
+    "indicator_id",
     "indicator",
     "unit",
     "territory",
@@ -40,13 +57,39 @@ INDICATOR_COLUMNS = [
     "region",
     "france",
     "source",
+    "vintage",
     "status",
+    "decimals",
 ]
+
+
+def merge_apl(layers: Iterable[AplData | None]) -> dict[str, AplData]:
+    """APL layers by profession; a later layer adds vintages or replaces the same vintage.
+
+    Used to put a user's DREES workbooks over the embedded ones.
+    """
+    merged: dict[str, AplData] = {}
+    for layer in layers:
+        if layer is None:
+            continue
+        current = merged.get(layer.profession)
+        if current is None:
+            merged[layer.profession] = replace(layer, vintages=dict(layer.vintages))
+        else:
+            current.vintages.update(layer.vintages)
+            current.filename = layer.filename or current.filename
+    return merged
 
 
 @dataclass
 class CareData:
-    """Care layers loaded by the user (any may be missing)."""
+    """Care layers loaded by the user (any may be missing).
+
+    ``apl`` is one workbook (an upload); ``apl_layers`` more of them (the
+    embedded data first, see :func:`coverage.embedded.embedded_apl`); for a
+    profession and vintage given twice, ``apl`` wins, then the last of
+    ``apl_layers``.
+    """
 
     apl: AplData | None = None
     apl_vintage: int | None = None
@@ -56,13 +99,25 @@ class CareData:
     #: Accessibility computed by the project's 2SFCA engine (see :func:`computed_gp_access`).
     access: pd.Series | None = None
     access_method: str = ""
+    apl_layers: Sequence[AplData] = field(default_factory=tuple)
+
+    def apl_by_profession(self) -> dict[str, AplData]:
+        """Every APL layer, by profession key, user workbooks over the embedded data."""
+        return merge_apl([*self.apl_layers, self.apl])
+
+    def apl_vintage_of(self, data: AplData) -> AplVintage:
+        """The vintage asked for (``apl_vintage``) when the layer has it, else its latest."""
+        if self.apl_vintage is not None and self.apl_vintage in data.vintages:
+            return data.vintages[self.apl_vintage]
+        return data.latest
 
 
-def _scopes(codes: Sequence[str], ref: Referential) -> dict[str, pd.Index]:
+def comparison_scopes(codes: Sequence[str], ref: Referential) -> dict[str, pd.Index]:
+    """Units of a territory, of its main department and region (most inhabitants), of France."""
     units = ref.units
     inside = units.index.intersection(pd.Index(codes))
     if len(inside) == 0:
-        raise ValueError("Territoire vide : aucune commune du référentiel.")
+        raise DataError("Territoire vide : aucune commune du référentiel.")
     dep = (
         units.loc[inside]
         .groupby(units.loc[inside, "department"].astype(str))["population"]
@@ -85,7 +140,7 @@ def _scopes(codes: Sequence[str], ref: Referential) -> dict[str, pd.Index]:
 
 def scope_names(codes: Sequence[str], ref: Referential) -> dict[str, str]:
     """Names of the comparison scopes of a territory (its main department and region)."""
-    scopes = _scopes(codes, ref)
+    scopes = comparison_scopes(codes, ref)
     units = ref.units
     dep = units.loc[scopes["department"][0]]
     return {
@@ -96,8 +151,285 @@ def scope_names(codes: Sequence[str], ref: Referential) -> dict[str, str]:
     }
 
 
-def _sum(table: pd.DataFrame, column: str, scope: pd.Index) -> float:
-    return float(table[column].reindex(scope).sum())
+@dataclass(frozen=True)
+class _Context:
+    ref: Referential
+    care: CareData
+    apl: dict[str, AplData]
+
+    @functools.cached_property
+    def population(self) -> pd.Series:
+        return self.ref.units["population"].astype(float)
+
+
+Compute = Callable[[_Context, pd.Index], float]
+
+
+@dataclass(frozen=True)
+class IndicatorSpec:
+    """One indicator: a stable id, a French label, a unit, its layer and its formula.
+
+    Attributes
+    ----------
+    indicator_id
+        Stable snake_case id (``population``, ``apl_mg``, ``density_mg_10k``).
+    label
+        French label, for presentation only.
+    unit
+        French unit.
+    loaded
+        Whether the layer the indicator needs is loaded.
+    compute
+        Value on a set of unit codes (a scope).
+    source
+        Citation of the figure (called only when loaded).
+    missing_source
+        What to load, shown when the layer is missing.
+    vintage
+        Vintage of the figure (called only when loaded; "" when not applicable).
+    decimals
+        Digits to show (shares: digits of the fraction, i.e. 3 for "16.6 %").
+    """
+
+    indicator_id: str
+    label: str
+    unit: str
+    loaded: Callable[[_Context], bool]
+    compute: Compute
+    source: Callable[[_Context], str]
+    missing_source: str
+    vintage: Callable[[_Context], str] = lambda _ctx: ""
+    decimals: int = 0
+
+
+def supply_short_id(key: str) -> str:
+    """Short id of a profession in indicator ids: ``mg`` for ``medecin_generaliste``.
+
+    The five DREES professions use the short ids of ``data/rules/apl.toml``;
+    any other profession of the Annuaire santé keeps its key.
+    """
+    prof = apl_professions().get(key)
+    return prof.short if prof is not None else key
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den else math.nan
+
+
+def _population_spec() -> IndicatorSpec:
+    return IndicatorSpec(
+        indicator_id="population",
+        label="Population",
+        unit="habitants",
+        loaded=lambda _ctx: True,
+        compute=lambda ctx, scope: float(ctx.population.reindex(scope).sum()),
+        source=lambda ctx: f"INSEE, {ctx.ref.population_label}",
+        missing_source="INSEE",
+        vintage=lambda ctx: str(ctx.ref.manifest["vintages"]["population"].get("year", "")),
+    )
+
+
+def _rpps_count(key: str) -> Compute:
+    def compute(ctx: _Context, scope: pd.Index) -> float:
+        assert ctx.care.rpps is not None
+        table = ctx.care.rpps.by_unit
+        return float(table[key].reindex(scope).sum()) if key in table.columns else 0.0
+
+    return compute
+
+
+def _rpps_density(key: str) -> Compute:
+    count = _rpps_count(key)
+
+    def compute(ctx: _Context, scope: pd.Index) -> float:
+        return _ratio(count(ctx, scope), float(ctx.population.reindex(scope).sum())) * 10_000
+
+    return compute
+
+
+def _rpps_specs() -> list[IndicatorSpec]:
+    specs = []
+    for prof in professions():
+        short = supply_short_id(prof["key"])
+        common = {
+            "loaded": lambda ctx: ctx.care.rpps is not None,
+            "source": lambda ctx: ctx.care.rpps.source,
+            "missing_source": "Annuaire santé (RPPS)",
+        }
+        specs.append(
+            IndicatorSpec(
+                indicator_id=f"count_{short}",
+                label=f"{prof['label']} : effectif",
+                unit="professionnels",
+                compute=_rpps_count(prof["key"]),
+                **common,  # type: ignore[arg-type]
+            )
+        )
+        specs.append(
+            IndicatorSpec(
+                indicator_id=f"density_{short}_10k",
+                label=f"{prof['label']} : densité",
+                unit="pour 10 000 habitants",
+                compute=_rpps_density(prof["key"]),
+                decimals=2,
+                **common,  # type: ignore[arg-type]
+            )
+        )
+    return specs
+
+
+def _share_75_plus(ctx: _Context, scope: pd.Index) -> float:
+    assert ctx.care.ages is not None
+    sub = ctx.care.ages.by_unit.reindex(scope)
+    old = float(sub[["75-79", "80-84", "85-89", "90+"]].sum().sum())
+    return _ratio(old, float(sub[AGE_BANDS].sum().sum()))
+
+
+def _apl_table(ctx: _Context, prof: AplProfession) -> pd.DataFrame:
+    return ctx.care.apl_vintage_of(ctx.apl[prof.key]).by_unit
+
+
+def _apl_mean(prof: AplProfession) -> Compute:
+    """Mean APL weighted by the standardised population (DREES rule)."""
+
+    def compute(ctx: _Context, scope: pd.Index) -> float:
+        sub = _apl_table(ctx, prof).reindex(scope)
+        weight = sub["population_standardised"].fillna(sub["population"])
+        valid = sub["apl"].notna() & weight.notna()
+        w = weight[valid]
+        return _ratio(float((sub.loc[valid, "apl"] * w).sum()), float(w.sum()))
+
+    return compute
+
+
+def _apl_share_below(prof: AplProfession, threshold: float) -> Compute:
+    """Share of the (total) population living in communes under the threshold (DREES rule)."""
+
+    def compute(ctx: _Context, scope: pd.Index) -> float:
+        sub = _apl_table(ctx, prof).reindex(scope)
+        valid = sub["apl"].notna() & sub["population"].notna()
+        pop = sub.loc[valid, "population"]
+        return _ratio(float(pop[sub.loc[valid, "apl"] < threshold].sum()), float(pop.sum()))
+
+    return compute
+
+
+def _apl_specs() -> list[IndicatorSpec]:
+    specs = []
+    for prof in apl_professions().values():
+
+        def loaded(ctx: _Context, key: str = prof.key) -> bool:
+            return key in ctx.apl
+
+        def source(ctx: _Context, key: str = prof.key) -> str:
+            data = ctx.apl[key]
+            return data.source_label(ctx.care.apl_vintage_of(data).vintage)
+
+        def vintage(ctx: _Context, key: str = prof.key) -> str:
+            return str(ctx.care.apl_vintage_of(ctx.apl[key]).vintage)
+
+        specs.append(
+            IndicatorSpec(
+                indicator_id=f"apl_{prof.short}",
+                label=f"APL aux {prof.label} (moyenne pondérée par la population standardisée)",
+                unit=prof.unit,
+                loaded=loaded,
+                compute=_apl_mean(prof),
+                decimals=prof.decimals,
+                source=source,
+                missing_source=f"DREES, APL aux {prof.label}",
+                vintage=vintage,
+            )
+        )
+        if prof.threshold is not None:
+            specs.append(
+                IndicatorSpec(
+                    indicator_id=f"apl_{prof.short}_share_below",
+                    label=f"Part de la population sous le seuil d'APL aux {prof.label} "
+                    f"({f'{prof.threshold:g}'.replace('.', ',')})",
+                    unit="part de la population",
+                    loaded=loaded,
+                    compute=_apl_share_below(prof, prof.threshold),
+                    decimals=3,
+                    source=source,
+                    missing_source=f"DREES, APL aux {prof.label}",
+                    vintage=vintage,
+                )
+            )
+    return specs
+
+
+def _computed_access(ctx: _Context, scope: pd.Index) -> float:
+    assert ctx.care.access is not None
+    values = ctx.care.access.reindex(scope)
+    w = ctx.population.reindex(scope).where(values.notna())
+    return _ratio(float((values * w).sum()), float(w.sum()))
+
+
+def _bpe_total(ctx: _Context, scope: pd.Index) -> float:
+    assert ctx.care.bpe is not None
+    table = ctx.care.bpe.by_unit
+    types = [c for c in table.columns if c != "estimated"]
+    return float(table[types].reindex(scope).sum().sum())
+
+
+def _bpe_density(ctx: _Context, scope: pd.Index) -> float:
+    return _ratio(_bpe_total(ctx, scope), float(ctx.population.reindex(scope).sum())) * 10_000
+
+
+@functools.lru_cache(maxsize=1)
+def indicator_specs() -> tuple[IndicatorSpec, ...]:
+    """The registry of territory indicators, in display order.
+
+    Built from the rules files: one count and one density per profession of
+    ``professions.toml``, one APL (and a share below the threshold where
+    ``apl.toml`` defines one) per DREES profession.
+    """
+    bpe_label = "Équipements de santé libéraux (BPE, domaine D2)"
+    return (
+        _population_spec(),
+        *_rpps_specs(),
+        IndicatorSpec(
+            indicator_id="share_75_plus",
+            label="Part des 75 ans et plus",
+            unit="part de la population",
+            loaded=lambda ctx: ctx.care.ages is not None,
+            compute=_share_75_plus,
+            decimals=3,
+            source=lambda ctx: ctx.care.ages.source,  # type: ignore[union-attr]
+            missing_source="INSEE, population par âge",
+        ),
+        *_apl_specs(),
+        IndicatorSpec(
+            indicator_id="access_mg_2sfca",
+            label="Accessibilité potentielle calculée aux médecins généralistes (2SFCA)",
+            unit="médecins pour 10 000 habitants standardisés",
+            loaded=lambda ctx: ctx.care.access is not None,
+            compute=_computed_access,
+            decimals=2,
+            source=lambda ctx: ctx.care.access_method,
+            missing_source="Annuaire santé (RPPS) requis",
+        ),
+        IndicatorSpec(
+            indicator_id="bpe_d2_count",
+            label=bpe_label,
+            unit="équipements",
+            loaded=lambda ctx: ctx.care.bpe is not None,
+            compute=_bpe_total,
+            source=lambda ctx: ctx.care.bpe.source,  # type: ignore[union-attr]
+            missing_source="INSEE, BPE",
+        ),
+        IndicatorSpec(
+            indicator_id="bpe_d2_10k",
+            label=f"{bpe_label} : densité",
+            unit="pour 10 000 habitants",
+            loaded=lambda ctx: ctx.care.bpe is not None,
+            compute=_bpe_density,
+            decimals=2,
+            source=lambda ctx: ctx.care.bpe.source,  # type: ignore[union-attr]
+            missing_source="INSEE, BPE",
+        ),
+    )
 
 
 def territory_indicators(
@@ -105,7 +437,8 @@ def territory_indicators(
     ref: Referential,
     care: CareData,
     *,
-    apl_threshold: float = 2.5,
+    indicators: Sequence[str] | None = None,
+    scopes: dict[str, pd.Index] | None = None,
 ) -> pd.DataFrame:
     """Indicators of a territory (unit codes) and of its department, region and France.
 
@@ -117,164 +450,93 @@ def territory_indicators(
         National referential (comparisons need the whole of France).
     care
         Loaded care layers.
-    apl_threshold
-        Under-service threshold of the APL (2.5 consultations a year per
-        standardised inhabitant for GPs).
+    indicators
+        Ids of the indicators to compute (default: the whole registry).
+    scopes
+        Precomputed comparison scopes (as returned by :func:`comparison_scopes`);
+        computed from ``codes`` when not given.
 
     Returns
     -------
     pandas.DataFrame
-        One row per indicator: indicator, unit, territory, department, region,
-        france, source, status (``chargé`` or ``non chargé``; values are NaN
-        when not loaded).
+        One row per indicator (columns :data:`INDICATOR_COLUMNS`): its id,
+        French label, unit, the four values, source, vintage and status
+        (``chargé`` or ``non chargé``; values are NaN when not loaded).
 
     Notes
     -----
     Densities are practitioners per 10,000 inhabitants of the referential's
     legal population. A territory's APL is the mean of its communes' APL
-    weighted by their population in the APL file; the share below the
-    threshold counts that population (DREES method).
+    weighted by their standardised population; the share below the threshold
+    (GPs only: DREES defines none for the other professions) counts the total
+    population of communes under it (DREES method, stated in every sheet of
+    its workbooks). Thresholds and units come from ``data/rules/apl.toml``.
     """
-    scopes = _scopes(codes, ref)
-    population = ref.units["population"]
-    rows: list[dict[str, object]] = []
+    scopes = scopes if scopes is not None else comparison_scopes(codes, ref)
+    evaluator = IndicatorEvaluator(ref, care, indicators=indicators)
+    table = evaluator.describe()
+    for k in SCOPES:
+        table[k] = evaluator.values(scopes[k])
+    return table[INDICATOR_COLUMNS]
 
-    def add(
-        indicator: str, unit: str, values: dict[str, float], source: str, loaded: bool = True
+
+class IndicatorEvaluator:
+    """The registry's indicators for given care layers, evaluated on any set of units.
+
+    Parameters
+    ----------
+    ref
+        National referential.
+    care
+        Loaded care layers.
+    indicators
+        Ids to evaluate (default: the whole registry); an unknown id is refused.
+    """
+
+    def __init__(
+        self, ref: Referential, care: CareData, *, indicators: Sequence[str] | None = None
     ) -> None:
-        rows.append(
+        self.ctx = _Context(ref=ref, care=care, apl=care.apl_by_profession())
+        specs = indicator_specs()
+        if indicators is not None:
+            wanted = set(indicators)
+            unknown = wanted - {s.indicator_id for s in specs}
+            if unknown:
+                raise DataError(
+                    f"Indicateur(s) inconnu(s) : {', '.join(sorted(unknown))}. Attendu : "
+                    + ", ".join(s.indicator_id for s in specs)
+                    + "."
+                )
+            specs = tuple(s for s in specs if s.indicator_id in wanted)
+        self.specs = specs
+        self.loaded = [spec.loaded(self.ctx) for spec in specs]
+
+    def describe(self) -> pd.DataFrame:
+        """One row per indicator: id, label, unit, source, vintage, status."""
+        return pd.DataFrame(
             {
-                "indicator": indicator,
-                "unit": unit,
-                **{k: (values.get(k, np.nan) if loaded else np.nan) for k in scopes},
-                "source": source,
-                "status": "chargé" if loaded else NOT_LOADED,
+                "indicator_id": [s.indicator_id for s in self.specs],
+                "indicator": [s.label for s in self.specs],
+                "unit": [s.unit for s in self.specs],
+                "source": [
+                    s.source(self.ctx) if ok else s.missing_source
+                    for s, ok in zip(self.specs, self.loaded, strict=True)
+                ],
+                "vintage": [
+                    s.vintage(self.ctx) if ok else ""
+                    for s, ok in zip(self.specs, self.loaded, strict=True)
+                ],
+                "status": [LOADED if ok else NOT_LOADED for ok in self.loaded],
+                "decimals": [s.decimals for s in self.specs],
             }
         )
 
-    pops = {k: float(population.reindex(v).sum()) for k, v in scopes.items()}
-    add("Population", "habitants", pops, f"INSEE, {ref.population_label}")
-
-    labels = {p["key"]: p["label"] for p in professions()}
-    if care.rpps is not None:
-        table = care.rpps.by_unit
-        for key, label in labels.items():
-            if key not in table.columns:
-                counts = dict.fromkeys(scopes, 0.0)
-            else:
-                counts = {k: _sum(table, key, v) for k, v in scopes.items()}
-            add(f"{label} : effectif", "professionnels", counts, care.rpps.source)
-            density = {k: counts[k] / pops[k] * 10_000 if pops[k] else np.nan for k in scopes}
-            add(f"{label} : densité", "pour 10 000 habitants", density, care.rpps.source)
-    else:
-        for label in labels.values():
-            add(f"{label} : effectif", "professionnels", {}, "Annuaire santé (RPPS)", loaded=False)
-            add(
-                f"{label} : densité",
-                "pour 10 000 habitants",
-                {},
-                "Annuaire santé (RPPS)",
-                loaded=False,
-            )
-
-    if care.ages is not None:
-        ages = care.ages.by_unit
-        share = {}
-        for k, v in scopes.items():
-            sub = ages.reindex(v)
-            old = sub[["75-79", "80-84", "85-89", "90+"]].sum().sum()
-            total = sub[AGE_BANDS].sum().sum()
-            share[k] = float(old / total) if total else np.nan
-        add("Part des 75 ans et plus", "part de la population", share, care.ages.source)
-    else:
-        add(
-            "Part des 75 ans et plus",
-            "part de la population",
-            {},
-            "INSEE, population par âge",
-            loaded=False,
-        )
-
-    if care.apl is not None:
-        vintage = care.apl_vintage or max(care.apl.vintages)
-        table = care.apl.vintages[vintage].by_unit
-        source = care.apl.source_label(vintage)
-        means, below = {}, {}
-        for k, v in scopes.items():
-            sub = table.reindex(v)
-            valid = sub["apl"].notna() & sub["population"].notna()
-            w = sub.loc[valid, "population"]
-            means[k] = float((sub.loc[valid, "apl"] * w).sum() / w.sum()) if w.sum() else np.nan
-            below[k] = (
-                float(w[sub.loc[valid, "apl"] < apl_threshold].sum() / w.sum())
-                if w.sum()
-                else np.nan
-            )
-        add("APL (moyenne pondérée par la population)", care.apl.profession_label, means, source)
-        add(
-            f"Part de la population sous le seuil d'APL ({apl_threshold:g})",
-            "part de la population",
-            below,
-            source,
-        )
-    else:
-        add("APL (moyenne pondérée par la population)", "", {}, "DREES, APL", loaded=False)
-        add(
-            f"Part de la population sous le seuil d'APL ({apl_threshold:g})",
-            "part de la population",
-            {},
-            "DREES, APL",
-            loaded=False,
-        )
-
-    if care.access is not None:
-        acc = care.access
-        means = {}
-        for k, v in scopes.items():
-            values = acc.reindex(v)
-            w = population.reindex(v).where(values.notna())
-            means[k] = float((values * w).sum() / w.sum()) if w.sum() else np.nan
-        add(
-            "Accessibilité potentielle calculée aux médecins généralistes (2SFCA)",
-            "médecins pour 10 000 habitants standardisés",
-            means,
-            care.access_method,
-        )
-    else:
-        add(
-            "Accessibilité potentielle calculée aux médecins généralistes (2SFCA)",
-            "médecins pour 10 000 habitants standardisés",
-            {},
-            "Annuaire santé (RPPS) requis",
-            loaded=False,
-        )
-
-    if care.bpe is not None:
-        table = care.bpe.by_unit
-        types = [c for c in table.columns if c != "estimated"]
-        totals = {k: float(table[types].reindex(v).sum().sum()) for k, v in scopes.items()}
-        add(
-            "Équipements de santé libéraux (BPE, domaine D2)",
-            "équipements",
-            totals,
-            care.bpe.source,
-        )
-        per = {k: totals[k] / pops[k] * 10_000 if pops[k] else np.nan for k in scopes}
-        add(
-            "Équipements de santé libéraux (BPE, domaine D2)",
-            "pour 10 000 habitants",
-            per,
-            care.bpe.source,
-        )
-    else:
-        add(
-            "Équipements de santé libéraux (BPE, domaine D2)",
-            "équipements",
-            {},
-            "INSEE, BPE",
-            loaded=False,
-        )
-    return pd.DataFrame(rows, columns=INDICATOR_COLUMNS)
+    def values(self, scope: pd.Index) -> list[float]:
+        """The value of each indicator on a set of unit codes (NaN when not loaded)."""
+        return [
+            spec.compute(self.ctx, scope) if ok else math.nan
+            for spec, ok in zip(self.specs, self.loaded, strict=True)
+        ]
 
 
 def computed_gp_access(

@@ -16,14 +16,23 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from diagnosis.communes import resolve_commune_codes
+from diagnosis.communes import CODE_EVENT_KINDS, resolve_codes, written_text
+from diagnosis.errors import DataError
 from diagnosis.reading import decode_text, detect_separator
 from diagnosis.referential import Referential
 
-__all__ = ["LOADER_REPORT_COLUMNS", "Attached", "attach_to_units"]
+__all__ = [
+    "CODE_EVENT_KINDS",
+    "LOADER_REPORT_COLUMNS",
+    "Attached",
+    "attach_to_units",
+    "resolve_codes",
+]
 
-LOADER_REPORT_COLUMNS = ["kind", "code", "n_rows", "message", "action"]
-
+#: Columns of a loader report. ``kind`` is the report's family (``unknown_code``,
+#: ``former_code``, ``code_normalised``, ``merged``, ``plm_parent_spread``...);
+#: ``event`` the precise change (one of :data:`CODE_EVENT_KINDS`, or the kind).
+LOADER_REPORT_COLUMNS = ["kind", "code", "n_rows", "message", "action", "event"]
 
 @dataclass
 class Attached:
@@ -31,6 +40,52 @@ class Attached:
 
     table: pd.DataFrame  # indexed by unit code; "estimated" column flags PLM spreads
     report: pd.DataFrame
+
+
+def _report_row(
+    kind: str, code: str, n_rows: int, message: str, action: str, *, event: str | None = None
+) -> dict[str, object]:
+    return {
+        "kind": kind,
+        "code": code,
+        "n_rows": n_rows,
+        "message": message,
+        "action": action,
+        "event": event or kind,
+    }
+
+
+def _resolution_report(resolution: pd.DataFrame, counts: pd.Series) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    flagged = resolution[(resolution["status"] == "unknown") | (resolution["events"].map(len) > 0)]
+    for written, status, events in zip(
+        flagged["written"], flagged["status"], flagged["events"], strict=True
+    ):
+        shown = written_text(written)
+        n = int(counts.get(written, 0))
+        if status == "unknown":
+            rows.append(
+                _report_row(
+                    "unknown_code",
+                    shown,
+                    n,
+                    f"Code {shown} inconnu du référentiel des communes.",
+                    "ligne(s) écartée(s) du calcul",
+                )
+            )
+        for event, message in events:
+            former = event == "former_code"
+            rows.append(
+                _report_row(
+                    "former_code" if former else "code_normalised",
+                    shown,
+                    n,
+                    message,
+                    "rattaché à la commune actuelle" if former else "corrigé",
+                    event=event,
+                )
+            )
+    return rows
 
 
 def attach_to_units(
@@ -59,121 +114,126 @@ def attach_to_units(
         Intensive figures (rates, APL): averaged over merged communes weighted
         by ``weight_column``, copied to each arrondissement.
     weight_column
-        Weight of the means (a population column among ``sum_columns``).
+        Weight of the means (e.g. the standardised population for an APL).
 
     Returns
     -------
     Attached
         ``table`` indexed by unit code with the columns and ``estimated``;
-        ``report`` with one line per kind of change and code.
+        ``report`` with one line per kind of change and code (columns
+        :data:`LOADER_REPORT_COLUMNS`).
     """
     if code_column not in frame.columns:
-        raise ValueError(f"colonne {code_column!r} absente (colonnes : {list(frame.columns)})")
-    resolution = resolve_commune_codes(frame[code_column].tolist(), referential=referential)
-    by_written = resolution.set_index("written")
-    mapped = frame[code_column].map(by_written["status"])
-    report_rows: list[dict[str, object]] = []
-    counts = frame[code_column].value_counts()
+        raise DataError(
+            f"Colonne « {code_column} » absente. Colonnes trouvées : "
+            + ", ".join(str(c) for c in frame.columns)
+            + "."
+        )
+    written = frame[code_column]
+    resolution = resolve_codes(written, referential=referential)
+    counts = written.value_counts()
+    report_rows = _resolution_report(resolution, counts)
 
-    for written, row in by_written.iterrows():
-        n = int(counts.get(written, 0))
-        if row["status"] in ("unknown", "ambiguous"):
-            report_rows.append(
-                {
-                    "kind": "unknown_code",
-                    "code": str(written),
-                    "n_rows": n,
-                    "message": f"Code {written} inconnu du référentiel des communes.",
-                    "action": "ligne(s) écartée(s) du calcul",
-                }
-            )
-        for message in row["events"]:
-            kind = (
-                "former_code" if "Ancien" in message or "ancienne" in message else "code_normalised"
-            )
-            report_rows.append(
-                {
-                    "kind": kind,
-                    "code": str(written),
-                    "n_rows": n,
-                    "message": message,
-                    "action": "rattaché à la commune actuelle"
-                    if kind == "former_code"
-                    else "corrigé",
-                }
-            )
-
-    keep = mapped.isin(["unit", "plm_parent"]).to_numpy()
-    data = frame.loc[keep].copy()
-    data["_status"] = mapped[keep].to_numpy()
-    data["_code"] = data[code_column].map(by_written["code"]).to_numpy()
-    pop = referential.units["population"]
+    lookup = pd.Series(range(len(resolution)), index=pd.Index(resolution["written"], dtype=object))
+    position = lookup.reindex(pd.Index(written.to_numpy(dtype=object), dtype=object)).to_numpy()
+    status = resolution["status"].to_numpy()[position]
+    codes = resolution["code"].to_numpy()[position]
     columns = [*sum_columns, *mean_columns]
 
-    units_part = data[data["_status"] == "unit"]
-    if weight_column is not None:
-        weights = units_part[weight_column].astype(float)
-    else:
-        weights = pd.Series(1.0, index=units_part.index)
-    pieces = {}
+    is_unit = status == "unit"
+    units_part = frame.loc[is_unit, columns].assign(
+        _code=codes[is_unit],
+        _weight=1.0 if weight_column is None else frame.loc[is_unit, weight_column].astype(float),
+    )
+    grouped = units_part.groupby("_code", sort=True)
+    pieces: dict[str, pd.Series] = {}
     for col in sum_columns:
-        pieces[col] = units_part.groupby("_code")[col].sum(min_count=1)
+        pieces[col] = grouped[col].sum(min_count=1)
     for col in mean_columns:
         values = units_part[col].astype(float)
-        valid = values.notna() & weights.notna()
-        num = (values * weights).where(valid).groupby(units_part["_code"]).sum(min_count=1)
-        den = weights.where(valid).groupby(units_part["_code"]).sum(min_count=1)
+        valid = values.notna() & units_part["_weight"].notna()
+        num = (
+            (values * units_part["_weight"])
+            .where(valid)
+            .groupby(units_part["_code"])
+            .sum(min_count=1)
+        )
+        den = units_part["_weight"].where(valid).groupby(units_part["_code"]).sum(min_count=1)
         pieces[col] = num / den.where(den > 0)
     table = pd.DataFrame(pieces, columns=columns)
+    if not pieces:
+        table = pd.DataFrame(index=pd.Index(sorted(set(codes[is_unit]))), columns=columns)
     table["estimated"] = False
-    merged = units_part["_code"].value_counts()
+    merged = grouped.size()
     for code, n in merged[merged > 1].items():
         report_rows.append(
-            {
-                "kind": "merged",
-                "code": str(code),
-                "n_rows": int(n),
-                "message": f"{n} lignes regroupées sur la commune actuelle {code} "
+            _report_row(
+                "merged",
+                str(code),
+                int(n),
+                f"{n} lignes regroupées sur la commune actuelle {code} "
                 "(communes fusionnées depuis le millésime du fichier).",
-                "action": "sommes additionnées, moyennes pondérées",
-            }
+                "sommes additionnées, moyennes pondérées",
+            )
         )
 
-    parents = data[data["_status"] == "plm_parent"]
-    if len(parents):
-        lookup = referential.aliases.groupby("parent_code")["unit_code"].agg(list)
-        extra = []
-        for parent, group in parents.groupby("_code"):
-            arrs = [a for a in lookup.get(parent, []) if a not in table.index]
-            if not arrs:
-                continue
-            share = pop.reindex(arrs).astype(float)
-            share = share / share.sum()
-            for arr in arrs:
-                spread: dict[str, object] = {
-                    col: group[col].sum() * share[arr] for col in sum_columns
-                }
-                for col in mean_columns:
-                    spread[col] = group[col].astype(float).mean()
-                spread["estimated"] = True
-                extra.append(pd.Series(spread, name=arr))
-            report_rows.append(
-                {
-                    "kind": "plm_parent_spread",
-                    "code": str(parent),
-                    "n_rows": len(group),
-                    "message": f"Valeurs données pour la commune parente {parent} : réparties sur "
-                    f"ses {len(arrs)} arrondissements au prorata de leur population.",
-                    "action": "estimation signalée",
-                }
-            )
-        if extra:
-            table = pd.concat([table, pd.DataFrame(extra)])
+    is_parent = status == "plm_parent"
+    if is_parent.any():
+        spread, spread_report = _spread_plm(
+            frame.loc[is_parent, columns].assign(_code=codes[is_parent]),
+            referential=referential,
+            present=table.index,
+            sum_columns=sum_columns,
+            mean_columns=mean_columns,
+        )
+        report_rows.extend(spread_report)
+        if len(spread):
+            table = pd.concat([table, spread])
     table.index.name = "code"
     table = table.sort_index()
     table["estimated"] = table["estimated"].astype(bool)
     report = pd.DataFrame(report_rows, columns=LOADER_REPORT_COLUMNS)
     return Attached(table=table, report=report)
+
+
+def _spread_plm(
+    parents: pd.DataFrame,
+    *,
+    referential: Referential,
+    present: pd.Index,
+    sum_columns: Sequence[str],
+    mean_columns: Sequence[str],
+) -> tuple[pd.DataFrame, list[dict[str, object]]]:
+    """Figures given for Paris, Lyon or Marseille spread over arrondissements not given."""
+    pop = referential.units["population"].astype(float)
+    lookup = referential.aliases.groupby("parent_code")["unit_code"].agg(list)
+    pieces = []
+    report: list[dict[str, object]] = []
+    for parent, group in parents.groupby("_code"):
+        arrs = [a for a in lookup.get(parent, []) if a not in present]
+        if not arrs:
+            continue
+        share = pop.reindex(arrs)
+        share = share / share.sum()
+        piece = pd.DataFrame(index=pd.Index(arrs))
+        for col in sum_columns:
+            piece[col] = group[col].sum() * share.to_numpy()
+        for col in mean_columns:
+            piece[col] = group[col].astype(float).mean()
+        piece["estimated"] = True
+        pieces.append(piece)
+        report.append(
+            _report_row(
+                "plm_parent_spread",
+                str(parent),
+                len(group),
+                f"Valeurs données pour la commune parente {parent} : réparties sur "
+                f"ses {len(arrs)} arrondissements au prorata de leur population.",
+                "estimation signalée",
+            )
+        )
+    spread = pd.concat(pieces) if pieces else pd.DataFrame()
+    return spread, report
 
 
 def read_delimited(data: bytes, *, expected: Sequence[str], what: str) -> pd.DataFrame:

@@ -6,19 +6,21 @@ Each loader checks that the file is the one expected and raises one
 
 from __future__ import annotations
 
-import functools
+import io
 import re
-import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from coverage.normalise import as_float, attach_to_units, read_delimited
+from coverage.rules import professions
 from diagnosis.errors import FileReadError
-from diagnosis.paths import RULES_DIR
 from diagnosis.referential import Referential, load_referential
 from diagnosis.textnorm import label_key
 
@@ -68,24 +70,85 @@ def _bytes(source: str | Path | bytes | IO[bytes]) -> tuple[bytes, str]:
     return source.read(), str(getattr(source, "name", "fichier"))
 
 
-@functools.lru_cache(maxsize=1)
-def professions() -> list[dict[str, str]]:
-    """Professions recognised in the Annuaire santé extraction (``data/rules/professions.toml``)."""
-    with (RULES_DIR / "professions.toml").open("rb") as fh:
-        return list(tomllib.load(fh)["profession"])
-
-
 def _profession_keys(codes: pd.Series, savoir_faire: pd.Series) -> pd.Series:
-    keys = pd.Series(None, index=codes.index, dtype=object)
-    sf_key = savoir_faire.map(label_key)
+    """Profession key of each row, worked out once per distinct (code, savoir-faire) pair."""
+    pairs = pd.DataFrame({"code": codes, "sf": savoir_faire}).drop_duplicates()
+    keys = pd.Series(None, index=pairs.index, dtype=object)
+    sf_key = pairs["sf"].map(label_key)
     for prof in professions():
-        mask = (codes == prof["code"]) & keys.isna()
+        mask = (pairs["code"] == prof["code"]) & keys.isna()
         if "savoir_faire_contains" in prof:
             mask &= sf_key.str.contains(prof["savoir_faire_contains"], regex=False)
         if "savoir_faire_excludes" in prof:
             mask &= ~sf_key.str.contains(prof["savoir_faire_excludes"], regex=False)
         keys[mask] = prof["key"]
-    return keys
+    lookup = pd.Series(
+        keys.to_numpy(), index=pd.MultiIndex.from_frame(pairs[["code", "sf"]]), dtype=object
+    )
+    return pd.Series(
+        lookup.reindex(pd.MultiIndex.from_arrays([codes, savoir_faire])).to_numpy(),
+        index=codes.index,
+        dtype=object,
+    )
+
+
+_RPPS_SAVOIR_FAIRE = "Libellé savoir-faire"
+_RPPS_BLOCK_BYTES = 16 << 20
+
+
+def _open_binary(source: str | Path | bytes | IO[bytes]) -> tuple[IO[bytes], str]:
+    if isinstance(source, (str, Path)):
+        return Path(source).open("rb"), Path(source).name
+    if isinstance(source, bytes):
+        return io.BytesIO(source), "fichier"
+    return source, str(getattr(source, "name", "fichier"))
+
+
+def _rpps_header(stream: IO[bytes], name: str) -> tuple[list[str], str]:
+    """Column names and encoding, read from the first line; the stream is left after it."""
+    line = stream.readline()
+    encoding = "utf8"
+    if line.startswith(b"\xef\xbb\xbf"):
+        line = line[3:]
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        text, encoding = line.decode("cp1252"), "cp1252"
+    columns = [c.strip() for c in text.rstrip("\r\n").split("|")]
+    missing = [c for c in RPPS_COLUMNS if c not in columns]
+    if missing:
+        found = ", ".join(c for c in columns[:15] if c)
+        raise SupplyFileError(
+            f"{name} : ce n'est pas l'extraction « PS_LibreAcces_Personne_activite » de "
+            "l'Annuaire santé (fichier texte séparé par des « | »). Colonnes attendues "
+            f"absentes : {', '.join(missing)}. Colonnes trouvées : {found}"
+            + ("…" if len(columns) > 15 else "")
+            + "."
+        )
+    # The official lines end with "|": an unnamed last column, given a name here.
+    names = [c or f"_empty_{i}" for i, c in enumerate(columns)]
+    return names, encoding
+
+
+def _rpps_batches(stream: IO[bytes], names: list[str], encoding: str) -> Iterator[pd.DataFrame]:
+    """The columns the counts need, one block of the file at a time (pyarrow's CSV reader)."""
+    wanted = [*RPPS_COLUMNS[:2], RPPS_COLUMNS[3]]
+    if _RPPS_SAVOIR_FAIRE in names:
+        wanted.append(_RPPS_SAVOIR_FAIRE)
+    reader = pa_csv.open_csv(
+        stream,
+        read_options=pa_csv.ReadOptions(
+            column_names=names, encoding=encoding, block_size=_RPPS_BLOCK_BYTES
+        ),
+        parse_options=pa_csv.ParseOptions(
+            delimiter="|", quote_char=False, invalid_row_handler=lambda _row: "skip"
+        ),
+        convert_options=pa_csv.ConvertOptions(
+            include_columns=wanted, column_types=dict.fromkeys(wanted, pa.string())
+        ),
+    )
+    for batch in reader:
+        yield batch.to_pandas()
 
 
 def load_rpps(
@@ -97,9 +160,11 @@ def load_rpps(
     """Practitioners by profession and commune of practice from the Annuaire santé extraction.
 
     The file is the public extraction ``PS_LibreAcces_Personne_activite_*.txt``
-    (pipe-separated, one row per activity). Each person (``Identifiant PP``)
-    is counted once per profession and commune of practice, however many
-    activities they have there.
+    (pipe-separated, one row per activity, several hundred MB nationally). It
+    is streamed block by block (pyarrow), keeping only the person, profession
+    and commune columns, so memory stays far below the file's size. Each
+    person (``Identifiant PP``) is counted once per profession and commune of
+    practice, however many activities they have there.
 
     Returns
     -------
@@ -107,23 +172,57 @@ def load_rpps(
         ``by_unit``: one column per profession (number of practitioners) and
         ``estimated`` (counts given for a PLM parent, spread over arrondissements).
     """
-    data, name = _bytes(source)
+    stream, name = _open_binary(source)
     try:
-        frame = read_delimited(data, expected=RPPS_COLUMNS, what="Annuaire santé (RPPS)")
-    except ValueError as exc:
-        raise SupplyFileError(
-            f"{name} : ce n'est pas l'extraction « PS_LibreAcces_Personne_activite » de "
-            f"l'Annuaire santé (fichier texte séparé par des « | »). {exc}"
-        ) from exc
-    rows_read = len(frame)
-    savoir = frame.get("Libellé savoir-faire", pd.Series("", index=frame.index))
-    frame = frame.assign(
-        profession=_profession_keys(frame["Code profession"].str.strip(), savoir.fillna("")),
-        commune=frame["Code commune (coord. structure)"].str.strip(),
+        names, encoding = _rpps_header(stream, name)
+        rows_read = 0
+        rows_used = 0
+        no_commune = 0
+        kept: list[pd.DataFrame] = []
+        try:
+            for batch in _rpps_batches(stream, names, encoding):
+                rows_read += len(batch)
+                savoir = batch.get(_RPPS_SAVOIR_FAIRE, pd.Series("", index=batch.index))
+                profession = _profession_keys(
+                    batch["Code profession"].fillna("").str.strip(), savoir.fillna("")
+                )
+                commune = batch["Code commune (coord. structure)"].fillna("").str.strip()
+                known = profession.notna()
+                no_commune += int((known & (commune == "")).sum())
+                usable = known & (commune != "")
+                rows_used += int(usable.sum())
+                kept.append(
+                    pd.DataFrame(
+                        {
+                            "person": batch.loc[usable, "Identifiant PP"].str.strip(),
+                            "profession": profession[usable],
+                            "commune": commune[usable],
+                        }
+                    ).drop_duplicates()
+                )
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            raise SupplyFileError(
+                f"{name} : fichier illisible. Attendu : l'extraction "
+                "« PS_LibreAcces_Personne_activite » de l'Annuaire santé (texte séparé par des "
+                "« | »).",
+                detail=str(exc),
+            ) from exc
+    finally:
+        if isinstance(source, (str, Path)):
+            stream.close()
+    triples = (
+        pd.concat(kept, ignore_index=True)
+        if kept
+        else pd.DataFrame(columns=["person", "profession", "commune"])
     )
-    usable = frame["profession"].notna() & (frame["commune"] != "")
+    persons = (
+        triples.drop_duplicates()
+        .groupby(["commune", "profession"])
+        .size()
+        .unstack(fill_value=0)
+        .reset_index()
+    )
     report_extra = []
-    no_commune = int(((frame["commune"] == "") & frame["profession"].notna()).sum())
     if no_commune:
         report_extra.append(
             {
@@ -133,16 +232,9 @@ def load_rpps(
                 "message": f"{no_commune} activité(s) sans code commune de la structure (exercice "
                 "hors structure géolocalisée ou à l'étranger).",
                 "action": "non comptée(s)",
+                "event": "no_commune",
             }
         )
-    persons = (
-        frame.loc[usable, ["Identifiant PP", "profession", "commune"]]
-        .drop_duplicates()
-        .groupby(["commune", "profession"])
-        .size()
-        .unstack(fill_value=0)
-        .reset_index()
-    )
     prof_cols = [c for c in persons.columns if c != "commune"]
     ref = referential if referential is not None else load_referential()
     attached = attach_to_units(
@@ -161,7 +253,7 @@ def load_rpps(
         report=report,
         source=label,
         rows_read=rows_read,
-        rows_used=int(usable.sum()),
+        rows_used=rows_used,
     )
 
 

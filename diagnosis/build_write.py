@@ -30,11 +30,20 @@ BUILD_FORMAT_VERSION = 3
 
 
 def build_key(sources: Mapping[str, Any], population_source: PopulationSource) -> str:
-    """A key that changes whenever the build's inputs or format change."""
+    """A key that changes whenever the build's inputs or format change.
+
+    Care datasets listed in ``sources.toml`` (``kind = "care"``, fetched on
+    demand) are not inputs of the referential: they do not change its key.
+    """
+    inputs = {
+        name: spec
+        for name, spec in sources.items()
+        if not (isinstance(spec, Mapping) and spec.get("kind") == "care")
+    }
     payload = json.dumps(
         {
             "format": BUILD_FORMAT_VERSION,
-            "sources": sources,
+            "sources": inputs,
             "population_source": population_source,
         },
         sort_keys=True,

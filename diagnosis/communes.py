@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from diagnosis.referential import Referential, load_referential
@@ -25,6 +26,7 @@ from diagnosis.textnorm import clean_code_token, looks_like_code, name_key
 from diagnosis.zones import PLM_PARENTS
 
 __all__ = [
+    "CODE_EVENT_KINDS",
     "RESOLUTION_COLUMNS",
     "Lookups",
     "Resolution",
@@ -32,7 +34,9 @@ __all__ = [
     "commune_lookups",
     "display_token",
     "names_match",
+    "resolve_codes",
     "resolve_commune_codes",
+    "written_text",
 ]
 
 #: Columns of :func:`resolve_commune_codes`.
@@ -390,3 +394,149 @@ def resolve_commune_codes(
             }
         )
     return pd.DataFrame(rows, columns=RESOLUTION_COLUMNS)
+
+
+# --------------------------------------------------------------------------
+# Vectorised resolution of code columns (care loaders: tens of thousands of rows)
+# --------------------------------------------------------------------------
+
+#: Structured kinds of what resolving a written code did.
+CODE_EVENT_KINDS = (
+    "code_cleaned",
+    "leading_zero_restored",
+    "corsica_code",
+    "former_code",
+    "unknown_code",
+)
+
+_RESOLUTION_COLUMNS = ["written", "cleaned", "status", "code", "events"]
+
+
+@dataclass(frozen=True)
+class _CodeTables:
+    units: pd.Index
+    unit_name: pd.Series  # by unit code
+    plm_parents: pd.Index
+    former_current: pd.Series  # current code by former code
+    former_name: pd.Series  # name by former code
+
+
+def _code_tables(referential: Referential) -> _CodeTables:
+    def make() -> _CodeTables:
+        former = referential.former_codes.drop_duplicates("former_code").set_index("former_code")
+        return _CodeTables(
+            units=pd.Index(referential.units.index.astype(str)),
+            unit_name=referential.units["name"].astype(str),
+            plm_parents=pd.Index(referential.aliases["parent_code"].astype(str).unique()),
+            former_current=former["current_code"].astype(str),
+            former_name=former["former_name"].fillna("").astype(str),
+        )
+
+    tables: _CodeTables = referential.cached("coverage_code_tables", make)
+    return tables
+
+
+def written_text(value: object) -> str:
+    """A written code as text (a spreadsheet's float ``1001.0`` as ``1001``)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+def resolve_codes(values: pd.Series, *, referential: Referential) -> pd.DataFrame:
+    """How each distinct commune code of a file maps onto the referential (vectorised).
+
+    The normalisation of the perimeter importer for codes: typographic noise,
+    a leading zero lost (``1001``), Corsica written ``20xxx``, former codes of
+    merged communes (through the referential's ``former_codes``), and the
+    Paris/Lyon/Marseille parent codes (through its ``aliases``). Work is done
+    once per distinct value, with table look-ups, never row by row.
+
+    Parameters
+    ----------
+    values
+        Written codes (strings or numbers; not modified).
+    referential
+        National referential.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per distinct value: ``written`` (the value), ``cleaned``,
+        ``status`` (``unit``, ``plm_parent`` or ``unknown``), ``code`` (unit
+        or PLM parent code; the cleaned code when unknown) and ``events``, a
+        tuple of ``(kind, French message)`` with kinds from
+        :data:`CODE_EVENT_KINDS`.
+    """
+    tables = _code_tables(referential)
+    written = pd.Series(pd.unique(values.to_numpy(dtype=object)), dtype=object)
+    shown = written.map(written_text).astype(str)
+    cleaned = written.map(clean_code_token).astype(str)
+    code = cleaned.copy()
+    events: list[list[tuple[str, str]]] = [[] for _ in range(len(written))]
+
+    stripped = shown.str.strip()
+    plain_number = stripped.str.rstrip("0").str.rstrip(".,") == cleaned.str.rstrip("0")
+    noisy = (stripped != cleaned) & ~plain_number & ~(shown == cleaned)
+    shown_list: list[str] = shown.tolist()
+    cleaned_list: list[str] = cleaned.tolist()
+    for i in np.flatnonzero(noisy.to_numpy()).tolist():
+        events[i].append(("code_cleaned", f"Code « {shown_list[i]} » lu comme {cleaned_list[i]}."))
+
+    lost_zero = (code.str.len() == 4) & code.str.isdigit()
+    for i in np.flatnonzero(lost_zero.to_numpy()).tolist():
+        events[i].append(
+            (
+                "leading_zero_restored",
+                f"Code {cleaned_list[i]} complété en 0{cleaned_list[i]} "
+                "(zéro initial perdu, par exemple par Excel).",
+            )
+        )
+    code = code.where(~lost_zero, "0" + code)
+
+    known = code.isin(tables.units) | code.isin(tables.former_current.index)
+    corsica = code.str.startswith("20") & ~known
+    code_list: list[str] = code.tolist()
+    for i in np.flatnonzero(corsica.to_numpy()).tolist():
+        tail = code_list[i][2:]
+        matches = [c for c in ("2A" + tail, "2B" + tail) if c in tables.units]
+        if len(matches) == 1:
+            events[i].append(
+                (
+                    "corsica_code",
+                    f"Code {code_list[i]} (ancienne numérotation de la Corse) lu comme "
+                    f"{matches[0]}.",
+                )
+            )
+            code_list[i] = matches[0]
+    code = pd.Series(code_list, index=code.index, dtype=object)
+
+    status = pd.Series("unknown", index=code.index, dtype=object)
+    status[code.isin(tables.plm_parents)] = "plm_parent"
+    status[code.isin(tables.units)] = "unit"
+    former = (status == "unknown") & code.isin(tables.former_current.index)
+    current = code[former].map(tables.former_current)
+    for i, old, new in zip(
+        np.flatnonzero(former.to_numpy()).tolist(), code[former], current, strict=True
+    ):
+        old_name = tables.former_name.get(old, "")
+        label = f"{old} ({old_name})" if old_name else old
+        events[i].append(
+            (
+                "former_code",
+                f"Ancien code {label} : commune fusionnée, remplacé par {new} "
+                f"({tables.unit_name.get(new, new)}).",
+            )
+        )
+    code[former] = current
+    status[former] = np.where(current.isin(tables.plm_parents), "plm_parent", "unit")
+    return pd.DataFrame(
+        {
+            "written": written,
+            "cleaned": cleaned,
+            "status": status,
+            "code": code,
+            "events": [tuple(e) for e in events],
+        },
+        columns=_RESOLUTION_COLUMNS,
+    )

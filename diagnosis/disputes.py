@@ -8,10 +8,18 @@ lists the contested units and evaluates four split options:
 - ``mairie_la_plus_proche``: each unit to the project whose main town hall
   (town hall of its most populous uncontested unit) is the nearest, crow-fly;
 - ``epci_entiers``: each EPCI's contested units together, to the project
-  that already holds more of that EPCI's population (ties: nearest town hall).
+  that already holds more of that EPCI's population (ties: nearest town hall);
+- ``partage_population`` (when ``shared`` is given): the communes the
+  committee declares shared (a city too big to give wholly to one side) stay
+  in both projects and their population is split by the share it sets; the
+  other contested communes go to the nearest main town hall.
 
 Each option is evaluated for population, size class, the minimum-population
-floor, contiguity (number of parts) and maximum ACI funding of both sides.
+floor, contiguity (number of parts) and maximum ACI funding of both sides. A
+side left with no inhabitant has no size class and no funding.
+
+The declared situation (``en_l_etat``) counts every contested commune in full
+on both sides, as the two files do: the option says so in its label.
 """
 
 from __future__ import annotations
@@ -33,13 +41,17 @@ from diagnosis.rules import SizeRules, funding_total, size_rules
 __all__ = ["Dispute", "compare_perimeters"]
 
 OPTION_LABELS = {
-    "en_l_etat": "Situation déclarée (communes revendiquées par les deux)",
+    "en_l_etat": "Situation déclarée (communes disputées comptées en entier des deux côtés)",
     "tout_a": "Toutes les communes disputées à A",
     "tout_b": "Toutes les communes disputées à B",
     "mairie_la_plus_proche": (
         "Chaque commune au projet dont la mairie principale est la plus proche"
     ),
     "epci_entiers": "EPCI entiers (au projet qui en détient déjà le plus d'habitants)",
+    "partage_population": (
+        "Communes partagées : population répartie selon la part fixée, "
+        "autres communes à la mairie principale la plus proche"
+    ),
 }
 
 _GEOD = pyproj.Geod(ellps="GRS80")
@@ -90,6 +102,7 @@ def compare_perimeters(
     perimeter_b: str,
     *,
     funding_options: Mapping[str, Any] | None = None,
+    shared: Mapping[str, float] | None = None,
 ) -> Dispute:
     """Compare two perimeters and evaluate the ways to split their contested units.
 
@@ -103,6 +116,10 @@ def compare_perimeters(
         Identifiers of the two perimeters.
     funding_options
         Options of :func:`diagnosis.rules.simulate_funding`.
+    shared
+        Contested commune code → share of its population counted for A
+        (between 0 and 1; B gets the rest). Adds the ``partage_population``
+        option. Codes that are not contested are ignored.
 
     Returns
     -------
@@ -143,9 +160,22 @@ def compare_perimeters(
     rules = size_rules()
     options_rows = []
 
-    def evaluate(option: str, side: str, positions: np.ndarray, n_contested: int) -> None:
+    def evaluate(
+        option: str,
+        side: str,
+        positions: np.ndarray,
+        n_contested: int,
+        population_weights: np.ndarray | None = None,
+    ) -> None:
         perimeter_id = perimeter_a if side == "A" else perimeter_b
-        row = _side_row(m, ref, positions, rules=rules, funding_options=funding_options)
+        row = _side_row(
+            m,
+            ref,
+            positions,
+            rules=rules,
+            funding_options=funding_options,
+            population_weights=population_weights,
+        )
         options_rows.append(
             {
                 "option": option,
@@ -166,7 +196,11 @@ def compare_perimeters(
         side_b = np.concatenate([only_b, contested[~to_a]])
         evaluate(option, "A", np.sort(side_a), int(to_a.sum()))
         evaluate(option, "B", np.sort(side_b), int((~to_a).sum()))
-
+    share_a = _shares(index.codes[contested], shared)
+    if np.isfinite(share_a).any():
+        assignments["partage_population"] = _shared_option(
+            evaluate, share_a, contested, only_a, only_b, nearest_to_a
+        )
     contested_table = pd.DataFrame(
         {
             "code": index.codes[contested],
@@ -179,6 +213,13 @@ def compare_perimeters(
             **{f"option_{k}": np.where(v, "A", "B") for k, v in assignments.items()},
         }
     )
+    if "partage_population" in assignments:
+        contested_table["option_partage_population"] = np.where(
+            np.isfinite(share_a),
+            [f"partagée ({round(100 * s)} % A)" if np.isfinite(s) else "" for s in share_a],
+            contested_table["option_partage_population"],
+        )
+        contested_table["share_a"] = share_a
     summary = {
         "perimeter_a": perimeter_a,
         "perimeter_b": perimeter_b,
@@ -195,6 +236,56 @@ def compare_perimeters(
         ),
     }
     return Dispute(contested=contested_table, options=pd.DataFrame(options_rows), summary=summary)
+
+
+def _shared_option(  # noqa: PLR0917 - private step of compare_perimeters
+    evaluate: Any,
+    share_a: np.ndarray,
+    contested: np.ndarray,
+    only_a: np.ndarray,
+    only_b: np.ndarray,
+    nearest_to_a: np.ndarray,
+) -> np.ndarray:
+    """Option "shared population": shared communes in both sides, weighted by their share.
+
+    The other contested communes go to the nearest main town hall. Returns the
+    side of each contested commune (shared ones counted on A's side).
+    """
+    split = np.isfinite(share_a)
+    to_a = ~split & nearest_to_a
+    to_b = ~split & ~nearest_to_a
+    for side, own, to_side, weights in (
+        ("A", only_a, to_a, share_a[split]),
+        ("B", only_b, to_b, 1 - share_a[split]),
+    ):
+        positions = np.concatenate([own, contested[to_side], contested[split]])
+        weight = np.concatenate([np.ones(len(own) + int(to_side.sum())), weights])
+        order = np.argsort(positions)
+        evaluate(
+            "partage_population",
+            side,
+            positions[order],
+            int(to_side.sum() + split.sum()),
+            weight[order],
+        )
+    return np.where(split, True, nearest_to_a)
+
+
+def _shares(codes: np.ndarray, shared: Mapping[str, float] | None) -> np.ndarray:
+    """Share of population counted for A of each contested code (NaN: not shared)."""
+    out = np.full(len(codes), np.nan)
+    if not shared:
+        return out
+    for i, code in enumerate(codes.tolist()):
+        if code in shared:
+            share = float(shared[code])
+            if not 0.0 <= share <= 1.0:
+                raise ValueError(
+                    f"Part de la commune {code} attribuée à A : {share} ; attendu un nombre "
+                    "entre 0 et 1."
+                )
+            out[i] = share
+    return out
 
 
 def _whole_epci_choice(  # noqa: PLR0917 - private step of compare_perimeters
@@ -231,20 +322,29 @@ def _side_row(
     *,
     rules: SizeRules,
     funding_options: Mapping[str, Any] | None,
+    population_weights: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Population, size class, margins, parts and funding of one side of an option."""
-    population = int(m.index.population[positions].sum())
+    """Population, size class, margins, parts and funding of one side of an option.
+
+    ``population_weights`` counts a share of some units (a shared city); a side
+    with no inhabitant is no CPTS: it gets no size class and no funding.
+    """
+    weights = np.ones(len(positions)) if population_weights is None else population_weights
+    population = round(float((m.index.population[positions] * weights).sum()))
     size = size_class_table([population], rules=rules, regions=_main_region(ref, positions)).iloc[0]
     labels = component_labels(m.index, np.zeros(len(positions), dtype=np.int64), positions)
+    empty = population == 0
     return {
         "population": population,
-        "size_class": int(size["size_class"]),
-        "margin_below": size["margin_below"],
-        "margin_above": size["margin_above"],
+        "size_class": pd.NA if empty else int(size["size_class"]),
+        "margin_below": np.nan if empty else size["margin_below"],
+        "margin_above": np.nan if empty else size["margin_above"],
         "minimum_population": size["minimum_population"],
         "below_minimum": bool(size["below_minimum"]),
         "n_parts": len(np.unique(labels)) if len(labels) else 0,
-        "funding_max_eur": funding_total(int(size["size_class"]), **dict(funding_options or {})),
+        "funding_max_eur": 0.0
+        if empty
+        else funding_total(int(size["size_class"]), **dict(funding_options or {})),
     }
 
 

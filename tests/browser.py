@@ -157,20 +157,33 @@ def component_frame(page: object, *, contains: str, timeout_s: float = 60.0) -> 
     raise AssertionError(f"no component frame whose URL contains {contains!r}")
 
 
+def map_frames(page: object) -> list[object]:
+    """The frames of the page that hold a Leaflet map (folium component or static map)."""
+    found = []
+    for frame in page.frames:  # type: ignore[attr-defined]
+        if frame == page.main_frame:  # type: ignore[attr-defined]
+            continue
+        try:
+            if frame.evaluate("() => !!document.querySelector('.leaflet-container')"):
+                found.append(frame)
+        except Exception:  # a frame being replaced or not yet loaded
+            continue
+    return found
+
+
 def wait_for_map(page: object, *, min_paths: int = 1, attempts: int = 40) -> object:
     """The map frame once it draws ``min_paths`` shapes.
 
     After a rerun Streamlit may replace a map's frame: a frame found a moment
     earlier can be detached, so look again until the new one has drawn.
     """
+    script = f"document.querySelectorAll('path.leaflet-interactive').length >= {min_paths}"
     for _ in range(attempts):
-        try:
-            frame = component_frame(page, contains="streamlit_folium")
-            frame.wait_for_function(  # type: ignore[attr-defined]
-                f"document.querySelectorAll('path.leaflet-interactive').length >= {min_paths}",
-                timeout=5_000,
-            )
-            return frame
-        except Exception:
-            page.wait_for_timeout(250)  # type: ignore[attr-defined]
+        for frame in map_frames(page):
+            try:
+                frame.wait_for_function(script, timeout=5_000)  # type: ignore[attr-defined]
+                return frame
+            except Exception:  # detached, or not drawn yet
+                continue
+        page.wait_for_timeout(250)  # type: ignore[attr-defined]
     raise AssertionError(f"no map drawing {min_paths} shapes")

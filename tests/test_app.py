@@ -16,7 +16,6 @@ from tests.browser import (
     PROJECT_DIR,
     browser_or_skip,
     chromium_page,
-    component_frame,
     streamlit_server,
     wait_for_map,
 )
@@ -84,8 +83,10 @@ def test_upload_with_unknown_codes_reports_them(real_referential: Referential) -
     data = (CORPUS / "pitfall_unknown_codes.csv").read_bytes()
     at.sidebar.get("file_uploader")[0].set_value(("inconnus.csv", data, "text/csv")).run()
     assert not at.exception
-    summary = [s.value for s in at.sidebar.success]
+    # Rejected values make the outcome a warning, not a success.
+    summary = [s.value for s in at.sidebar.warning]
     assert any("3 valeur(s) rejetée(s)" in s for s in summary)
+    assert not at.sidebar.success
     assert metrics(at)["Périmètres"] == "1"
 
 
@@ -170,20 +171,20 @@ def test_dispute_workflow(real_referential: Referential) -> None:
 
 def test_coverage_map_is_offline_and_small(real_referential: Referential) -> None:
     from ui import maps
-    from ui.coverage_tab import build_map, coverage_layers
+    from ui.coverage_tab import coverage_layers, coverage_map
 
     diag = expected_diagnosis("exemple_fictif_paca_couverture.csv")
     layers = coverage_layers(diag)
     assert len(layers["white"]) == len(diag.white.clusters)
     assert len(layers["overlaps"]) == len(diag.overlaps)
-    html = maps.map_html(build_map(layers))
+    html = maps.map_html(maps.build_map(coverage_map(layers)))
     assert "cdn.jsdelivr.net" not in html and "code.jquery.com" not in html
     assert "/app/static/vendor/leaflet/leaflet.js" in html
     assert len(html.encode()) < 5_000_000
     # Every perimeter is drawn (identifiers are ASCII, names are JSON-escaped).
     for perimeter_id in diag.perimeters.summary["perimeter_id"]:
         assert f'"perimeter_id": "{perimeter_id}"' in html
-    with_tiles = maps.map_html(build_map(layers, tiles=True))
+    with_tiles = maps.map_html(maps.build_map(coverage_map(layers), tiles=True))
     assert "tile.openstreetmap.org" in with_tiles and "tile.openstreetmap.org" not in html
 
 
@@ -199,10 +200,12 @@ def test_territory_and_dispute_maps(real_referential: Referential) -> None:
         crs=4326,
     )
     outlines = gpd.GeoDataFrame({"code": []}, geometry=[], crs=4326)
-    html = maps.map_html(territory_tab.build_map(frame, ["A"], outlines))
+    html = maps.map_html(maps.build_map(territory_tab.territory_map(frame, ["A"], outlines)))
     assert "Mon territoire" in html and maps.TERRITORY_COLOR in html
     frames = {"a": frame.iloc[:1], "b": frame.iloc[1:], "contested": frame.iloc[:0]}
-    html = maps.map_html(dispute_tab.build_map(frames, {"A": "Projet Un", "B": "Projet Deux"}))
+    html = maps.map_html(
+        maps.build_map(dispute_tab.dispute_map(frames, {"A": "Projet Un", "B": "Projet Deux"}))
+    )
     assert "Projet Un" in html and "Projet Deux" in html
     with pytest.raises(ValueError, match="EPSG:4326"):
         maps.geojson_collection(frame.to_crs(2154), properties=["code"])
@@ -240,9 +243,7 @@ def test_end_to_end_upload_in_chromium(real_referential: Referential) -> None:
     blocked: list[str] = []
     with streamlit_server() as base, chromium_page(executable, blocked=blocked) as page:
         page.goto(base, wait_until="domcontentloaded")
-        component_frame(page, contains="streamlit_folium").wait_for_selector(
-            "path.leaflet-interactive", timeout=90_000
-        )
+        wait_for_map(page)
         page.get_by_text("Mon fichier", exact=True).click()
         uploader = page.locator("[data-testid='stFileUploader']", has_text="Fichier de périmètres")
         uploader.wait_for(timeout=60_000)
@@ -253,8 +254,7 @@ def test_end_to_end_upload_in_chromium(real_referential: Referential) -> None:
             timeout=90_000
         )
         page.wait_for_timeout(1000)
-        frame = component_frame(page, contains="streamlit_folium")
-        frame.wait_for_selector("path.leaflet-interactive", timeout=90_000)
+        wait_for_map(page)
 
         def metric(label: str) -> str:
             box = page.locator("[data-testid='stMetric']", has_text=label)
@@ -276,17 +276,21 @@ def test_dashboard_exports_read_back(real_referential: Referential, tmp_path: Pa
     import pandas as pd
 
     from diagnosis.export import diagnosis_tables, excel_bytes
-    from ui.coverage_tab import _gpkg_bytes, perimeters_geojson, white_zone_csv
+    from ui.coverage_tab import gpkg_bytes, perimeters_geojson, white_zone_csv
 
     diag = expected_diagnosis("exemple_fictif_paca_couverture.csv")
     per = gpd.read_file(_io.BytesIO(perimeters_geojson(diag)))
     assert len(per) == len(diag.perimeters.summary) and per.crs.to_epsg() == 4326
-    white = pd.read_csv(_io.BytesIO(white_zone_csv(diag)), dtype={"code": str})
-    assert sorted(white["code"]) == sorted(diag.white.units["code"])
+    raw = white_zone_csv(diag)
+    assert raw.startswith("\ufeff".encode())  # UTF-8 with BOM, for French spreadsheets
+    white = pd.read_csv(
+        _io.BytesIO(raw), sep=";", encoding="utf-8-sig", dtype={"code INSEE": str}
+    )
+    assert sorted(white["code INSEE"]) == sorted(diag.white.units["code"])
     workbook = openpyxl.load_workbook(_io.BytesIO(excel_bytes(diagnosis_tables(diag))))
     assert "Zones blanches" in workbook.sheetnames
     gpkg = tmp_path / "export.gpkg"
-    gpkg.write_bytes(_gpkg_bytes.__wrapped__("test", diag))  # the function behind the cache
+    gpkg.write_bytes(gpkg_bytes(diag))
     layers = gpd.list_layers(gpkg)["name"].tolist()
     assert {"perimeters", "overlaps", "white_zone_clusters"} <= set(layers)
 
@@ -299,9 +303,7 @@ def test_clicking_the_map_adds_a_commune_in_chromium(real_referential: Referenti
     blocked: list[str] = []
     with streamlit_server() as base, chromium_page(executable, blocked=blocked) as page:
         page.goto(base, wait_until="domcontentloaded")
-        component_frame(page, contains="streamlit_folium").wait_for_selector(
-            "path.leaflet-interactive", timeout=90_000
-        )
+        wait_for_map(page)
         page.get_by_text("Mon territoire (CPTS)").click()
         page.get_by_text("Le territoire est vide").wait_for(timeout=60_000)
         frame = wait_for_map(page, min_paths=500)  # the territory map replaces the coverage map

@@ -10,8 +10,8 @@ from tests.browser import (
     PROJECT_DIR,
     browser_or_skip,
     chromium_page,
-    component_frame,
     streamlit_server,
+    wait_for_map,
 )
 
 pytestmark = pytest.mark.referential
@@ -36,8 +36,7 @@ def test_map_draws_offline_in_chromium(real_referential: Referential) -> None:
     blocked: list[str] = []
     with streamlit_server() as base, chromium_page(executable, blocked=blocked) as page:
         page.goto(base, wait_until="domcontentloaded")
-        frame = component_frame(page, contains="streamlit_folium")
-        frame.wait_for_selector("path.leaflet-interactive", timeout=90_000)
+        frame = wait_for_map(page)
         n_paths = frame.locator("path.leaflet-interactive").count()
         scripts = frame.evaluate("Array.from(document.scripts).map(s => s.src).filter(Boolean)")
         version = frame.evaluate("typeof L === 'undefined' ? null : L.version")

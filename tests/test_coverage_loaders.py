@@ -46,7 +46,7 @@ def test_apl_fixture(real_referential: Referential) -> None:
     kinds = set(v.report["kind"])
     assert {"unknown_code", "former_code", "merged"} <= kinds
     assert data.source_label() == "DREES, APL aux médecins généralistes, millésime 2023"
-    summary = apl_summary(v.rows)
+    summary = apl_summary(v.rows, weight="population")
     pop = np.array([51000, 14000, 37000, 830, 100, 300, 10, 72000], dtype=float)
     apl = np.array([3.2, 2.1, 5.0, 1.9, 2.0, 3.0, 4.0, 4.4])
     assert summary["mean_apl"] == pytest.approx((apl * pop).sum() / pop.sum())
@@ -80,13 +80,14 @@ def test_real_drees_workbook_matches_provenance(real_referential: Referential) -
     expected = {2022: (34_964, 67_162_154, 3.79, 0.149), 2023: (34_954, 67_408_052, 3.75, 0.166)}
     for vintage, (n_rows, population, mean, share) in expected.items():
         v = data.vintages[vintage]
-        summary = apl_summary(v.rows)
+        # PROVENANCE.md measured these with the total population as weight.
+        summary = apl_summary(v.rows, weight="population")
         assert len(v.rows) == n_rows
         assert summary["population"] == population
         assert round(summary["mean_apl"], 2) == mean
         assert round(summary["share_below"], 3) == share
         # The same figures once attached to the units of the referential.
-        by_unit = apl_summary(v.by_unit)
+        by_unit = apl_summary(v.by_unit, weight="population")
         assert round(by_unit["mean_apl"], 2) == mean
         assert round(by_unit["share_below"], 3) == share
         assert set(v.report["kind"]) <= {"former_code", "merged", "code_normalised", "unknown_code"}
@@ -154,10 +155,10 @@ def test_territory_indicators(real_referential: Referential) -> None:
     ref = real_referential
     territory = ["13004", "13097"]
     nothing = territory_indicators(territory, ref, CareData())
-    assert (nothing.loc[nothing["indicator"] != "Population", "status"] == "non chargé").all()
-    assert nothing.loc[nothing["indicator"] != "Population", "territory"].isna().all()
+    assert (nothing.loc[nothing["indicator_id"] != "population", "status"] == "non chargé").all()
+    assert nothing.loc[nothing["indicator_id"] != "population", "territory"].isna().all()
     pop = ref.units.loc[territory, "population"].sum()
-    assert nothing.set_index("indicator").loc["Population", "territory"] == pop
+    assert nothing.set_index("indicator_id").loc["population", "territory"] == pop
     care = CareData(
         apl=load_drees_apl(FIXTURES / "drees_apl_fixture.xlsx", referential=ref),
         rpps=load_rpps(
@@ -167,15 +168,18 @@ def test_territory_indicators(real_referential: Referential) -> None:
         bpe=load_bpe(FIXTURES / "bpe_ensemble_fixture.csv", referential=ref),
     )
     table = territory_indicators(territory, ref, care)
-    rows = table.set_index(["indicator", "unit"])
-    gp = rows.loc[("Médecins généralistes : densité", "pour 10 000 habitants")]
+    rows = table.set_index("indicator_id")
+    gp = rows.loc["density_mg_10k"]
     assert gp["territory"] == pytest.approx(3 / pop * 10_000)
     assert gp["status"] == "chargé"
-    apl = rows.loc[("APL (moyenne pondérée par la population)", "médecins généralistes")]
-    assert apl["territory"] == pytest.approx((3.2 * 51000 + 2.1 * 14000) / 65000)
-    below = table[table["indicator"].str.startswith("Part de la population sous")].iloc[0]
+    apl = rows.loc["apl_mg"]
+    # DREES: weighted by the standardised population (52,000 and 13,500 in the fixture).
+    # This assertion said (3.2 * 51000 + 2.1 * 14000) / 65000 before issue 12, when the
+    # mean was wrongly weighted by the total population.
+    assert apl["territory"] == pytest.approx((3.2 * 52000 + 2.1 * 13500) / 65500)
+    below = rows.loc["apl_mg_share_below"]
     assert below["territory"] == pytest.approx(14000 / 65000)
-    old = rows.loc[("Part des 75 ans et plus", "part de la population")]
+    old = rows.loc["share_75_plus"]
     # Ages 75 to 100 are 26 of the 101 single ages, in both communes of the fixture.
     assert old["territory"] == pytest.approx(26 / 101)
     assert {"department", "region", "france"} <= set(table.columns)

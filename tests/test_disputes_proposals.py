@@ -59,6 +59,44 @@ def test_dispute_options_by_hand(ref) -> None:
     }
 
 
+def test_dispute_shared_city_split_by_share(ref) -> None:
+    # Same layout as above; the committee declares (2, 0) shared, 30 % of it counted for A.
+    a = [cell(c, r) for c in range(3) for r in range(4)]
+    b = [cell(c, r) for c in range(2, 5) for r in range(4)]
+    m = membership(perimeters_from_members({"A": a, "B": b}), ref)
+    dispute = compare_perimeters(m, ref, "A", "B", shared={cell(2, 0): 0.3})
+    opts = dispute.options.set_index(["option", "side"])
+    nearest = dispute.contested.set_index("code")["option_mairie_la_plus_proche"]
+    others_to_a = sum(1000 for r in range(1, 4) if nearest[cell(2, r)] == "A")
+    # A: its 44,000 uncontested inhabitants, 300 of the shared city and the other contested
+    # communes nearer to A; B: its 40,000, 700 of the shared city and the rest.
+    assert opts.loc[("partage_population", "A"), "population"] == 44_000 + 300 + others_to_a
+    assert (
+        opts.loc[("partage_population", "B"), "population"]
+        == 40_000 + 700 + (3000 - others_to_a)
+    )
+    # The total is conserved: nobody counted twice, nobody lost.
+    total = opts.loc["partage_population", "population"].sum()
+    assert total == ref.units.loc[sorted(set(a) | set(b)), "population"].sum()
+    shared_row = dispute.contested.set_index("code").loc[cell(2, 0)]
+    assert shared_row["option_partage_population"].startswith("partagée (30 % A)")
+    with pytest.raises(ValueError, match="entre 0 et 1"):
+        compare_perimeters(m, ref, "A", "B", shared={cell(2, 0): 1.5})
+
+
+def test_dispute_side_left_empty_has_no_size_class_nor_funding(ref) -> None:
+    # B claims only communes that A claims too: "all to A" leaves B with nobody.
+    a = [cell(c, r) for c in range(3) for r in range(4)]
+    b = [cell(2, r) for r in range(4)]
+    m = membership(perimeters_from_members({"A": a, "B": b}), ref)
+    opts = compare_perimeters(m, ref, "A", "B").options.set_index(["option", "side"])
+    empty = opts.loc[("tout_a", "B")]
+    assert empty["population"] == 0
+    assert pd.isna(empty["size_class"])
+    assert empty["funding_max_eur"] == 0
+    assert opts.loc[("tout_a", "A"), "funding_max_eur"] > 0
+
+
 def test_dispute_nearest_town_hall_and_epci() -> None:
     # A's main town hall is (1, 0) (20,000 inhabitants), B's is (4, 0) (9,000, first of
     # its most populous units). A = columns 0-1 plus the contested (2,0) and (3,0);

@@ -24,7 +24,7 @@ def test_legend_lists_stages_most_advanced_first_then_unknown() -> None:
     legend = status_legend()
     assert [key for key, _, _ in legend] == [*reversed(STAGE_KEYS), None]
     assert legend[0] == ("aci_signe", "ACI signé", "#1a9850")
-    assert legend[-1] == (None, "Statut inconnu", "#c6dbef")
+    assert legend[-1] == (None, "Statut non renseigné", "#c6dbef")
     assert all(label == stage_label(key) for key, label, _ in legend if key is not None)
 
 

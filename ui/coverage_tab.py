@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
-import io
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from diagnosis.export import diagnosis_tables, excel_bytes, protect_text, write_geopackage
 from diagnosis.geometry import dissolve_perimeters
+from diagnosis.labels import PROPOSAL_KIND_LABELS, for_people, people_csv
 from diagnosis.pipeline import Diagnosis
 from diagnosis.referential import Referential, load_display_geometries, load_outlines
-from diagnosis.rules import stage_label
+from diagnosis.rules import STAGE_KEYS, stage_label
 from diagnosis.white_zones import cluster_geometries
 from ui import data, fmt, maps
+from ui.safe import md_text
 from ui.sidebar import Context, scope_label
+
+SORTS = {
+    "population": "Habitants (décroissant)",
+    "name": "Nom",
+    "n_units": "Communes (décroissant)",
+    "n_shared": "Communes partagées (décroissant)",
+}
 
 
 def coverage_layers(diag: Diagnosis) -> dict[str, Any]:
@@ -34,6 +42,11 @@ def coverage_layers(diag: Diagnosis) -> dict[str, Any]:
     if perimeters is None:
         perimeters = dissolve_perimeters(diag.membership, ref)
     per = perimeters.merge(summary[["perimeter_id", "population"]], on="perimeter_id", how="left")
+    per = per.assign(
+        status_fr=[maps.STATUS_LABELS[maps.status_key(s)] for s in per["status"]],
+        population_fr=per["population"].map(fmt.number),
+        fill=[maps.STATUS_COLORS[maps.status_key(s)] for s in per["status"]],
+    )
     clusters = diag.white.clusters
     white = gpd.GeoDataFrame(
         {
@@ -48,7 +61,10 @@ def coverage_layers(diag: Diagnosis) -> dict[str, Any]:
         geometry=list(cluster_geometries(diag.membership, ref, clusters)),
         crs=4326,
     )
-    white["geometry"] = maps.simplify_for_display(white.geometry, tolerance_deg=0.002)
+    national = ref.scope.get("level") == "france"
+    # Coarser display at national scale keeps the map light (about 1 km instead of 200 m).
+    tolerance = 0.01 if national else 0.002
+    white["geometry"] = maps.simplify_for_display(white.geometry, tolerance_deg=tolerance)
     codes = diag.overlaps["code"].tolist()
     overlaps = gpd.GeoDataFrame(
         {
@@ -65,20 +81,13 @@ def coverage_layers(diag: Diagnosis) -> dict[str, Any]:
         proposals = gpd.GeoDataFrame(
             {
                 "proposal_id": table["proposal_id"],
-                "kind_fr": table["kind"].map(
-                    {
-                        "nouveau_perimetre": "Nouveau périmètre",
-                        "rattachement": "Rattachement",
-                        "a_examiner": "À examiner",
-                    }
-                ),
+                "kind_fr": table["kind"].map(PROPOSAL_KIND_LABELS),
                 "population_fr": table["population"].map(fmt.number),
             },
             geometry=list(diag.proposals.geometries),
             crs=4326,
         )
     units = ref.units
-    national = ref.scope.get("level") == "france"
     outline_level = "region" if national else "department"
     outline_codes = sorted(units[outline_level].astype(str).unique())
     return {
@@ -88,63 +97,132 @@ def coverage_layers(diag: Diagnosis) -> dict[str, Any]:
         "proposals": proposals,
         "outlines": load_outlines(outline_level, outline_codes),
         "bounds": maps.bounds_of(gpd.GeoDataFrame(geometry=units.geometry.dropna(), crs=4326)),
+        "tolerance_deg": tolerance,
     }
+
+
+def coverage_map(layers: dict[str, Any]) -> maps.MapSpec:
+    """The coverage map's layers and legend (pure function of its data)."""
+    drawn: list[maps.MapLayer] = [
+        maps.outline_layer(layers["outlines"]),
+        maps.units_layer(
+            layers["white"],
+            name="Zones blanches",
+            color="#333333",
+            fill_column="fill",
+            fill_opacity=0.55,
+            tooltip=(
+                ("cluster_id", "Groupe de zone blanche"),
+                ("n_units", "Communes"),
+                ("population_fr", "Habitants"),
+            ),
+        ),
+        maps.MapLayer(
+            name="Périmètres",
+            frame=layers["perimeters"],
+            color="#333333",
+            fill_column="fill",
+            fill_opacity=0.55,
+            weight=1.2,
+            simplify_deg=layers.get("tolerance_deg", 0.002),
+            properties=("perimeter_id",),
+            tooltip=(
+                ("name", "Périmètre"),
+                ("status_fr", "Stade"),
+                ("population_fr", "Habitants"),
+            ),
+        ),
+        maps.units_layer(
+            layers["overlaps"],
+            name="Chevauchements",
+            color=maps.OVERLAP_COLOR,
+            fill_opacity=0.75,
+            weight=1.5,
+            tooltip=(("name", "Commune"), ("code", "Code INSEE"), ("perimeters", "Revendiquée par")),
+        ),
+    ]
+    if layers["proposals"] is not None:
+        drawn.append(
+            maps.MapLayer(
+                name="Propositions pour les zones blanches",
+                frame=layers["proposals"],
+                color=maps.PROPOSAL_COLOR,
+                style="outline",
+                weight=2.5,
+                simplify_deg=0.001,
+                show=False,
+                tooltip=(
+                    ("proposal_id", "Proposition"),
+                    ("kind_fr", "Type"),
+                    ("population_fr", "Habitants"),
+                ),
+            )
+        )
+    entries = (
+        *maps.status_legend_entries(statuses=list(layers["perimeters"]["status"])),
+        maps.LegendEntry(maps.OVERLAP_COLOR, "Commune en chevauchement"),
+        maps.LegendEntry(maps.WHITE_ZONE_COLORS[0], "Zone blanche (par groupe)"),
+        maps.LegendEntry(maps.PROPOSAL_COLOR, "Proposition (contour, calque à activer)"),
+    )
+    return maps.MapSpec(
+        bounds=layers["bounds"], layers=tuple(drawn), legend_title="Couverture CPTS", legend=entries
+    )
 
 
 def _layers_data(diag: Diagnosis, key: str) -> dict[str, Any]:
     """:func:`coverage_layers`, kept for the session (panning never recomputes it)."""
-    cache = st.session_state.setdefault("_coverage_layers", {})
-    if key not in cache:
-        cache.clear()  # one diagnosis at a time per session
-        cache[key] = coverage_layers(diag)
-    result: dict[str, Any] = cache[key]
-    return result
+    return data.session_memo("coverage-layers", key, lambda: coverage_layers(diag), keep=2)
 
 
-def build_map(layers: dict[str, Any], *, tiles: bool = False) -> Any:
-    """The coverage map (pure function of its data)."""
-    fmap = maps.base_map(layers["bounds"], tiles=tiles)
-    maps.add_outlines(fmap, layers["outlines"], name="Départements")
-    maps.add_units_layer(
-        fmap,
-        layers["white"],
-        name="Zones blanches",
-        color="#333333",
-        fill_column="fill",
-        fill_opacity=0.55,
-        tooltip_fields=("cluster_id", "n_units", "population_fr"),
-        tooltip_aliases=("Groupe de zone blanche", "Communes", "Habitants"),
-    )
-    maps.add_perimeters(fmap, layers["perimeters"])
-    maps.add_units_layer(
-        fmap,
-        layers["overlaps"],
-        name="Chevauchements",
-        color=maps.OVERLAP_COLOR,
-        fill_opacity=0.75,
-        weight=1.5,
-        tooltip_fields=("name", "code", "perimeters"),
-        tooltip_aliases=("Commune", "Code INSEE", "Revendiquée par"),
-    )
-    if layers["proposals"] is not None:
-        maps.add_outline_shapes(
-            fmap,
-            layers["proposals"],
-            name="Propositions pour les zones blanches",
-            color="#7b3294",
-            tooltip_fields=("proposal_id", "kind_fr", "population_fr"),
-            tooltip_aliases=("Proposition", "Type", "Habitants"),
-            show=False,
+def perimeter_table(diag: Diagnosis) -> pd.DataFrame:
+    """One row per CPTS at the threshold: stage, communes, inhabitants, size, floor, parts, shared."""
+    summary = diag.perimeters.summary
+    m = diag.membership
+    claims = m.claims_per_unit(count_splits=False)
+    shared = (claims[m.member_unit] >= 2) & ~m.split
+    n_shared = np.bincount(m.member_perimeter, weights=shared, minlength=m.n_perimeters)
+    shared_by_id = pd.Series(n_shared.astype(int), index=m.perimeters["perimeter_id"].to_numpy())
+    table = summary[
+        [
+            "perimeter_id",
+            "name",
+            "status",
+            "n_units",
+            "population",
+            "size_label",
+            "margin_to_nearest_bound",
+            "below_minimum",
+            "n_parts",
+        ]
+    ].copy()
+    table["n_shared"] = shared_by_id.reindex(table["perimeter_id"]).fillna(0).astype(int).to_numpy()
+    return table
+
+
+PERIMETER_LABELS = {
+    "margin_to_nearest_bound": "marge à la borne de taille la plus proche",
+    "size_label": "taille ACI",
+    "name": "CPTS",
+}
+
+
+def _empty_notice(ref: Referential, ctx: Context, diag: Diagnosis) -> bool:
+    """Warn when nothing of the file is in the scope or at the threshold; True when empty."""
+    imported = diag.imported
+    n_at_threshold = len(diag.perimeters.summary)
+    if data.units_in_scope(imported) == 0:
+        st.warning(
+            f"Aucune commune du fichier n'est dans le périmètre d'étude ({scope_label(ref, ctx)}). "
+            "Choisissez la région ou le département du fichier, ou « France entière »."
         )
-    entries = [
-        *maps.status_legend_entries(),
-        maps.LegendEntry(maps.OVERLAP_COLOR, "Commune en chevauchement"),
-        maps.LegendEntry(maps.WHITE_ZONE_COLORS[0], "Zone blanche (par groupe)"),
-        maps.LegendEntry("#7b3294", "Proposition (contour, calque à activer)"),
-    ]
-    maps.add_legend(fmap, "Couverture CPTS", entries)
-    maps.add_layer_control(fmap)
-    return fmap
+        return True
+    if n_at_threshold == 0:
+        st.warning(
+            f"Aucun périmètre n'atteint le stade « {stage_label(ctx.status_min)} » : toute la "
+            "population est comptée en zone blanche. Choisissez « Tous les stades » dans la "
+            "barre latérale pour voir les projets."
+        )
+    return False
 
 
 def render(ref: Referential, ctx: Context) -> None:
@@ -160,12 +238,14 @@ def render(ref: Referential, ctx: Context) -> None:
         status_min=ctx.status_min,
     )
     scope = scope_label(ref, ctx)
+    st.subheader(f"Couverture : {scope}")
+    if _empty_notice(ref, ctx, diag):
+        return
     rates = diag.coverage_at_threshold()
     main = rates.iloc[0]
-    st.subheader(f"Couverture : {scope}")
     st.caption(
-        f"Stade pris en compte : {stage_label(ctx.status_min)} ou plus · {diag.referential.population_label} · "
-        f"périmètres : {ctx.source_label}"
+        f"Stade pris en compte : {stage_label(ctx.status_min)} ou plus · "
+        f"{md_text(diag.referential.population_label)} · périmètres : {md_text(ctx.source_label)}"
     )
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Périmètres", fmt.number(len(diag.perimeters.summary)))
@@ -173,102 +253,195 @@ def render(ref: Referential, ctx: Context) -> None:
     c3.metric("Communes en zone blanche", fmt.number(len(diag.white.units)))
     c4.metric("Communes en chevauchement", fmt.number(len(diag.overlaps)))
 
-    layers = _layers_data(diag, f"{ctx.import_key}-{ctx.status_min}")
-    st_folium(
-        build_map(layers, tiles=ctx.tiles),
-        height=600,
-        use_container_width=True,
-        returned_objects=[],
-        key=f"coverage-map-{ctx.import_key}-{ctx.status_min}-{ctx.tiles}",
+    layers_key = f"{ctx.import_key}-{ctx.status_min}"
+    data.show_map(
+        f"coverage-{layers_key}",
+        lambda: coverage_map(_layers_data(diag, layers_key)),
+        tiles=ctx.tiles,
     )
-    st.caption("Contours simplifiés pour l'affichage ; calculs sur les contours complets.")
-
-    st.markdown("#### Taux de couverture par stade")
-    pivot = diag.coverage.pivot_table(
-        index=["scope", "name"], columns="status_min", values="share_covered"
+    st.caption(
+        "Contours simplifiés pour l'affichage ; calculs sur les contours complets. "
+        "Choisissez une CPTS dans le tableau ci-dessous pour ouvrir sa fiche."
     )
-    pivot = pivot[
-        [c for c in ["emergence", "lettre_intention", "projet_sante", "aci_signe"] if c in pivot]
-    ]
-    st.dataframe(
-        (pivot * 100).round(1).rename(columns=lambda c: stage_label(c) + " (%)"), width="stretch"
-    )
+    _coverage_rates(diag)
+    _perimeters_section(ref, ctx, diag)
     left, right = st.columns(2)
     with left:
-        st.markdown("#### Chevauchements")
-        st.dataframe(
-            diag.overlaps[["code", "name", "population", "n_perimeters", "perimeters"]].rename(
-                columns={
-                    "code": "code",
-                    "name": "commune",
-                    "population": "habitants",
-                    "n_perimeters": "nb de périmètres",
-                    "perimeters": "périmètres",
-                }
-            ),
-            hide_index=True,
-            width="stretch",
-        )
-        if len(diag.splits):
-            st.caption("Découpages infra-communaux déclarés (non comptés comme chevauchements) :")
-            st.dataframe(
-                diag.splits[["code", "name", "perimeters"]], hide_index=True, width="stretch"
-            )
+        _overlaps_section(diag)
     with right:
-        st.markdown("#### Zones blanches")
-        st.dataframe(
-            diag.white.clusters[
-                ["cluster_id", "n_units", "population", "departments", "neighbour_perimeters"]
-            ].rename(
-                columns={
-                    "cluster_id": "groupe",
-                    "n_units": "communes",
-                    "population": "habitants",
-                    "departments": "départements",
-                    "neighbour_perimeters": "périmètres voisins",
-                }
-            ),
-            hide_index=True,
-            width="stretch",
-        )
-    if diag.proposals is not None:
-        st.markdown("#### Propositions pour les zones blanches")
-        st.caption(
-            "Groupes contigus de communes blanches atteignant le seuil de population (EPCI entiers de "
-            "préférence), ou rattachement au périmètre voisin de plus longue frontière commune."
-        )
-        st.dataframe(
-            diag.proposals.proposals[
-                ["proposal_id", "kind", "population", "size_class", "epcis", "evidence"]
-            ],
-            hide_index=True,
-            width="stretch",
-        )
+        _white_zones_section(diag)
+    _proposals_section(diag)
     _exports(diag, ctx)
 
 
-@st.cache_data(max_entries=4, show_spinner="Préparation du GeoPackage…")
-def _gpkg_bytes(key: str, _diag: Diagnosis) -> bytes:
-    del key
+def _coverage_rates(diag: Diagnosis) -> None:
+    st.markdown("#### Taux de couverture par stade")
+    coverage = diag.coverage
+    pivot = coverage.pivot_table(
+        index=["scope", "name"], columns="status_min", values="share_covered", sort=False
+    )
+    stages = [c for c in STAGE_KEYS if c in pivot]
+    shown = pd.DataFrame({"territoire": [name for _, name in pivot.index]})
+    for stage in stages:
+        shown[f"{stage_label(stage)} ou plus"] = [fmt.share(v) for v in pivot[stage]]
+    st.dataframe(shown, hide_index=True, width="stretch")
+
+
+def _perimeters_section(ref: Referential, ctx: Context, diag: Diagnosis) -> None:
+    st.markdown("#### CPTS du périmètre d'étude")
+    table = perimeter_table(diag)
+    c1, c2 = st.columns([2, 1])
+    query = c1.text_input("Rechercher une CPTS par son nom", key="coverage_search")
+    sort = c2.selectbox(
+        "Trier par", list(SORTS), format_func=lambda k: SORTS[k], key="coverage_sort"
+    )
+    if query.strip():
+        table = table[table["name"].str.contains(query.strip(), case=False, regex=False)]
+    table = table.sort_values(sort, ascending=sort == "name", kind="stable")
+    if table.empty:
+        st.caption("Aucune CPTS ne correspond à la recherche.")
+        return
+    event = st.dataframe(
+        for_people(
+            table,
+            columns=[c for c in table.columns if c != "perimeter_id"],
+            labels=PERIMETER_LABELS,
+        ),
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        key="coverage_table",
+    )
+    ids = table["perimeter_id"].tolist()
+    names = dict(zip(table["perimeter_id"], table["name"], strict=True))
+    rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
+    selected = ids[rows[0]] if rows and rows[0] < len(ids) else None
+    if selected is not None and st.session_state.get("_coverage_table_pick") != selected:
+        st.session_state["_coverage_table_pick"] = selected
+        st.session_state["coverage_fiche_pick"] = selected
+    if st.session_state.get("coverage_fiche_pick") not in ids:
+        st.session_state.pop("coverage_fiche_pick", None)
+    pick = st.selectbox(
+        "Fiche d'une CPTS",
+        ids,
+        index=None,
+        format_func=lambda i: str(names[i]),
+        placeholder="Choisir une CPTS (ou cliquer sur sa ligne dans le tableau)",
+        key="coverage_fiche_pick",
+    )
+    if pick is not None:
+        from ui.territory_tab import territory_profile  # noqa: PLC0415 - shared fiche
+
+        codes = list(diag.imported.perimeters.set_index("perimeter_id").loc[pick, "unit_codes"])
+        codes = [c for c in codes if c in diag.referential.units.index]
+        territory_profile(ref, ctx, codes, name=str(names[pick]), key=f"cpts-{pick}")
+
+
+def _overlaps_section(diag: Diagnosis) -> None:
+    st.markdown("#### Chevauchements")
+    if diag.overlaps.empty:
+        st.caption("Aucune commune n'est revendiquée par plusieurs périmètres.")
+    else:
+        st.dataframe(
+            for_people(
+                diag.overlaps,
+                columns=["code", "name", "population", "n_perimeters", "perimeters"],
+                labels={"name": "commune"},
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    if len(diag.splits):
+        st.caption("Découpages infra-communaux déclarés (non comptés comme chevauchements) :")
+        st.dataframe(
+            for_people(
+                diag.splits, columns=["code", "name", "perimeters"], labels={"name": "commune"}
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+
+
+def _white_zones_section(diag: Diagnosis) -> None:
+    st.markdown("#### Zones blanches")
+    clusters = diag.white.clusters
+    if clusters.empty:
+        st.caption("Aucune commune en zone blanche à ce stade.")
+        return
+    st.dataframe(
+        for_people(
+            clusters,
+            columns=["cluster_id", "n_units", "population", "departments", "neighbour_perimeters"],
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    ids = clusters["cluster_id"].tolist()
+    group = st.selectbox(
+        "Communes d'un groupe",
+        ids,
+        format_func=lambda c: f"Groupe {c}",
+        key="coverage_white_group",
+    )
+    units = diag.white.units[diag.white.units["cluster_id"] == group]
+    st.dataframe(
+        for_people(units, columns=["code", "name", "population", "epci_code"], labels={"name": "commune"}),
+        hide_index=True,
+        width="stretch",
+    )
+
+
+def _proposals_section(diag: Diagnosis) -> None:
+    if diag.proposals is None:
+        return
+    st.markdown("#### Propositions pour les zones blanches")
+    st.caption(
+        "Groupes contigus de communes blanches atteignant le seuil de population (EPCI entiers de "
+        "préférence), ou rattachement au périmètre voisin de plus longue frontière commune. "
+        "Compacité : indice de Polsby-Popper (1 pour un disque)."
+    )
+    proposals = diag.proposals.proposals
+    if proposals.empty:
+        st.caption("Aucune proposition : pas de zone blanche à ce stade.")
+        return
+    st.dataframe(
+        for_people(
+            proposals,
+            columns=["proposal_id", "kind", "n_units", "population", "size_class", "epcis", "evidence"],
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+
+
+def gpkg_bytes(diag: Diagnosis) -> bytes:
+    """The GeoPackage of a diagnosis, as bytes (written in a private temporary folder)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "atlas_cpts.gpkg"
-        write_geopackage(_diag, path)
+        write_geopackage(diag, path)
         return path.read_bytes()
+
+
+def people_workbook(diag: Diagnosis) -> bytes:
+    """The diagnosis workbook for people: French headers and values, numbers kept as numbers."""
+    tables = diagnosis_tables(diag)
+    return excel_bytes({name: for_people(frame, as_text=False) for name, frame in tables.items()})
 
 
 def _exports(diag: Diagnosis, ctx: Context) -> None:
     st.markdown("#### Exports")
-    tables = diagnosis_tables(diag)
     c1, c2, c3, c4 = st.columns(4)
+    key = f"{ctx.import_key}-{ctx.status_min}"
     c1.download_button(
         "Classeur Excel des tableaux",
-        excel_bytes(tables),
+        data.session_memo("workbook", key, lambda: people_workbook(diag)),
         file_name="atlas_cpts_couverture.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     c2.download_button(
         "Couches GeoPackage",
-        _gpkg_bytes(f"{ctx.import_key}-{ctx.status_min}", diag),
+        data.session_memo("gpkg", key, lambda: gpkg_bytes(diag)),
         file_name="atlas_cpts_couverture.gpkg",
         mime="application/geopackage+sqlite3",
     )
@@ -279,7 +452,7 @@ def _exports(diag: Diagnosis, ctx: Context) -> None:
         mime="application/geo+json",
     )
     c4.download_button(
-        "Codes des communes en zone blanche (CSV)",
+        "Communes en zone blanche (CSV)",
         white_zone_csv(diag),
         file_name="atlas_cpts_zones_blanches.csv",
         mime="text/csv",
@@ -299,8 +472,17 @@ def perimeters_geojson(diag: Diagnosis) -> bytes:
 
 
 def white_zone_csv(diag: Diagnosis) -> bytes:
-    """Codes, names, populations and clusters of the white-zone communes (UTF-8 CSV)."""
+    """White-zone communes for people's spreadsheets (``;``, UTF-8 with BOM, French headers)."""
     white = diag.white.units[["code", "name", "population", "cluster_id"]]
-    buffer = io.StringIO()
-    white.assign(name=white["name"].map(protect_text)).to_csv(buffer, index=False)
-    return buffer.getvalue().encode("utf-8")
+    return people_csv(white, labels={"name": "commune"})
+
+
+__all__ = [
+    "coverage_layers",
+    "coverage_map",
+    "people_workbook",
+    "perimeter_table",
+    "perimeters_geojson",
+    "render",
+    "white_zone_csv",
+]

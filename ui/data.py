@@ -1,29 +1,37 @@
 """Cached data access for the dashboard: referential, imports, diagnosis, care layers, map data.
 
-Streamlit caches are keyed by the content of the uploaded files, so that one
-session's uploads never leak into another session's state; per-session state
-(the territory being built, the chosen files) lives in ``st.session_state``.
+Shared caches (``st.cache_resource``/``st.cache_data``) hold only the
+project's own data: the referential, display geometries and the fictitious
+examples. Whatever comes from a user's file (imports, diagnoses, care layers)
+is kept in that browser session only (:func:`session_memo`), keyed by
+everything that changes the result (content, file name, scope, columns,
+threshold), with a bounded number of entries per session.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
+import streamlit.components.v1 as components
 
-from coverage.apl import AplData, AplFileError, load_drees_apl
+from coverage.apl import AplData, load_drees_apl
+from coverage.embedded import embedded_apl
 from coverage.indicators import CareData, computed_gp_access
-from coverage.supply import SupplyFileError, SupplyTable, load_bpe, load_population_ages, load_rpps
+from coverage.supply import SupplyTable, load_bpe, load_population_ages, load_rpps
+from diagnosis.errors import AtlasError
 from diagnosis.model import PerimeterImport
 from diagnosis.paths import EXAMPLES_DIR
 from diagnosis.perimeters import import_perimeters
 from diagnosis.pipeline import Diagnosis, run_diagnosis
-from diagnosis.reading import PerimeterFileError
 from diagnosis.referential import (
     Referential,
     load_display_geometries,
@@ -31,6 +39,7 @@ from diagnosis.referential import (
     load_referential,
 )
 from diagnosis.rules import StageKey
+from ui import maps
 
 #: Example files made by the project, by workflow ("exemple fictif").
 EXAMPLES = {
@@ -47,6 +56,10 @@ EXAMPLES = {
         "Exemple fictif : deux projets concurrents (Bouches-du-Rhône)",
     ),
 }
+
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @st.cache_resource(show_spinner="Chargement du référentiel des communes…")
@@ -69,6 +82,39 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:20]
 
 
+def import_key(
+    data: bytes,
+    filename: str,
+    *,
+    region: str | None,
+    department: str | None,
+    columns: dict[str, str] | None = None,
+) -> str:
+    """A key covering everything that changes an import: content, name, scope, columns."""
+    parts = [digest(data), filename, region or "", department or "", repr(sorted((columns or {}).items()))]
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:24]
+
+
+def session_memo(slot: str, key: str, compute: Callable[[], T], *, keep: int = 1) -> T:
+    """``compute()``, remembered in this browser session only, under ``slot``.
+
+    User files and what is computed from them never enter a cache shared by
+    sessions: another session can neither see them nor be served them. Each
+    slot keeps its ``keep`` latest results, so memory is bounded by the
+    number of open sessions, not by the number of files ever uploaded.
+    """
+    memo: dict[str, OrderedDict[str, Any]] = st.session_state.setdefault("_atlas_memo", {})
+    entries = memo.setdefault(slot, OrderedDict())
+    if key in entries:
+        entries.move_to_end(key)
+        return cast(T, entries[key])
+    value = compute()
+    entries[key] = value
+    while len(entries) > keep:
+        entries.popitem(last=False)
+    return value
+
+
 @dataclass(frozen=True)
 class ImportOutcome:
     """An import, or the French error that prevented it."""
@@ -77,30 +123,45 @@ class ImportOutcome:
     error: str | None
 
 
-@st.cache_resource(max_entries=16, show_spinner="Import du fichier de périmètres…")
-def _import(  # noqa: PLR0917 - positional for Streamlit's cache key
-    key: str,
+def _run_import(
     data: bytes,
     filename: str,
     region: str | None,
     department: str | None,
     columns: tuple[tuple[str, str], ...],
 ) -> ImportOutcome:
-    del key  # part of the cache key only
     try:
         result = import_perimeters(
             data,
             filename=filename,
             referential=national(),
-            region=region,
+            # A department is a scope of its own: the importer takes one or the other.
+            region=None if department else region,
             department=department,
             columns=dict(columns) or None,
         )
-    except PerimeterFileError as exc:
+    except AtlasError as exc:
         return ImportOutcome(None, str(exc))
-    except Exception as exc:
-        return ImportOutcome(None, f"Le fichier n'a pas pu être lu ({type(exc).__name__} : {exc}).")
+    except Exception:
+        logger.exception("perimeter import failed")
+        return ImportOutcome(
+            None,
+            "Le fichier n'a pas pu être lu. Formats attendus : tableau CSV ou Excel "
+            "(une ligne par commune et par périmètre, ou une ligne par périmètre avec la liste "
+            "des codes), GeoJSON, GeoPackage ou Shapefile zippé.",
+        )
     return ImportOutcome(result, None)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Import de l'exemple…")
+def _import_example(
+    filename: str,
+    region: str | None,
+    department: str | None,
+) -> ImportOutcome:
+    from diagnosis.paths import EXAMPLES_DIR  # noqa: PLC0415
+
+    return _run_import((EXAMPLES_DIR / filename).read_bytes(), filename, region, department, ())
 
 
 def import_file(
@@ -110,10 +171,22 @@ def import_file(
     region: str | None,
     department: str | None,
     columns: dict[str, str] | None = None,
+    is_example: bool = False,
 ) -> ImportOutcome:
-    """Import a perimeter file (cached by content and options)."""
+    """Import a perimeter file: the project's examples are shared, uploads stay in the session."""
+    if is_example:
+        return _import_example(filename, region, department)
     cols = tuple(sorted((columns or {}).items()))
-    return _import(digest(data), data, filename, region, department, cols)
+    key = import_key(data, filename, region=region, department=department, columns=columns)
+    with st.spinner("Import du fichier de périmètres…"):
+        return session_memo(
+            "import", key, lambda: _run_import(data, filename, region, department, cols), keep=2
+        )
+
+
+def units_in_scope(imported: PerimeterImport) -> int:
+    """Number of distinct communes kept by an import."""
+    return int(imported.members["code"].nunique()) if not imported.members.empty else 0
 
 
 def example_bytes(kind: str) -> tuple[bytes, str]:
@@ -122,16 +195,10 @@ def example_bytes(kind: str) -> tuple[bytes, str]:
     return (EXAMPLES_DIR / name).read_bytes(), name
 
 
-@st.cache_resource(max_entries=16, show_spinner="Diagnostic en cours…")
-def _diagnosis(
-    key: str,
-    region: str | None,
-    department: str | None,
-    status_min: StageKey,
-    _imported: PerimeterImport,
+def _run_diagnosis(
+    imported: PerimeterImport, region: str | None, department: str | None, status_min: StageKey
 ) -> Diagnosis:
-    del key
-    return run_diagnosis(_imported, scoped(region, department), status_min=status_min)
+    return run_diagnosis(imported, scoped(region, department), status_min=status_min)
 
 
 def diagnosis_for(
@@ -142,8 +209,37 @@ def diagnosis_for(
     department: str | None,
     status_min: StageKey,
 ) -> Diagnosis:
-    """The diagnosis of an import (cached: panning and zooming never re-run it)."""
-    return _diagnosis(key, region, department, status_min, imported)
+    """The diagnosis of an import, kept in the session for each threshold.
+
+    ``key`` is :func:`import_key` of the import (content, name, scope, columns).
+    """
+    full_key = f"{key}|{region}|{department}|{status_min}"
+    with st.spinner("Diagnostic en cours…"):
+        return session_memo(
+            "diagnosis",
+            full_key,
+            lambda: _run_diagnosis(imported, region, department, status_min),
+            keep=4,
+        )
+
+
+def show_map(
+    key: str, make_spec: Callable[[], maps.MapSpec], *, tiles: bool, height_px: int = 600
+) -> None:
+    """Show a map that returns nothing to the app, from HTML rendered once per session.
+
+    The coverage and dispute maps need no click back: their standalone HTML
+    (Leaflet served by the app) is rendered once for a given ``key`` and shown
+    in a component frame, which costs a fraction of a folium component that is
+    re-rendered and scanned on every rerun.
+    """
+    html = session_memo(
+        "map-html",
+        f"{key}|{tiles}",
+        lambda: maps.map_html(maps.build_map(make_spec(), tiles=tiles, height_px=height_px - 10)),
+        keep=3,
+    )
+    components.html(html, height=height_px)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -176,9 +272,7 @@ class LayerOutcome:
     error: str | None
 
 
-@st.cache_resource(max_entries=8, show_spinner="Lecture du fichier…")
-def _care(kind: str, key: str, data: bytes, filename: str) -> LayerOutcome:
-    del key
+def _load_care(kind: str, data: bytes, filename: str) -> LayerOutcome:
     ref = national()
     try:
         if kind == "apl":
@@ -193,29 +287,37 @@ def _care(kind: str, key: str, data: bytes, filename: str) -> LayerOutcome:
             value = load_population_ages(io.BytesIO(data), referential=ref)
         else:
             value = pd.read_csv(io.BytesIO(data), sep=None, engine="python", dtype={0: str, 1: str})
-    except (AplFileError, SupplyFileError, ValueError) as exc:
+    except AtlasError as exc:
         return LayerOutcome(None, str(exc))
-    except Exception as exc:
-        return LayerOutcome(None, f"Fichier illisible ({type(exc).__name__} : {exc}).")
+    except Exception:
+        logger.exception("care layer %s failed", kind)
+        return LayerOutcome(
+            None, "Fichier illisible : ce n'est pas le fichier officiel attendu pour cette donnée."
+        )
     return LayerOutcome(value, None)
 
 
 def care_layer(kind: str, data: bytes, filename: str) -> LayerOutcome:
-    """Load a care layer (cached by content)."""
-    return _care(kind, digest(data), data, filename)
+    """Load a care layer (kept in the session, keyed by kind, content and name)."""
+    key = f"{kind}|{digest(data)}|{filename}"
+    with st.spinner("Lecture du fichier…"):
+        return session_memo(f"care-{kind}", key, lambda: _load_care(kind, data, filename))
 
 
-@st.cache_resource(max_entries=4, show_spinner="Calcul de l'accessibilité (2SFCA)…")
-def _gp_access(
-    key: str, _rpps: SupplyTable, _ages: SupplyTable | None, _travel: pd.DataFrame | None
-) -> tuple[pd.Series, str]:
-    del key
-    return computed_gp_access(national(), _rpps, ages=_ages, travel=_travel)
+@st.cache_resource(show_spinner="Chargement de l'APL de la DREES…")
+def embedded_apl_layers() -> tuple[AplData, ...]:
+    """The DREES APL shipped with the project (GPs and nurses), attached to the referential."""
+    return tuple(embedded_apl(national()).values())
 
 
 def care_data(layers: dict[str, Any], keys: dict[str, str] | None = None) -> CareData:
-    """The loaded layers as :class:`CareData`, with the computed accessibility when possible."""
+    """The loaded layers as :class:`CareData`, with the computed accessibility when possible.
+
+    The embedded DREES APL is always there; an uploaded workbook replaces it for
+    its profession and vintage.
+    """
     care = CareData(
+        apl_layers=embedded_apl_layers(),
         apl=layers.get("apl"),
         rpps=layers.get("rpps"),
         bpe=layers.get("bpe"),
@@ -224,7 +326,11 @@ def care_data(layers: dict[str, Any], keys: dict[str, str] | None = None) -> Car
     if care.rpps is not None:
         keys = keys or {}
         key = "|".join(f"{k}={keys.get(k, '')}" for k in ("rpps", "ages", "travel"))
-        care.access, care.access_method = _gp_access(
-            key, care.rpps, care.ages, layers.get("travel")
-        )
+        rpps, ages, travel = care.rpps, care.ages, layers.get("travel")
+        with st.spinner("Calcul de l'accessibilité (2SFCA)…"):
+            care.access, care.access_method = session_memo(
+                "gp-access",
+                key,
+                lambda: computed_gp_access(national(), rpps, ages=ages, travel=travel),
+            )
     return care

@@ -5,54 +5,146 @@ from __future__ import annotations
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from diagnosis.disputes import Dispute, compare_perimeters
 from diagnosis.export import excel_bytes
+from diagnosis.labels import for_people
 from diagnosis.referential import Referential
 from ui import data, fmt, maps
 from ui.fiche import fiche_html, svg_map
+from ui.safe import md_text
 from ui.sidebar import Context
 
 SIDE_COLORS = {"A": "#2c7bb6", "B": "#fdae61"}
 
 
-def build_map(
-    frames: dict[str, gpd.GeoDataFrame], names: dict[str, str], *, tiles: bool = False
-) -> Any:
+def dispute_map(frames: dict[str, gpd.GeoDataFrame], names: dict[str, str]) -> maps.MapSpec:
     """Map of A only, B only and contested communes (pure function)."""
     everything = gpd.GeoDataFrame(
         geometry=[g for f in frames.values() for g in f.geometry if g is not None], crs=4326
     )
-    fmap = maps.base_map(maps.bounds_of(everything), tiles=tiles)
-    maps.add_units_layer(
-        fmap, frames["a"], name=names["A"], color=SIDE_COLORS["A"], fill_opacity=0.45
+    return maps.MapSpec(
+        bounds=maps.bounds_of(everything),
+        layers=(
+            maps.units_layer(
+                frames["a"], name=f"A : {names['A']}", color=SIDE_COLORS["A"], fill_opacity=0.45
+            ),
+            maps.units_layer(
+                frames["b"], name=f"B : {names['B']}", color=SIDE_COLORS["B"], fill_opacity=0.45
+            ),
+            maps.units_layer(
+                frames["contested"],
+                name="Communes disputées",
+                color=maps.CONTESTED_COLOR,
+                fill_opacity=0.8,
+                weight=1.5,
+                tooltip=(
+                    ("name", "Commune disputée"),
+                    ("code", "Code INSEE"),
+                    ("population_fr", "Habitants"),
+                ),
+            ),
+        ),
+        legend_title="Arbitrage",
+        legend=legend_entries(names),
     )
-    maps.add_units_layer(
-        fmap, frames["b"], name=names["B"], color=SIDE_COLORS["B"], fill_opacity=0.45
+
+
+def legend_entries(names: dict[str, str]) -> tuple[maps.LegendEntry, ...]:
+    """The legend of the dispute map (also drawn in the fiche)."""
+    return (
+        maps.LegendEntry(SIDE_COLORS["A"], f"A : {names['A']}"),
+        maps.LegendEntry(SIDE_COLORS["B"], f"B : {names['B']}"),
+        maps.LegendEntry(maps.CONTESTED_COLOR, "Revendiquée par les deux"),
     )
-    maps.add_units_layer(
-        fmap,
-        frames["contested"],
-        name="Communes disputées",
-        color=maps.CONTESTED_COLOR,
-        fill_opacity=0.8,
-        weight=1.5,
-        tooltip_fields=("name", "code", "population"),
-        tooltip_aliases=("Commune disputée", "Code INSEE", "Habitants"),
+
+
+def _pair_label(row: pd.Series) -> str:
+    return (
+        f"{row['name_a']} / {row['name_b']} : {fmt.number(row['n_units_shared'])} commune(s), "
+        f"{fmt.number(row['population_shared'])} habitants en jeu"
     )
-    maps.add_legend(
-        fmap,
-        "Arbitrage",
-        [
-            maps.LegendEntry(SIDE_COLORS["A"], f"A : {names['A']}"),
-            maps.LegendEntry(SIDE_COLORS["B"], f"B : {names['B']}"),
-            maps.LegendEntry(maps.CONTESTED_COLOR, "Revendiquée par les deux"),
-        ],
+
+
+def _choose_pair(diag: Any) -> tuple[str, str] | None:
+    """The two perimeters to compare: an overlapping pair, or any two chosen by hand."""
+    perimeters = diag.membership.perimeters
+    names = dict(zip(perimeters["perimeter_id"], perimeters["name"], strict=True))
+    ids = list(names)
+    pairs = diag.overlap_pairs
+    mode = "paire"
+    if len(pairs):
+        mode = st.radio(
+            "Choix des projets",
+            ["paire", "libre"],
+            format_func=lambda m: "Parmi les chevauchements"
+            if m == "paire"
+            else "Deux projets au choix",
+            horizontal=True,
+            key="dispute_mode",
+        )
+    else:
+        st.caption("Aucun chevauchement dans ce fichier : choisissez deux périmètres à comparer.")
+        mode = "libre"
+    if mode == "paire":
+        st.caption(
+            f"{fmt.number(len(pairs))} paire(s) de périmètres se chevauchent, classées par "
+            "habitants en jeu."
+        )
+        labels = [_pair_label(row) for _, row in pairs.iterrows()]
+        i = st.selectbox(
+            "Paire de projets en chevauchement",
+            range(len(pairs)),
+            format_func=lambda k: labels[k],
+            key="dispute_pair",
+        )
+        row = pairs.iloc[int(i)]
+        return str(row["perimeter_a"]), str(row["perimeter_b"])
+    c1, c2 = st.columns(2)
+    a = str(
+        c1.selectbox("Projet A", ids, index=0, format_func=lambda i: str(names[i]), key="dispute_a")
     )
-    maps.add_layer_control(fmap)
-    return fmap
+    b_options = [i for i in ids if i != a]
+    b = str(
+        c2.selectbox(
+            "Projet B", b_options, index=0, format_func=lambda i: str(names[i]), key="dispute_b"
+        )
+    )
+    return a, b
+
+
+def _shared_choice(dispute: Dispute, key: str) -> dict[str, float] | None:
+    """The committee's choice of communes whose population is split between A and B."""
+    contested = dispute.contested
+    if contested.empty:
+        return None
+    with st.expander("Partager la population d'une commune (ville trop grande pour un seul côté)"):
+        order = contested.sort_values("population", ascending=False)
+        names = {
+            r.code: f"{r.name} ({r.code}, {fmt.number(r.population)} hab.)"
+            for r in order.itertuples()
+        }
+        default = order.loc[order["population"] >= 20_000, "code"].tolist()
+        chosen = st.multiselect(
+            "Communes partagées entre les deux projets",
+            list(names),
+            default=default[:3],
+            format_func=lambda c: names[c],
+            key=f"dispute_shared_{key}",
+        )
+        share = st.slider(
+            "Part de leur population comptée pour A (%)",
+            min_value=0,
+            max_value=100,
+            value=50,
+            step=5,
+            key=f"dispute_share_{key}",
+        )
+    if not chosen:
+        return None
+    return {str(code): share / 100 for code in chosen}
 
 
 def render(ref: Referential, ctx: Context) -> None:
@@ -68,42 +160,27 @@ def render(ref: Referential, ctx: Context) -> None:
         department=ctx.department,
         status_min="emergence",
     )
-    perimeters = diag.membership.perimeters
-    if len(perimeters) < 2:
-        st.info("Le fichier contient moins de deux périmètres dans le périmètre d'étude.")
+    if len(diag.membership.perimeters) < 2:
+        st.warning(
+            "Le fichier contient moins de deux périmètres ayant des communes dans le périmètre "
+            "d'étude : il n'y a rien à arbitrer. Choisissez une autre région ou un autre fichier."
+        )
         return
-    names = dict(zip(perimeters["perimeter_id"], perimeters["name"], strict=True))
-    ids = list(names)
-    pairs = diag.overlap_pairs
-    default_a, default_b = (
-        (pairs.iloc[0]["perimeter_a"], pairs.iloc[0]["perimeter_b"])
-        if len(pairs)
-        else (ids[0], ids[1])
+    chosen = _choose_pair(diag)
+    assert chosen is not None
+    a, b = chosen
+    base = data.session_memo(
+        "dispute",
+        f"{ctx.import_key}|{a}|{b}",
+        lambda: compare_perimeters(diag.membership, diag.referential, a, b),
+        keep=4,
     )
-    if len(pairs):
-        st.caption(
-            f"{len(pairs)} paire(s) de périmètres se chevauchent ; la plus peuplée est proposée."
-        )
-    else:
-        st.caption("Aucun chevauchement dans ce fichier : choisissez deux périmètres à comparer.")
-    c1, c2 = st.columns(2)
-    a = str(
-        c1.selectbox(
-            "Projet A",
-            ids,
-            index=ids.index(default_a),
-            format_func=lambda i: names[i],
-            key="dispute_a",
-        )
+    shared = _shared_choice(base, f"{a}-{b}")
+    dispute = (
+        base
+        if shared is None
+        else compare_perimeters(diag.membership, diag.referential, a, b, shared=shared)
     )
-    b_options = [i for i in ids if i != a]
-    b_default = b_options.index(default_b) if default_b in b_options else 0
-    b = str(
-        c2.selectbox(
-            "Projet B", b_options, index=b_default, format_func=lambda i: names[i], key="dispute_b"
-        )
-    )
-    dispute = compare_perimeters(diag.membership, diag.referential, a, b)
     s = dispute.summary
     m1, m2, m3 = st.columns(3)
     m1.metric("Communes disputées", fmt.number(s["n_contested"]))
@@ -112,75 +189,123 @@ def render(ref: Referential, ctx: Context) -> None:
         "A / B sans les communes disputées",
         f"{fmt.number(s['population_a_without'])} / {fmt.number(s['population_b_without'])}",
     )
-    index = diag.membership.index
-    a_units = set(index.codes[diag.membership.units_of(ids.index(a))])
-    b_units = set(index.codes[diag.membership.units_of(ids.index(b))])
-    contested = a_units & b_units
-    frames = {
-        "a": data.unit_display(tuple(sorted(a_units - contested))),
-        "b": data.unit_display(tuple(sorted(b_units - contested))),
-        "contested": data.unit_display(tuple(sorted(contested))),
-    }
-    st_folium(
-        build_map(frames, {"A": names[a], "B": names[b]}, tiles=ctx.tiles),
-        height=520,
-        use_container_width=True,
-        returned_objects=[],
-        key=f"dispute-map-{ctx.import_key}-{a}-{b}",
+    frames = data.session_memo(
+        "dispute-frames",
+        f"{ctx.import_key}|{a}|{b}",
+        lambda: _frames(diag, a, b),
+        keep=2,
+    )
+    names = {"A": str(s["name_a"]), "B": str(s["name_b"])}
+    data.show_map(
+        f"dispute-{ctx.import_key}-{a}-{b}",
+        lambda: dispute_map(frames, names),
+        tiles=ctx.tiles,
+        height_px=530,
     )
     _tables(dispute)
-    _exports(dispute, frames, names[a], names[b])
+    _exports(dispute, frames, names)
+
+
+def _frames(diag: Any, a: str, b: str) -> dict[str, gpd.GeoDataFrame]:
+    m = diag.membership
+    ids = m.perimeters["perimeter_id"].tolist()
+    a_units = set(m.index.codes[m.units_of(ids.index(a))])
+    b_units = set(m.index.codes[m.units_of(ids.index(b))])
+    contested = a_units & b_units
+
+    def frame(codes: set[str]) -> gpd.GeoDataFrame:
+        shown = data.unit_display(tuple(sorted(codes)))
+        return shown.assign(population_fr=shown["population"].map(fmt.number))
+
+    return {
+        "a": frame(a_units - contested),
+        "b": frame(b_units - contested),
+        "contested": frame(contested),
+    }
+
+
+OPTION_COLUMNS = [
+    "option_label",
+    "side",
+    "name",
+    "population",
+    "size_class",
+    "below_minimum",
+    "n_parts",
+    "funding_max_eur",
+]
+CONTESTED_COLUMNS = {
+    "code": "code INSEE",
+    "name": "commune",
+    "population": "habitants",
+    "epci_name": "EPCI",
+    "distance_a_km": "distance à la mairie principale de A (km)",
+    "distance_b_km": "distance à la mairie principale de B (km)",
+    "option_mairie_la_plus_proche": "mairie la plus proche",
+    "option_epci_entiers": "EPCI entiers",
+    "option_partage_population": "partage",
+}
+
+
+def options_for_people(dispute: Dispute) -> pd.DataFrame:
+    """The split options in French (a side with no inhabitant shows no size class)."""
+    return for_people(
+        dispute.options,
+        columns=OPTION_COLUMNS,
+        labels={"name": "projet", "size_class": "taille ACI", "below_minimum": "sous le seuil"},
+    )
+
+
+def contested_for_people(dispute: Dispute) -> pd.DataFrame:
+    """The contested communes in French, with rounded distances."""
+    columns = [c for c in CONTESTED_COLUMNS if c in dispute.contested.columns]
+    return for_people(dispute.contested, columns=columns, labels=CONTESTED_COLUMNS)
 
 
 def _tables(dispute: Dispute) -> None:
     st.markdown("#### Options de partage")
-    options = dispute.options.copy()
-    options["funding_max_eur"] = options["funding_max_eur"].map(fmt.euros)
-    options["below_minimum"] = options["below_minimum"].map(
-        {True: "sous le seuil", False: "au-dessus"}
-    )
-    st.dataframe(
-        options[
-            [
-                "option_label",
-                "side",
-                "name",
-                "population",
-                "size_class",
-                "below_minimum",
-                "n_parts",
-                "funding_max_eur",
-            ]
-        ].rename(
-            columns={
-                "option_label": "option",
-                "side": "côté",
-                "name": "projet",
-                "population": "habitants",
-                "size_class": "taille",
-                "below_minimum": "seuil de population",
-                "n_parts": "parties",
-                "funding_max_eur": "financement maximal",
-            }
-        ),
-        hide_index=True,
-        width="stretch",
+    st.dataframe(options_for_people(dispute), hide_index=True, width="stretch")
+    st.caption(
+        "Une option qui laisse un côté sans habitant ne lui donne ni taille ni financement. "
+        "« Situation déclarée » compte les communes disputées des deux côtés."
     )
     st.markdown("#### Communes disputées")
-    st.dataframe(dispute.contested, hide_index=True, width="stretch")
-    st.caption(dispute.summary["distance_note"] + ".")
+    st.dataframe(contested_for_people(dispute), hide_index=True, width="stretch")
+    st.caption(md_text(dispute.summary["distance_note"]) + ".")
 
 
-def _exports(
-    dispute: Dispute, frames: dict[str, gpd.GeoDataFrame], name_a: str, name_b: str
-) -> None:
+def _exports(dispute: Dispute, frames: dict[str, gpd.GeoDataFrame], names: dict[str, str]) -> None:
     c1, c2 = st.columns(2)
     c1.download_button(
         "Classeur Excel de l'arbitrage",
-        excel_bytes({"options.csv": dispute.options, "communes_disputees.csv": dispute.contested}),
+        excel_bytes(
+            {
+                "Options de partage": for_people(
+                    dispute.options, columns=OPTION_COLUMNS, as_text=False
+                ),
+                "Communes disputées": for_people(
+                    dispute.contested,
+                    columns=[c for c in CONTESTED_COLUMNS if c in dispute.contested.columns],
+                    labels=CONTESTED_COLUMNS,
+                    as_text=False,
+                ),
+            }
+        ),
         file_name="atlas_cpts_arbitrage.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
+    c2.download_button(
+        "Fiche d'arbitrage imprimable (HTML)",
+        dispute_fiche(dispute, frames, names).encode("utf-8"),
+        file_name="fiche_arbitrage.html",
+        mime="text/html",
+    )
+
+
+def dispute_fiche(
+    dispute: Dispute, frames: dict[str, gpd.GeoDataFrame], names: dict[str, str]
+) -> str:
+    """The printable fiche of a dispute, with its map legend."""
     svg = svg_map(
         [
             (frames["a"], SIDE_COLORS["A"], "#333"),
@@ -188,33 +313,18 @@ def _exports(
             (frames["contested"], maps.CONTESTED_COLOR, "#333"),
         ]
     )
-    html = fiche_html(
-        title=f"Arbitrage : {name_a} / {name_b}",
+    return fiche_html(
+        title=f"Arbitrage : {names['A']} / {names['B']}",
         key_figures={
             "communes disputées": fmt.number(dispute.summary["n_contested"]),
             "habitants en jeu": fmt.number(dispute.summary["population_contested"]),
         },
         map_svg=svg,
+        legend=[(e.color, e.label) for e in legend_entries(names)],
         tables={
-            "Options de partage": dispute.options[
-                [
-                    "option_label",
-                    "side",
-                    "population",
-                    "size_class",
-                    "below_minimum",
-                    "n_parts",
-                    "funding_max_eur",
-                ]
-            ],
-            "Communes disputées": dispute.contested,
+            "Options de partage": options_for_people(dispute),
+            "Communes disputées": contested_for_people(dispute),
         },
         sources=["Atlas CPTS, référentiel des communes (voir « Sources et millésimes »)"],
         notes=[dispute.summary["distance_note"]],
-    )
-    c2.download_button(
-        "Fiche d'arbitrage imprimable (HTML)",
-        html.encode("utf-8"),
-        file_name="fiche_arbitrage.html",
-        mime="text/html",
     )

@@ -86,8 +86,14 @@ def fiche_html(
     tables: Mapping[str, pd.DataFrame],
     sources: Sequence[str],
     notes: Sequence[str] = (),
+    legend: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """A print-ready HTML page (A4) for a letter of intent or a committee file."""
+    """A print-ready HTML page (A4) for a letter of intent or a committee file.
+
+    Every text given (title, figures, table cells, sources, notes, legend) is
+    escaped: names from users' files appear as text, never as markup.
+    ``legend`` lists (colour, label) pairs drawn under the map.
+    """
     figures = "".join(
         f'<div class="kf"><div class="v">{html.escape(v)}</div><div class="l">{html.escape(k)}</div></div>'
         for k, v in key_figures.items()
@@ -96,7 +102,12 @@ def fiche_html(
         f"<h2>{html.escape(name)}</h2>{_table(frame)}" for name, frame in tables.items()
     )
     source_items = "".join(f"<li>{html.escape(s)}</li>" for s in sources)
-    note_items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    note_items = "".join(f"<li>{html.escape(n)}</li>" for n in notes if n)
+    legend_items = "".join(
+        f'<span class="lg"><span class="sw" style="background:{html.escape(color)}"></span>'
+        f"{html.escape(label)}</span>"
+        for color, label in legend
+    )
     today = dt.date.today().strftime("%d/%m/%Y")
     return f"""<!DOCTYPE html>
 <html lang="fr"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
@@ -111,14 +122,16 @@ h1 {{ font-size: 17pt; margin: 0 0 4px 0; }} h2 {{ font-size: 12.5pt; margin: 16
 table {{ border-collapse: collapse; width: 100%; margin-bottom: 6px; page-break-inside: auto; }}
 th, td {{ border: 1px solid #ccc; padding: 3px 5px; text-align: left; font-size: 9pt; }}
 th {{ background: #f0f0f0; }} tr {{ page-break-inside: avoid; }}
-.map {{ text-align: center; margin: 8px 0; }} .sources {{ font-size: 8.5pt; color: #444; }}
+.map {{ text-align: center; margin: 8px 0; }}
+.legend {{ font-size: 9pt; margin-top: 4px; }} .lg {{ margin: 0 10px; white-space: nowrap; }}
+.sw {{ display: inline-block; width: 14px; height: 10px; border: 1px solid #555; margin-right: 4px; }} .sources {{ font-size: 8.5pt; color: #444; }}
 @media print {{ .noprint {{ display: none; }} }}
 </style></head><body>
 <p class="noprint"><button onclick="window.print()">Imprimer / enregistrer en PDF</button></p>
 <h1>{html.escape(title)}</h1>
 <div class="sub">Fiche diagnostic Atlas CPTS, éditée le {today}</div>
 <div class="kfs">{figures}</div>
-<div class="map">{map_svg}</div>
+<div class="map">{map_svg}<div class="legend">{legend_items}</div></div>
 {sections}
 <h2>Remarques</h2><ul>{note_items or "<li>Aucune.</li>"}</ul>
 <h2>Sources et millésimes</h2><ul class="sources">{source_items}</ul>

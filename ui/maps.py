@@ -13,7 +13,7 @@ import html
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import folium
 import geopandas as gpd
@@ -25,6 +25,7 @@ from jinja2 import Template
 
 from diagnosis.paths import STATIC_VENDOR_DIR
 from diagnosis.rules import status_legend
+from ui.safe import html_text
 
 #: URL of Streamlit's static file serving (``server.enableStaticServing``).
 STATIC_URL = "/app/static/vendor/leaflet"
@@ -68,7 +69,7 @@ def base_map(
         location=[(miny + maxy) / 2, (minx + maxx) / 2],
         zoom_start=8,
         tiles=None,
-        control_scale=True,
+        control_scale=False,
         prefer_canvas=False,
         height=f"{height_px}px",
     )
@@ -83,8 +84,25 @@ def base_map(
         folium.TileLayer(
             "OpenStreetMap", name="OpenStreetMap", attr="© contributeurs OpenStreetMap"
         ).add_to(fmap)
+    _MetricScale().add_to(fmap)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     return fmap
+
+
+class _MetricScale(MacroElement):
+    """Leaflet's scale bar in kilometres only (folium's own also shows miles)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false, metric: true}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "MetricScale"
 
 
 def geojson_collection(
@@ -95,7 +113,8 @@ def geojson_collection(
     """A compact GeoJSON FeatureCollection of ``frame`` (WGS84) with chosen properties.
 
     Rows without geometry are left out (they have no shape to draw). Numeric
-    properties are converted to plain Python numbers; missing values to None.
+    properties are converted to plain Python numbers; missing values to None;
+    text is HTML-escaped, because Leaflet tooltips insert it as HTML.
     """
     if frame.crs is None or frame.crs.to_epsg() != 4326:
         raise ValueError(f"Carte : géométries attendues en EPSG:4326, reçu {frame.crs}.")
@@ -118,6 +137,8 @@ def _plain(record: Mapping[str, Any]) -> dict[str, Any]:
             out[key] = int(value)
         elif isinstance(value, np.floating):
             out[key] = None if np.isnan(value) else round(float(value), 4)
+        elif isinstance(value, str):
+            out[key] = html_text(value)
         else:
             out[key] = value
     return out
@@ -197,25 +218,9 @@ def add_legend(
     _Legend(markup).add_to(fmap)
 
 
-def add_outlines(
-    fmap: folium.Map,
-    outlines: gpd.GeoDataFrame,
-    *,
-    name: str,
-    weight: float = 1.2,
-    color: str = "#555555",
-) -> None:
+def add_outlines(fmap: folium.Map, outlines: gpd.GeoDataFrame, *, name: str) -> None:
     """Draw outlines (departments, regions) as a non-interactive background layer."""
-    if outlines.empty:
-        return
-    data = geojson_collection(outlines, properties=["code"])
-    folium.GeoJson(
-        data,
-        name=name,
-        style_function=lambda _f: {"color": color, "weight": weight, "fill": False},
-        interactive=False,
-        control=False,
-    ).add_to(fmap)
+    add_layer(fmap, outline_layer(outlines, name=name))
 
 
 def population_choropleth(
@@ -231,25 +236,22 @@ def population_choropleth(
     geometry in WGS84.
     """
     classes = classify(units["population"], POPULATION_BREAKS)
-    colors = [PALETTE_SEQ[i] if i >= 0 else NO_DATA_COLOR for i in classes]
     frame = units.assign(
-        fill=colors,
+        fill=[PALETTE_SEQ[i] if i >= 0 else NO_DATA_COLOR for i in classes],
         population_fr=units["population"].map(lambda v: _fr_number(float(v))),
     )
-    data = geojson_collection(frame, properties=["code", "name", "population_fr", "fill"])
-    folium.GeoJson(
-        data,
-        name=name,
-        style_function=_fill_style,
-        highlight_function=lambda _f: {"weight": 2.5, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(
-            fields=["name", "code", "population_fr"],
-            aliases=["Commune", "Code INSEE", "Habitants"],
-            localize=False,
-            sticky=True,
+    add_layer(
+        fmap,
+        MapLayer(
+            name=name,
+            frame=frame,
+            color="#666666",
+            fill_column="fill",
+            fill_opacity=0.75,
+            weight=0.4,
+            tooltip=(("name", "Commune"), ("code", "Code INSEE"), ("population_fr", "Habitants")),
         ),
-        smooth_factor=1.0,
-    ).add_to(fmap)
+    )
     labels = class_labels(POPULATION_BREAKS, unit=" hab.")
     add_legend(
         fmap,
@@ -257,15 +259,6 @@ def population_choropleth(
         [LegendEntry(c, label) for c, label in zip(PALETTE_SEQ, labels, strict=True)],
         note=population_label,
     )
-
-
-def _fill_style(feature: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "fillColor": feature["properties"].get("fill", NO_DATA_COLOR),
-        "fillOpacity": 0.75,
-        "color": "#666666",
-        "weight": 0.4,
-    }
 
 
 def map_html(fmap: folium.Map) -> str:
@@ -283,7 +276,7 @@ def bounds_of(frame: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
 
 
 # --------------------------------------------------------------------------
-# Layers of the three workflows
+# Map layers: one typed spec, one builder shared by the three workflows
 # --------------------------------------------------------------------------
 
 #: Colours and labels of the four stages (and of an unknown status), from statuses.toml.
@@ -293,6 +286,154 @@ WHITE_ZONE_COLORS = ["#4d4d4d", "#737373", "#969696", "#525252", "#636363", "#85
 OVERLAP_COLOR = "#d7191c"
 TERRITORY_COLOR = "#2c7bb6"
 CONTESTED_COLOR = "#d7191c"
+PROPOSAL_COLOR = "#7b3294"
+
+LayerStyle = Literal["fill", "outline"]
+
+
+@dataclass(frozen=True)
+class MapLayer:
+    """One layer of a map: its features, how they are drawn and what the tooltip shows.
+
+    Attributes
+    ----------
+    name
+        French name shown in the layer switcher (escaped when drawn).
+    frame
+        Features in WGS84 with the columns named by ``tooltip`` and ``fill_column``.
+    color
+        Stroke colour, and fill colour unless ``fill_column`` is given.
+    style
+        ``fill`` (filled polygons) or ``outline`` (dashed border, light fill).
+    fill_column
+        Column holding each feature's fill colour.
+    tooltip
+        ``(column, French alias)`` pairs shown on hover; values are escaped.
+    properties
+        Other columns carried by each feature (e.g. an identifier returned on click).
+    simplify_deg
+        Display simplification tolerance in degrees (``None``: drawn as given).
+    show
+        Whether the layer is on when the map opens.
+    control
+        Whether the layer appears in the layer switcher.
+    interactive
+        Whether the layer reacts to the mouse (background outlines do not).
+    """
+
+    name: str
+    frame: gpd.GeoDataFrame
+    color: str
+    style: LayerStyle = "fill"
+    fill_column: str | None = None
+    fill_opacity: float = 0.6
+    weight: float = 0.6
+    dash: str | None = None
+    tooltip: tuple[tuple[str, str], ...] = ()
+    properties: tuple[str, ...] = ()
+    simplify_deg: float | None = None
+    show: bool = True
+    control: bool = True
+    interactive: bool = True
+
+
+@dataclass(frozen=True)
+class MapSpec:
+    """Everything a map shows: extent, layers in drawing order and legend."""
+
+    bounds: tuple[float, float, float, float]
+    layers: tuple[MapLayer, ...]
+    legend_title: str = ""
+    legend: tuple[LegendEntry, ...] = ()
+    legend_note: str = ""
+    layer_control: bool = True
+
+
+def _style_function(layer: MapLayer) -> Any:
+    def style(feature: Mapping[str, Any]) -> dict[str, Any]:
+        if layer.style == "outline":
+            out: dict[str, Any] = {
+                "color": layer.color,
+                "weight": layer.weight,
+                "dashArray": layer.dash or "6 4",
+                "fillOpacity": 0.05,
+                "fillColor": layer.color,
+            }
+        else:
+            fill = (
+                feature["properties"].get("fill", layer.color) if layer.fill_column else layer.color
+            )
+            out = {
+                "fillColor": fill,
+                "fillOpacity": layer.fill_opacity,
+                "color": "#222222" if layer.fill_column else layer.color,
+                "weight": layer.weight,
+            }
+            if not layer.interactive:
+                out = {"color": layer.color, "weight": layer.weight, "fill": False}
+            if layer.dash:
+                out["dashArray"] = layer.dash
+        return out
+
+    return style
+
+
+def add_layer(fmap: folium.Map, layer: MapLayer) -> bool:
+    """Draw ``layer`` on ``fmap``; a layer with nothing to draw is left out (returns False)."""
+    frame = layer.frame
+    if frame is None or frame.empty:
+        return False
+    frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+    if frame.empty:
+        return False
+    if layer.simplify_deg:
+        frame = frame.assign(
+            geometry=simplify_for_display(frame.geometry, tolerance_deg=layer.simplify_deg)
+        )
+    fields = [f for f, _ in layer.tooltip]
+    if layer.fill_column:
+        frame = frame.assign(fill=frame[layer.fill_column])
+    props = list(
+        dict.fromkeys([*fields, *layer.properties, *(["fill"] if layer.fill_column else [])])
+    )
+    data = geojson_collection(frame, properties=props)
+    tooltip = (
+        folium.GeoJsonTooltip(
+            fields=fields, aliases=[a for _, a in layer.tooltip], sticky=True, localize=False
+        )
+        if fields and layer.interactive
+        else None
+    )
+    folium.GeoJson(
+        data,
+        name=html_text(layer.name),
+        style_function=_style_function(layer),
+        highlight_function=(lambda _f: {"weight": 2.5, "color": "#000000"})
+        if layer.interactive and layer.style == "fill"
+        else None,
+        tooltip=tooltip,
+        show=layer.show,
+        control=layer.control,
+        interactive=layer.interactive,
+    ).add_to(fmap)
+    return True
+
+
+def build_map(spec: MapSpec, *, tiles: bool = False, height_px: int = 560) -> folium.Map:
+    """The folium map of ``spec`` (pure function: no Streamlit, no network).
+
+    Every string that may come from a user (layer names, tooltip values, legend
+    labels) is escaped here, at the one place where it becomes HTML.
+    """
+    fmap = base_map(spec.bounds, tiles=tiles, height_px=height_px)
+    drawn = [add_layer(fmap, layer) for layer in spec.layers]
+    if spec.legend:
+        add_legend(fmap, spec.legend_title, spec.legend, note=spec.legend_note)
+    if spec.layer_control and any(
+        d and layer.control for d, layer in zip(drawn, spec.layers, strict=True)
+    ):
+        folium.LayerControl(collapsed=True).add_to(fmap)
+    return fmap
 
 
 def simplify_for_display(geoms: gpd.GeoSeries, *, tolerance_deg: float = 0.002) -> gpd.GeoSeries:
@@ -302,134 +443,51 @@ def simplify_for_display(geoms: gpd.GeoSeries, *, tolerance_deg: float = 0.002) 
     return gpd.GeoSeries(rounded, index=geoms.index, crs=geoms.crs)
 
 
-def _status_key(value: object) -> str | None:
+def status_key(value: object) -> str | None:
+    """The stage key of ``value``, or None when it is not a known stage."""
     return value if isinstance(value, str) and value in STATUS_COLORS else None
 
 
-def add_perimeters(
-    fmap: folium.Map,
-    perimeters: gpd.GeoDataFrame,
-    *,
-    name: str = "Périmètres",
-    tolerance_deg: float = 0.002,
-) -> None:
-    """Dissolved perimeters coloured by status, with a tooltip (display-simplified)."""
-    if perimeters.empty:
-        return
-    frame = perimeters[perimeters.geometry.notna()].copy()
-    frame["geometry"] = simplify_for_display(frame.geometry, tolerance_deg=tolerance_deg)
-    frame["fill"] = [STATUS_COLORS[_status_key(s)] for s in frame["status"]]
-    frame["status_fr"] = [STATUS_LABELS[_status_key(s)] for s in frame["status"]]
-    frame["population_fr"] = frame["population"].map(lambda v: _fr_number(float(v)))
-    data = geojson_collection(
-        frame, properties=["perimeter_id", "name", "status_fr", "population_fr", "fill"]
-    )
-    folium.GeoJson(
-        data,
+def status_legend_entries(*, statuses: Sequence[object] | None = None) -> list[LegendEntry]:
+    """Legend lines of the perimeter statuses (only those present, when ``statuses`` is given)."""
+    keys = list(STATUS_COLORS)
+    if statuses is not None:
+        present = {status_key(s) for s in statuses}
+        keys = [k for k in keys if k in present]
+    return [LegendEntry(STATUS_COLORS[k], STATUS_LABELS[k]) for k in keys]
+
+
+def outline_layer(outlines: gpd.GeoDataFrame, *, name: str = "Départements") -> MapLayer:
+    """Department or region outlines as a non-interactive background."""
+    return MapLayer(
         name=name,
-        style_function=lambda f: {
-            "fillColor": f["properties"]["fill"],
-            "fillOpacity": 0.55,
-            "color": "#333333",
-            "weight": 1.2,
-        },
-        highlight_function=lambda _f: {"weight": 3, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(
-            fields=["name", "status_fr", "population_fr"],
-            aliases=["Périmètre", "Statut", "Habitants"],
-            sticky=True,
-        ),
-    ).add_to(fmap)
+        frame=outlines,
+        color="#555555",
+        weight=1.2,
+        control=False,
+        interactive=False,
+    )
 
 
-def add_units_layer(
-    fmap: folium.Map,
+def units_layer(
     units: gpd.GeoDataFrame,
     *,
     name: str,
     color: str,
     fill_opacity: float = 0.6,
     weight: float = 0.6,
-    dash: str | None = None,
-    tooltip_fields: Sequence[str] = ("name", "code"),
-    tooltip_aliases: Sequence[str] = ("Commune", "Code INSEE"),
-    show: bool = True,
+    tooltip: tuple[tuple[str, str], ...] = (("name", "Commune"), ("code", "Code INSEE")),
     fill_column: str | None = None,
-) -> None:
-    """A layer of unit polygons (display geometries) of one colour, or coloured by a column."""
-    if units.empty:
-        return
-    props = list(dict.fromkeys([*tooltip_fields, *(["fill"] if fill_column else [])]))
-    frame = units.copy()
-    if fill_column:
-        frame["fill"] = frame[fill_column]
-    data = geojson_collection(frame, properties=props)
-
-    def style(feature: Mapping[str, Any]) -> dict[str, Any]:
-        fill = feature["properties"].get("fill", color) if fill_column else color
-        out = {
-            "fillColor": fill,
-            "fillOpacity": fill_opacity,
-            "color": color if not fill_column else "#222222",
-            "weight": weight,
-        }
-        if dash:
-            out["dashArray"] = dash
-        return out
-
-    folium.GeoJson(
-        data,
-        name=name,
-        style_function=style,
-        tooltip=folium.GeoJsonTooltip(
-            fields=list(tooltip_fields), aliases=list(tooltip_aliases), sticky=True
-        ),
-        show=show,
-    ).add_to(fmap)
-
-
-def add_outline_shapes(
-    fmap: folium.Map,
-    shapes: gpd.GeoDataFrame,
-    *,
-    name: str,
-    color: str,
-    dash: str = "6 4",
-    weight: float = 2.5,
-    tooltip_fields: Sequence[str] = (),
-    tooltip_aliases: Sequence[str] = (),
     show: bool = True,
-) -> None:
-    """Outlines only (proposals, a territory's border), dashed by default."""
-    if shapes.empty:
-        return
-    frame = shapes[shapes.geometry.notna()].copy()
-    frame["geometry"] = simplify_for_display(frame.geometry, tolerance_deg=0.001)
-    data = geojson_collection(frame, properties=list(tooltip_fields))
-    folium.GeoJson(
-        data,
+) -> MapLayer:
+    """A layer of commune polygons of one colour (or coloured by ``fill_column``)."""
+    return MapLayer(
         name=name,
-        style_function=lambda _f: {
-            "color": color,
-            "weight": weight,
-            "dashArray": dash,
-            "fillOpacity": 0.05,
-            "fillColor": color,
-        },
-        tooltip=folium.GeoJsonTooltip(
-            fields=list(tooltip_fields), aliases=list(tooltip_aliases), sticky=True
-        )
-        if tooltip_fields
-        else None,
+        frame=units,
+        color=color,
+        fill_opacity=fill_opacity,
+        weight=weight,
+        tooltip=tooltip,
+        fill_column=fill_column,
         show=show,
-    ).add_to(fmap)
-
-
-def status_legend_entries() -> list[LegendEntry]:
-    """Legend lines of the perimeter statuses."""
-    return [LegendEntry(STATUS_COLORS[k], STATUS_LABELS[k]) for k in STATUS_COLORS]
-
-
-def add_layer_control(fmap: folium.Map) -> None:
-    """Leaflet's own layer switcher (no external script)."""
-    folium.LayerControl(collapsed=True).add_to(fmap)
+    )

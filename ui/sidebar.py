@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
+from diagnosis.labels import REPORT_KIND_LABELS, SEVERITY_LABELS, for_people, people_csv
 from diagnosis.model import PerimeterImport
 from diagnosis.referential import Referential
 from diagnosis.rules import STAGE_KEYS, StageKey, stage_label
-from ui import data
+from ui import data, fmt, limits
+from ui.safe import md_text
 from ui.sources import sources_markdown
 
 PERIMETER_TYPES = ["csv", "txt", "tsv", "xlsx", "xls", "ods", "geojson", "json", "gpkg", "zip"]
@@ -24,7 +27,6 @@ CARE_UPLOADS = {
         ["csv", "txt"],
     ),
 }
-MAX_UPLOAD_MB = 50
 
 
 @dataclass
@@ -74,7 +76,8 @@ def _scope(ref: Referential) -> tuple[str | None, str | None]:
     return region, department or None
 
 
-def _perimeter_source(region: str | None, department: str | None) -> tuple[bytes, str, bool]:
+def _perimeter_source() -> tuple[bytes, str, bool] | None:
+    """Bytes, name and example flag of the perimeter file; None when an upload was refused."""
     choice = st.radio(
         "Périmètres",
         options=["exemple", "fichier"],
@@ -84,12 +87,16 @@ def _perimeter_source(region: str | None, department: str | None) -> tuple[bytes
     )
     if choice == "fichier":
         upload = st.file_uploader(
-            f"Fichier de périmètres (CSV, Excel, GeoJSON, GeoPackage, Shapefile zippé ; "
-            f"{MAX_UPLOAD_MB} Mo au plus)",
+            "Fichier de périmètres (CSV, Excel, ODS, GeoJSON, GeoPackage, Shapefile zippé)",
             type=PERIMETER_TYPES,
             key="perimeter_upload",
+            help=limits.UPLOAD_HELP,
         )
         if upload is not None:
+            refusal = limits.upload_refusal(upload.size)
+            if refusal:
+                st.error(refusal)
+                return None
             return upload.getvalue(), upload.name, False
         st.info("Aucun fichier choisi : l'exemple fictif est utilisé en attendant.")
     kind = st.selectbox(
@@ -120,26 +127,87 @@ def _column_overrides() -> dict[str, str]:
     return overrides
 
 
-def _import_report(imported: PerimeterImport) -> None:
-    st.success(imported.summary_fr())
-    with st.expander("Rapport d'import", expanded=imported.n_rejected > 0):
-        counts = imported.report_counts()
-        st.dataframe(counts, hide_index=True, width="stretch")
-        report = imported.report[["severity", "row", "perimeter", "code", "message", "action"]]
-        st.dataframe(
-            report.rename(
-                columns={
-                    "severity": "gravité",
-                    "row": "ligne",
-                    "perimeter": "périmètre",
-                    "code": "valeur",
-                    "message": "message",
-                    "action": "action",
-                }
-            ),
-            hide_index=True,
-            width="stretch",
+def _import_report(imported: PerimeterImport, *, in_scope: int) -> None:
+    """The import's outcome and report, for people: problems first, information folded."""
+    report = imported.report
+    n_per = len(imported.perimeters)
+    if n_per == 0 or in_scope == 0:
+        st.warning(
+            imported.summary_fr()
+            + " Aucune commune du fichier n'est retenue dans le périmètre d'étude : "
+            "vérifiez le fichier, la région ou le département choisi."
         )
+    elif imported.n_rejected or (report["severity"] == "warning").any():
+        st.warning(imported.summary_fr())
+    else:
+        st.success(imported.summary_fr())
+    outside = int((report["kind"] == "outside_scope").sum())
+    if outside:
+        st.info(
+            f"{fmt.number(outside)} commune(s) du fichier sont hors du périmètre d'étude : "
+            "elles ne sont ni comptées ni dessinées (détail dans le rapport)."
+        )
+    problems = report[report["severity"] != "info"]
+    with st.expander(
+        f"Rapport d'import : {fmt.number(len(problems))} point(s) à vérifier",
+        expanded=bool(len(problems)) and imported.n_rejected > 0,
+    ):
+        groups = report_groups(report)
+        if groups.empty:
+            st.caption("Rien à signaler.")
+        else:
+            st.dataframe(groups, hide_index=True, width="stretch")
+        if len(problems):
+            st.markdown("**Lignes concernées (rejets et avertissements)**")
+            st.dataframe(report_for_people(problems), hide_index=True, width="stretch")
+        infos = report[report["severity"] == "info"]
+        if len(infos) and st.toggle(
+            f"Afficher les {fmt.number(len(infos))} information(s)", key="report_show_info"
+        ):
+            st.dataframe(report_for_people(infos), hide_index=True, width="stretch")
+        st.download_button(
+            "Télécharger le rapport complet (CSV)",
+            people_csv(report_for_people(report)),
+            file_name="rapport_import.csv",
+            mime="text/csv",
+            key="report_download",
+        )
+
+
+REPORT_SHOWN = ["severity", "kind", "row", "perimeter", "code", "message", "action"]
+
+
+def report_for_people(report: pd.DataFrame) -> pd.DataFrame:
+    """Report lines in French, most serious first."""
+    order = {k: i for i, k in enumerate(SEVERITY_LABELS)}
+    ranked = report.assign(_rank=report["severity"].map(order)).sort_values(
+        ["_rank", "row"], kind="stable", na_position="last"
+    )
+    return for_people(
+        ranked, columns=REPORT_SHOWN, labels={"code": "valeur lue", "row": "ligne du fichier"}
+    )
+
+
+def report_groups(report: pd.DataFrame) -> pd.DataFrame:
+    """Report events grouped by severity and kind, with counts and the rows concerned."""
+    if report.empty:
+        return pd.DataFrame(columns=["gravité", "type", "nombre", "lignes"])
+    order = {k: i for i, k in enumerate(SEVERITY_LABELS)}
+    rows = []
+    for (severity, kind), group in report.groupby(["severity", "kind"], sort=False):
+        lines = sorted({int(r) for r in group["row"].dropna()})
+        shown = ", ".join(str(r) for r in lines[:15]) + (" …" if len(lines) > 15 else "")
+        rows.append(
+            {
+                "_rank": order.get(str(severity), 9),
+                "gravité": SEVERITY_LABELS.get(str(severity), str(severity)),
+                "type": REPORT_KIND_LABELS.get(str(kind), str(kind)),
+                "nombre": fmt.number(len(group)),
+                "lignes": shown,
+            }
+        )
+    frame = pd.DataFrame(rows).sort_values("_rank", kind="stable")
+    return frame.drop(columns="_rank")
 
 
 def _care_uploads() -> tuple[dict[str, Any], list[str], dict[str, str]]:
@@ -152,18 +220,24 @@ def _care_uploads() -> tuple[dict[str, Any], list[str], dict[str, str]]:
             "Sans eux, ces indicateurs sont affichés « non chargé »."
         )
         for kind, (label, types) in CARE_UPLOADS.items():
-            upload = st.file_uploader(label, type=types, key=f"care_{kind}")
+            upload = st.file_uploader(
+                label, type=types, key=f"care_{kind}", help=limits.UPLOAD_HELP
+            )
             if upload is None:
+                continue
+            refusal = limits.upload_refusal(upload.size)
+            if refusal:
+                st.error(refusal)
                 continue
             outcome = data.care_layer(kind, upload.getvalue(), upload.name)
             if outcome.error:
-                st.error(f"{upload.name} : {outcome.error} Fichier non utilisé.")
+                st.error(f"{md_text(upload.name)} : {md_text(outcome.error)} Fichier non utilisé.")
                 continue
             layers[kind] = outcome.value
             keys[kind] = data.digest(upload.getvalue())
             source = _care_source(kind, outcome.value, upload.name)
             sources.append(source)
-            st.caption(f"Chargé : {source}")
+            st.caption(f"Chargé : {md_text(source)}")
     return layers, sources, keys
 
 
@@ -175,11 +249,53 @@ def _care_source(kind: str, value: Any, name: str) -> str:
     return f"{name} (fourni par l'utilisateur)"
 
 
+def _status_notice(imported: PerimeterImport | None, status_min: StageKey) -> None:
+    """Say next to the stage selector when the file gives no stage."""
+    if imported is None or imported.perimeters.empty:
+        return
+    known = imported.perimeters["status"].notna().sum()
+    if known == 0:
+        st.info(
+            "Le fichier n'indique aucun stade : les périmètres sont comptés comme « statut non "
+            "renseigné ». Ils ne sont pris en compte qu'avec « Tous les stades » ; un seuil plus "
+            "élevé les exclut tous."
+            + (" C'est le cas du seuil choisi : aucun périmètre n'est retenu." if status_min != "emergence" else "")
+        )
+    elif known < len(imported.perimeters):
+        missing = len(imported.perimeters) - int(known)
+        st.caption(
+            f"{fmt.number(missing)} périmètre(s) sans stade renseigné : ils ne sont retenus "
+            "qu'avec « Tous les stades »."
+        )
+
+
 def render(ref: Referential) -> Context:
     """Draw the sidebar and return the context of the page."""
     with st.sidebar:
         st.header("Périmètre d'étude")
         region, department = _scope(ref)
+        st.header("Périmètres de CPTS")
+        source = _perimeter_source()
+        imported = None
+        blob, name, is_example = source if source is not None else (b"", "", False)
+        overrides = {} if is_example or source is None else _column_overrides()
+        if source is not None:
+            outcome = data.import_file(
+                blob, name, region=region, department=department, columns=overrides,
+                is_example=is_example,
+            )
+            if outcome.error:
+                st.error(f"Import impossible : {md_text(outcome.error)}")
+                st.caption(
+                    "Rien n'a été importé. Corrigez le fichier ou indiquez les colonnes, "
+                    "puis réessayez."
+                )
+            else:
+                imported = outcome.result
+                assert imported is not None
+                label = f"{name} (exemple fictif)" if is_example else name
+                st.text(f"Fichier : {label}")
+                _import_report(imported, in_scope=data.units_in_scope(imported))
         status_min: StageKey = st.selectbox(
             "Stade minimal pris en compte",
             options=list(STAGE_KEYS),
@@ -190,27 +306,10 @@ def render(ref: Referential) -> Context:
             ),
             key="status_min",
         )
-        st.header("Périmètres de CPTS")
-        blob, name, is_example = _perimeter_source(region, department)
-        overrides = {} if is_example else _column_overrides()
-        outcome = data.import_file(
-            blob, name, region=region, department=department, columns=overrides
-        )
-        imported = None
-        if outcome.error:
-            st.error(f"Import impossible : {outcome.error}")
-            st.caption(
-                "Rien n'a été importé. Corrigez le fichier ou indiquez les colonnes, puis réessayez."
-            )
-        else:
-            imported = outcome.result
-            assert imported is not None
-            label = f"{name} (exemple fictif)" if is_example else name
-            st.caption(f"Fichier : {label}")
-            _import_report(imported)
+        _status_notice(imported, status_min)
         st.header("Données de soins")
         care, care_sources, care_keys = _care_uploads()
-        st.caption(f"Taille maximale d'un fichier : {MAX_UPLOAD_MB} Mo.")
+        st.caption(f"Taille maximale d'un fichier : {limits.MAX_UPLOAD_MIB} Mo.")
         st.header("Affichage")
         tiles = st.checkbox(
             "Fond de carte OpenStreetMap (nécessite internet)",
@@ -221,9 +320,11 @@ def render(ref: Referential) -> Context:
         )
         with st.expander("Sources et millésimes"):
             st.markdown(sources_markdown(ref.manifest))
-            for source in care_sources:
-                st.markdown(f"- {source}")
-    key = f"{data.digest(blob)}-{sorted(overrides.items())}-{region}-{department}"
+            for care_source in care_sources:
+                st.markdown(f"- {md_text(care_source)}")
+    key = data.import_key(
+        blob, name, region=region, department=department, columns=overrides
+    )
     return Context(
         region=region,
         department=department,

@@ -13,13 +13,15 @@ from streamlit_folium import st_folium
 
 from coverage.indicators import scope_names, territory_indicators
 from diagnosis.checks import territory_summary
+from diagnosis.labels import for_people
 from diagnosis.model import perimeters_from_members
 from diagnosis.perimeter_csv import export_perimeters_csv
 from diagnosis.referential import Referential
 from diagnosis.rules import CrisisYear, OptionalMission, simulate_funding
-from diagnosis.textnorm import name_key
+from diagnosis.textnorm import name_key, slug
 from ui import data, fmt, maps
 from ui.fiche import fiche_html, svg_map
+from ui.safe import md_text
 from ui.sidebar import Context
 
 STATE = "territory_codes"
@@ -153,50 +155,40 @@ def _click_to_toggle(clicked: dict[str, Any] | None, scope_units: pd.DataFrame) 
         st.rerun()
 
 
-def build_map(
+def territory_map(
     scope_frame: gpd.GeoDataFrame,
     territory: list[str],
     outlines: gpd.GeoDataFrame,
-    *,
-    tiles: bool = False,
-) -> Any:
+) -> maps.MapSpec:
     """Map of the scope's communes with the territory highlighted (pure function)."""
-    fmap = maps.base_map(
-        maps.bounds_of(
-            scope_frame if not territory else scope_frame[scope_frame["code"].isin(territory)]
-        ),
-        tiles=tiles,
-    )
-    maps.add_outlines(fmap, outlines, name="Départements")
     in_territory = scope_frame["code"].isin(territory)
-    others = scope_frame[~in_territory]
-    maps.add_units_layer(
-        fmap,
-        others,
-        name="Communes",
-        color="#9e9e9e",
-        fill_opacity=0.08,
-        weight=0.4,
-        tooltip_fields=("name", "code"),
-        tooltip_aliases=("Commune", "Code INSEE"),
-    )
-    maps.add_units_layer(
-        fmap,
-        scope_frame[in_territory],
-        name="Mon territoire",
-        color=maps.TERRITORY_COLOR,
-        fill_opacity=0.55,
-        weight=1.0,
-    )
-    maps.add_legend(
-        fmap,
-        "Mon territoire",
-        [
+    bounds = maps.bounds_of(scope_frame if not territory else scope_frame[in_territory])
+    return maps.MapSpec(
+        bounds=bounds,
+        layers=(
+            maps.outline_layer(outlines),
+            maps.units_layer(
+                scope_frame[~in_territory],
+                name="Communes",
+                color="#9e9e9e",
+                fill_opacity=0.08,
+                weight=0.4,
+            ),
+            maps.units_layer(
+                scope_frame[in_territory],
+                name="Mon territoire",
+                color=maps.TERRITORY_COLOR,
+                fill_opacity=0.55,
+                weight=1.0,
+            ),
+        ),
+        legend_title="Mon territoire",
+        legend=(
             maps.LegendEntry(maps.TERRITORY_COLOR, "Commune du territoire"),
             maps.LegendEntry("#eeeeee", "Autre commune (cliquer pour ajouter)"),
-        ],
+        ),
+        layer_control=False,
     )
-    return fmap
 
 
 def render(ref: Referential, ctx: Context) -> None:
@@ -215,9 +207,9 @@ def render(ref: Referential, ctx: Context) -> None:
         codes = tuple(scope_units.index)
         frame = data.unit_display(codes)
         deps = tuple(sorted(scope_units["department"].astype(str).unique()))
-        fmap = build_map(frame, territory, data.outlines("department", deps), tiles=ctx.tiles)
+        spec = territory_map(frame, territory, data.outlines("department", deps))
         result = st_folium(
-            fmap,
+            maps.build_map(spec, tiles=ctx.tiles),
             height=520,
             use_container_width=True,
             returned_objects=["last_object_clicked", "last_clicked"],
@@ -230,54 +222,119 @@ def render(ref: Referential, ctx: Context) -> None:
     if not territory:
         st.info("Le territoire est vide : ajoutez des communes pour obtenir son diagnostic.")
         return
-    _diagnosis_panel(ref, ctx, territory)
+    name = (
+        st.text_input(
+            "Nom du territoire",
+            value=st.session_state.get("territory_name_value", "Mon territoire"),
+            key="territory_name",
+            max_chars=120,
+            help="Repris dans la fiche, le fichier enregistré et les exports.",
+        ).strip()
+        or "Mon territoire"
+    )
+    st.session_state["territory_name_value"] = name
+    territory_profile(ref, ctx, territory, name=name, key="territory", saving=True)
 
 
-def _diagnosis_panel(ref: Referential, ctx: Context, territory: list[str]) -> None:
-    diag = territory_summary(territory, ref, name="Mon territoire")
+def territory_profile(
+    ref: Referential,
+    ctx: Context,
+    territory: list[str],
+    *,
+    name: str,
+    key: str,
+    saving: bool = False,
+) -> None:
+    """Instant diagnosis and fiche of a territory (Mon territoire, or a CPTS from Couverture).
+
+    ``key`` prefixes every widget key, so that the profile can be shown in
+    several places; ``saving`` adds the "save the territory" button.
+    """
+    diag = territory_summary(territory, ref, name=name)
     row = diag.summary.iloc[0]
-    st.markdown("### Diagnostic instantané")
+    st.markdown(f"### Diagnostic instantané : {md_text(name)}")
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Habitants", fmt.number(row["population"]))
     c2.metric("Communes", fmt.number(row["n_units"]))
     c3.metric("Taille ACI", str(row["size_label"]))
     c4.metric("Superficie", f"{fmt.number(row['area_km2'])} km²")
     st.caption(
-        f"{row['population_label']} · densité {fmt.number(row['density_per_km2'], 1)} hab./km²"
+        f"{md_text(row['population_label'])} · densité "
+        f"{fmt.number(row['density_per_km2'], 1)} hab./km²"
     )
-    margins = []
-    if not np.isnan(row["margin_above"]):
-        margins.append(
-            f"{fmt.number(row['margin_above'])} habitants de plus pour passer à la taille {row['size_class'] + 1}"
-        )
-    if not np.isnan(row["margin_below"]):
-        margins.append(
-            f"{fmt.number(row['margin_below'])} habitants de marge avant de redescendre en taille {row['size_class'] - 1}"
-        )
-    st.write(" ; ".join(margins) + ".")
+    st.write(md_text(margins_sentence(row)))
+    floor_source = str(diag.notes.get("minimum_population", ""))
     if row["below_minimum"]:
         st.warning(
             f"Sous le seuil indicatif de {fmt.number(row['minimum_population'])} habitants "
-            f"(il manque {fmt.number(row['missing_to_minimum'])} habitants). Règle souple, régionale."
+            f"(il manque {fmt.number(row['missing_to_minimum'])} habitants). Règle souple : "
+            f"{md_text(floor_source)}."
         )
     else:
         st.success(
-            f"Au-dessus du seuil indicatif de {fmt.number(row['minimum_population'])} habitants."
+            f"Au-dessus du seuil indicatif de {fmt.number(row['minimum_population'])} habitants "
+            f"({md_text(floor_source)})."
         )
     if row["n_parts"] > 1:
         st.warning(f"Territoire discontinu : {row['n_parts']} parties séparées.")
     if row["n_enclaves"]:
         names = ", ".join(diag.enclaves["name"].astype(str))
-        st.warning(f"Enclaves (communes entourées mais non incluses) : {names}.")
+        st.warning(f"Enclaves (communes entourées mais non incluses) : {md_text(names)}.")
     cut = diag.epcis[diag.epcis["cut"]]
     if len(cut):
         st.info(
             "EPCI coupés : "
             + "; ".join(
-                f"{r.epci_name} ({fmt.share(r.share_included, 0)} de la population incluse)"
+                f"{md_text(r.epci_name)} ({fmt.share(r.share_included, 0)} de la population incluse)"
                 for r in cut.itertuples()
             )
         )
+    funding = _funding_panel(row, key=key)
+    st.markdown("#### Offre et accès aux soins")
+    scopes = scope_names(territory, ref)
+    indicators = territory_indicators(territory, ref, data.care_data(ctx.care, ctx.care_keys))
+    st.dataframe(
+        indicators_for_people(indicators, scopes), hide_index=True, width="stretch"
+    )
+    st.markdown("#### EPCI du territoire")
+    st.dataframe(
+        for_people(
+            diag.epcis,
+            columns=["epci_name", "epci_population", "population_included", "share_included", "cut"],
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    _territory_exports(
+        ref,
+        territory,
+        diag=diag,
+        funding=funding,
+        indicators=indicators,
+        scopes=scopes,
+        name=name,
+        key=key,
+        saving=saving,
+    )
+
+
+def margins_sentence(row: pd.Series) -> str:
+    """The margins to the neighbouring size classes, in one French sentence."""
+    margins = []
+    if not np.isnan(row["margin_above"]):
+        margins.append(
+            f"{fmt.number(row['margin_above'])} habitants de plus pour passer à la taille "
+            f"{row['size_class'] + 1}"
+        )
+    if not np.isnan(row["margin_below"]):
+        margins.append(
+            f"{fmt.number(row['margin_below'])} habitants de marge avant de redescendre en "
+            f"taille {row['size_class'] - 1}"
+        )
+    return (" ; ".join(margins) + ".") if margins else ""
+
+
+def _funding_panel(row: pd.Series, *, key: str) -> pd.DataFrame:
     st.markdown("#### Simulation du financement ACI")
     f1, f2, f3, f4 = st.columns(4)
     missions = f1.multiselect(
@@ -288,16 +345,25 @@ def _diagnosis_panel(ref: Referential, ctx: Context, territory: list[str]) -> No
             "qualite_pertinence": "Qualité et pertinence",
             "accompagnement": "Accompagnement des professionnels",
         }[m],
-        key="funding_missions",
+        key=f"{key}_funding_missions" if key != "territory" else "funding_missions",
     )
     year = f2.radio(
         "Crises sanitaires",
         ["premiere_annee", "annees_suivantes"],
         format_func=lambda y: "Première année" if y == "premiere_annee" else "Années suivantes",
-        key="funding_year",
+        key=f"{key}_funding_year" if key != "territory" else "funding_year",
     )
-    crisis = f3.checkbox("Crise déclenchée dans l'année", key="funding_crisis")
-    members = f4.number_input("Adhérents", min_value=0, value=0, step=10, key="funding_members")
+    crisis = f3.checkbox(
+        "Crise déclenchée dans l'année",
+        key=f"{key}_funding_crisis" if key != "territory" else "funding_crisis",
+    )
+    members = f4.number_input(
+        "Adhérents",
+        min_value=0,
+        value=0,
+        step=10,
+        key=f"{key}_funding_members" if key != "territory" else "funding_members",
+    )
     funding = simulate_funding(
         int(row["size_class"]),
         optional_missions=tuple(cast(list[OptionalMission], missions)),
@@ -307,23 +373,22 @@ def _diagnosis_panel(ref: Referential, ctx: Context, territory: list[str]) -> No
     )
     shown = funding[["label", "fixed_eur", "variable_eur", "total_eur"]].copy()
     for col in ("fixed_eur", "variable_eur", "total_eur"):
-        shown[col] = shown[col].map(fmt.number)
+        shown[col] = shown[col].map(fmt.euros)
     shown = shown.rename(
-        columns={
-            "label": "ligne",
-            "fixed_eur": "fixe (€)",
-            "variable_eur": "variable (€)",
-            "total_eur": "total (€)",
-        }
+        columns={"label": "ligne", "fixed_eur": "fixe", "variable_eur": "variable", "total_eur": "total"}
     )
     st.dataframe(shown, hide_index=True, width="stretch")
     st.caption(
         "Montants annuels maximaux, ACI après l'avenant 2 (2022) ; table dans data/rules/aci.toml."
     )
-    st.markdown("#### Offre et accès aux soins")
-    scopes = scope_names(territory, ref)
-    indicators = territory_indicators(territory, ref, data.care_data(ctx.care, ctx.care_keys))
-    table = display_indicators(indicators).rename(
+    return funding
+
+
+def indicators_for_people(indicators: pd.DataFrame, scopes: dict[str, str]) -> pd.DataFrame:
+    """The indicator table in French, with the names of the comparison scopes as headers."""
+    return display_indicators(indicators)[
+        ["indicator", "unit", "territory", "department", "region", "france", "source", "status"]
+    ].rename(
         columns={
             "indicator": "indicateur",
             "unit": "unité",
@@ -331,45 +396,70 @@ def _diagnosis_panel(ref: Referential, ctx: Context, territory: list[str]) -> No
             "department": scopes["department"],
             "region": scopes["region"],
             "france": scopes["france"],
-            "source": "source",
+            "source": "source et millésime",
             "status": "état",
         }
     )
-    st.dataframe(table, hide_index=True, width="stretch")
-    st.markdown("#### EPCI du territoire")
-    st.dataframe(
-        diag.epcis[
-            ["epci_name", "epci_population", "population_included", "share_included", "cut"]
-        ],
-        hide_index=True,
-        width="stretch",
-    )
-    _territory_exports(ref, territory, diag, funding, indicators)
 
 
 def _territory_exports(
     ref: Referential,
     territory: list[str],
+    *,
     diag: Any,
     funding: pd.DataFrame,
     indicators: pd.DataFrame,
+    scopes: dict[str, str],
+    name: str,
+    key: str,
+    saving: bool,
 ) -> None:
-    st.markdown("#### Enregistrer")
-    saved = perimeters_from_members(
-        {"mon-territoire": territory}, names={"mon-territoire": "Mon territoire"}
-    )
+    st.markdown("#### Enregistrer et imprimer")
     c1, c2 = st.columns(2)
-    c1.download_button(
-        "Enregistrer le territoire (CSV)",
-        export_perimeters_csv(saved, referential=ref),
-        file_name="mon_territoire.csv",
-        mime="text/csv",
+    if saving:
+        saved = perimeters_from_members({"mon-territoire": territory}, names={"mon-territoire": name})
+        c1.download_button(
+            "Enregistrer le territoire (CSV)",
+            export_perimeters_csv(saved, referential=ref),
+            file_name=f"{slug(name) or 'mon_territoire'}.csv",
+            mime="text/csv",
+            key=f"{key}_save",
+        )
+    html = territory_fiche(
+        ref,
+        territory,
+        diag=diag,
+        funding=funding,
+        indicators=indicators,
+        scopes=scopes,
+        name=name,
     )
+    c2.download_button(
+        "Fiche diagnostic imprimable (HTML)",
+        html.encode("utf-8"),
+        file_name=f"fiche_{slug(name) or 'territoire'}.html",
+        mime="text/html",
+        key=f"{key}_fiche",
+    )
+
+
+def territory_fiche(
+    ref: Referential,
+    territory: list[str],
+    *,
+    diag: Any,
+    funding: pd.DataFrame,
+    indicators: pd.DataFrame,
+    scopes: dict[str, str],
+    name: str,
+) -> str:
+    """The printable fiche of a territory: map with legend, key figures, comparisons, sources."""
     row = diag.summary.iloc[0]
     frame = data.unit_display(tuple(territory))
-    svg = svg_map([(frame, "#2c7bb6", "#1b4f72")])
-    html = fiche_html(
-        title="Fiche diagnostic : mon territoire",
+    svg = svg_map([(frame, maps.TERRITORY_COLOR, "#1b4f72")])
+    communes = ref.units.loc[territory, ["name", "population", "epci_name"]].reset_index()
+    return fiche_html(
+        title=f"Fiche diagnostic : {name}",
         key_figures={
             "habitants": fmt.number(row["population"]),
             "communes": fmt.number(row["n_units"]),
@@ -378,52 +468,58 @@ def _territory_exports(
             "parties": fmt.number(row["n_parts"]),
         },
         map_svg=svg,
+        legend=[(maps.TERRITORY_COLOR, f"Communes du territoire « {name} »")],
         tables={
-            "Communes": ref.units.loc[territory, ["name", "population", "epci_name"]]
-            .reset_index()
-            .rename(
-                columns={
-                    "code": "code",
-                    "name": "commune",
-                    "population": "habitants",
-                    "epci_name": "EPCI",
+            "Communes": for_people(communes, labels={"name": "commune"}),
+            "Financement ACI": pd.DataFrame(
+                {
+                    "ligne": funding["label"],
+                    "montant annuel maximal": funding["total_eur"].map(fmt.euros),
                 }
             ),
-            "Financement ACI": funding[["label", "total_eur"]].rename(
-                columns={"label": "ligne", "total_eur": "€"}
+            "Offre et accès aux soins, comparée au département, à la région et à la France": (
+                indicators_for_people(indicators, scopes)
             ),
-            "Offre et accès aux soins": indicators[
-                ["indicator", "unit", "territory", "france", "status"]
-            ],
+            "EPCI du territoire": for_people(
+                diag.epcis,
+                columns=[
+                    "epci_name",
+                    "epci_population",
+                    "population_included",
+                    "share_included",
+                    "cut",
+                ],
+            ),
         },
         sources=[
             s.get("citation") or str(s.get("package")) for s in ref.manifest.get("sources", [])
         ]
         + [str(diag.notes.get("size_classes")), str(diag.notes.get("minimum_population"))]
         + sorted(set(indicators["source"])),
-        notes=[f"{row['population_label']}", "Contours simplifiés pour l'affichage."],
-    )
-    c2.download_button(
-        "Fiche diagnostic imprimable (HTML)",
-        html.encode("utf-8"),
-        file_name="fiche_diagnostic_territoire.html",
-        mime="text/html",
+        notes=[
+            f"{row['population_label']}",
+            margins_sentence(row),
+            "Contours simplifiés pour l'affichage.",
+        ],
     )
 
 
 def display_indicators(indicators: pd.DataFrame) -> pd.DataFrame:
-    """Indicators as French text: shares in %, numbers with separators, "non chargé" when missing."""
+    """Indicators as French text: shares in %, numbers with their decimals, "non chargé" when missing."""
     shown = indicators.copy()
+    decimals = (
+        shown["decimals"].astype(int).tolist() if "decimals" in shown else [2] * len(shown)
+    )
     for col in ("territory", "department", "region", "france"):
         values = []
-        for value, unit, status in zip(shown[col], shown["unit"], shown["status"], strict=True):
+        for value, unit, status, digits in zip(
+            shown[col], shown["unit"], shown["status"], decimals, strict=True
+        ):
             if status != "chargé":
                 values.append("non chargé")
-            elif "part" in str(unit):
+            elif str(unit).startswith("part"):
                 values.append(fmt.share(value))
-            elif "pour 10 000" in str(unit) or "APL" in str(unit) or "généralistes" in str(unit):
-                values.append(fmt.number(value, 2))
             else:
-                values.append(fmt.number(value))
+                values.append(fmt.number(value, digits))
         shown[col] = values
     return shown

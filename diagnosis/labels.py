@@ -1,0 +1,348 @@
+"""French labels for people: column headers, categories, severities, booleans, numbers.
+
+Identifiers stay English and stable in code, in the CLI's CSV contract and in
+tests; whatever a person reads (dashboard tables, Excel workbooks, fiches,
+people's CSV) goes through :func:`for_people`, which renames the columns it
+knows and turns values into French text: ``oui``/``non``, stage and report
+labels, numbers with French separators (``1 234 567``, ``98,1 %``,
+``4,6 km``), an empty cell for a missing value (never ``nan`` or ``None``).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable, Mapping, Sequence
+
+import pandas as pd
+
+__all__ = [
+    "COLUMN_LABELS",
+    "REPORT_KIND_LABELS",
+    "SEVERITY_LABELS",
+    "for_people",
+    "fr_number",
+    "fr_share",
+    "people_csv",
+]
+
+NNBSP = "\u202f"
+
+#: French headers of the columns that reach people.
+COLUMN_LABELS: dict[str, str] = {
+    "perimeter_id": "identifiant",
+    "name": "nom",
+    "status": "stade",
+    "status_label": "stade (tel qu'écrit)",
+    "status_fr": "stade",
+    "date": "date",
+    "population": "habitants",
+    "population_year": "année de la population",
+    "n_units": "communes",
+    "size_class": "taille ACI",
+    "size_label": "taille ACI",
+    "below_minimum": "sous le seuil",
+    "minimum_population": "seuil de population",
+    "missing_to_minimum": "habitants manquants",
+    "margin_above": "habitants pour la taille suivante",
+    "margin_below": "marge avant la taille inférieure",
+    "n_parts": "parties",
+    "n_enclaves": "enclaves",
+    "n_shared": "communes partagées",
+    "area_km2": "superficie (km²)",
+    "density_per_km2": "densité (hab./km²)",
+    "departments": "départements",
+    "regions": "régions",
+    "department": "département",
+    "region": "région",
+    "epci_code": "code EPCI",
+    "epci_name": "EPCI",
+    "epci_population": "habitants de l'EPCI",
+    "population_included": "habitants inclus",
+    "share_included": "part incluse",
+    "cut": "EPCI coupé",
+    "n_epcis": "EPCI",
+    "n_epcis_cut": "EPCI coupés",
+    "funding_max_eur": "financement maximal (€)",
+    "code": "code INSEE",
+    "commune": "commune",
+    "n_perimeters": "nb de périmètres",
+    "perimeters": "périmètres",
+    "cluster_id": "groupe",
+    "neighbour_perimeters": "périmètres voisins",
+    "communes": "communes",
+    "scope": "territoire",
+    "status_min": "stade minimal",
+    "population_total": "habitants",
+    "population_covered": "habitants couverts",
+    "population_white": "habitants en zone blanche",
+    "share_covered": "part couverte",
+    "share_white": "part en zone blanche",
+    "proposal_id": "proposition",
+    "kind": "type",
+    "epcis": "EPCI",
+    "evidence": "justification",
+    "compactness": "compacité",
+    "option": "option",
+    "option_label": "option",
+    "side": "côté",
+    "distance_a_km": "distance à la mairie principale de A (km)",
+    "distance_b_km": "distance à la mairie principale de B (km)",
+    "nearest": "mairie principale la plus proche",
+    "declared_code": "code déclaré",
+    "severity": "gravité",
+    "row": "ligne",
+    "perimeter": "périmètre",
+    "message": "message",
+    "action": "action",
+    "n": "nombre",
+    "border_m": "frontière commune (m)",
+    "n_units_adjacent": "communes limitrophes",
+    "indicator": "indicateur",
+    "unit": "unité",
+    "source": "source",
+}
+
+#: French labels of the import report's kinds of events.
+REPORT_KIND_LABELS: dict[str, str] = {
+    "file_read": "fichier lu",
+    "columns_detected": "colonnes reconnues",
+    "blank_rows": "lignes vides",
+    "single_perimeter": "un seul périmètre",
+    "code_cleaned": "code nettoyé",
+    "leading_zero_restored": "zéro initial rétabli",
+    "corsica_code": "code corse (2A/2B)",
+    "former_code": "ancien code de commune",
+    "plm_parent_expanded": "Paris, Lyon ou Marseille en arrondissements",
+    "name_resolved": "code retrouvé par le nom",
+    "name_mismatch": "nom différent du code",
+    "name_ambiguous": "nom ambigu",
+    "unknown_code": "code inconnu",
+    "unknown_name": "nom inconnu",
+    "outside_scope": "hors du périmètre d'étude",
+    "missing_perimeter": "périmètre manquant",
+    "missing_code": "commune manquante",
+    "duplicate_merged": "doublon",
+    "empty_perimeter": "périmètre vide",
+    "in_several_perimeters": "commune dans plusieurs périmètres",
+    "infra_split": "découpage infra-communal déclaré",
+    "split_single": "découpage déclaré d'un seul côté",
+    "unknown_status": "stade non reconnu",
+    "missing_status": "stade non renseigné",
+    "status_conflict": "stades contradictoires",
+    "perimeter_name_variants": "graphies du nom",
+    "perimeter_name_conflict": "noms contradictoires",
+    "crs_guessed": "système de coordonnées supposé",
+    "encoding_repaired": "encodage réparé",
+    "geometry_repaired": "géométrie corrigée",
+    "empty_geometry": "géométrie vide",
+    "polygon_partial": "commune partiellement incluse",
+    "polygon_edge_slivers": "recouvrements de bordure",
+}
+
+#: French labels of the report severities, in the order people read them.
+SEVERITY_LABELS: dict[str, str] = {
+    "rejected": "rejet",
+    "warning": "avertissement",
+    "info": "information",
+}
+
+#: French labels of proposal kinds.
+PROPOSAL_KIND_LABELS: dict[str, str] = {
+    "nouveau_perimetre": "nouveau périmètre",
+    "rattachement": "rattachement à un périmètre voisin",
+    "a_examiner": "à examiner",
+}
+
+#: Columns shown as percentages (values are shares between 0 and 1).
+SHARE_COLUMNS = frozenset({"share_covered", "share_white", "share_included", "compactness_share"})
+#: Columns shown with one decimal (distances, areas, densities).
+DECIMAL_COLUMNS: dict[str, int] = {
+    "area_km2": 1,
+    "density_per_km2": 1,
+    "distance_a_km": 1,
+    "distance_b_km": 1,
+    "compactness": 2,
+}
+#: Columns holding stage keys.
+STAGE_COLUMNS = frozenset({"status", "status_min"})
+#: Columns holding euros.
+EURO_COLUMNS = frozenset({"funding_max_eur"})
+
+
+def _finite(value: object) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(x) or math.isinf(x) else x
+
+
+def fr_number(value: object, digits: int = 0) -> str:
+    r"""A number the French way ("1 234 567", "4,6"); empty when missing.
+
+    >>> fr_number(1234567), fr_number(4.611373, 1), fr_number(None)
+    ('1\u202f234\u202f567', '4,6', '')
+    """
+    x = _finite(value)
+    if x is None:
+        return ""
+    if digits == 0:
+        x = round(x)
+    return f"{x:,.{digits}f}".replace(",", NNBSP).replace(".", ",")
+
+
+def fr_share(value: object, digits: int = 1) -> str:
+    """A share (0..1) as a French percentage ("98,1 %"); empty when missing."""
+    x = _finite(value)
+    return "" if x is None else f"{fr_number(100 * x, digits)}{NNBSP}%"
+
+
+def _yes_no(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if value is pd.NA:
+        return ""
+    return "oui" if bool(value) else "non"
+
+
+def _text(value: object) -> str:
+    if value is None or value is pd.NA:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        return fr_number(value, 0 if value.is_integer() else 2)
+    if isinstance(value, (tuple, list)):
+        return ", ".join(_text(v) for v in value)
+    if isinstance(value, bool):
+        return _yes_no(value)
+    if isinstance(value, int):
+        return fr_number(value)
+    return str(value)
+
+
+def _stage_label(value: object) -> str:
+    from diagnosis.rules import stage_label  # noqa: PLC0415 - rules read lazily
+
+    if not isinstance(value, str) or not value:
+        return "non renseigné"
+    return stage_label(value)
+
+
+def _named_formatter(column: str, series: pd.Series) -> Callable[[object], str] | None:
+    """The formatter of a column known by its name (stages, kinds, shares, euros…)."""
+    if column in STAGE_COLUMNS:
+        return _stage_label
+    if column == "severity":
+        return lambda v: SEVERITY_LABELS.get(str(v), _text(v))
+    if column == "kind":
+        labels = (
+            REPORT_KIND_LABELS
+            if series.isin(list(REPORT_KIND_LABELS)).any()
+            else PROPOSAL_KIND_LABELS
+        )
+        return lambda v: labels.get(str(v), _text(v))
+    if column in SHARE_COLUMNS:
+        return fr_share
+    if column in EURO_COLUMNS:
+        return lambda v: (f"{fr_number(v)}{NNBSP}€" if _finite(v) is not None else "")
+    if column in DECIMAL_COLUMNS:
+        digits = DECIMAL_COLUMNS[column]
+        return lambda v: fr_number(v, digits)
+    return None
+
+
+def _column_formatter(column: str, series: pd.Series) -> Callable[[object], str]:
+    named = _named_formatter(column, series)
+    if named is not None:
+        return named
+    if pd.api.types.is_bool_dtype(series):
+        return _yes_no
+    if pd.api.types.is_integer_dtype(series):
+        return fr_number
+    if pd.api.types.is_float_dtype(series):
+        whole = series.dropna()
+        if len(whole) and (whole == whole.round()).all():
+            return fr_number
+        return lambda v: fr_number(v, 2)
+    if series.map(lambda v: isinstance(v, bool)).any():
+        return _yes_no
+    return _text
+
+
+def for_people(
+    frame: pd.DataFrame,
+    *,
+    columns: Sequence[str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    as_text: bool = True,
+) -> pd.DataFrame:
+    """A copy of ``frame`` for people: French headers and French values.
+
+    Parameters
+    ----------
+    frame
+        The table (English column ids).
+    columns
+        Columns to keep, in order (default: all).
+    labels
+        Extra or overriding headers, by column id.
+    as_text
+        Turn every value into French text (dashboard, fiches, people's CSV).
+        With False, numbers stay numbers (Excel formats them) and only
+        booleans, stages, kinds and missing values become text.
+    """
+    out = frame.loc[:, list(columns)] if columns is not None else frame.copy()
+    out = out.copy()
+    for column in out.columns:
+        series = out[column]
+        fmt = _column_formatter(str(column), series)
+        numeric_kept = (
+            not as_text
+            and (pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series))
+            and str(column) not in STAGE_COLUMNS
+        )
+        if numeric_kept:
+            out[column] = series.astype("float64").where(series.notna(), None)
+            continue
+        out[column] = [fmt(v) for v in series.astype(object)]
+    headers = {**COLUMN_LABELS, **(labels or {})}
+    return out.rename(columns=lambda c: headers.get(str(c), str(c).replace("_", " ")))
+
+
+def _csv_cell(value: object) -> object:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        text = str(int(value)) if value.is_integer() else f"{value:.6g}"
+        return text.replace(".", ",")
+    return value
+
+
+def people_csv(
+    frame: pd.DataFrame,
+    *,
+    columns: Sequence[str] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> bytes:
+    """A CSV for people's spreadsheets: ``;``, UTF-8 with BOM, French headers and values.
+
+    Numbers are written as French spreadsheets read them (``12345``, ``4,6``),
+    without thousands separators, so that they stay numbers; cells that a
+    spreadsheet would read as a formula are neutralised.
+    """
+    from diagnosis.export import protect_text  # noqa: PLC0415 - avoid an import cycle
+
+    shown = for_people(frame, columns=columns, labels=labels, as_text=False)
+    for column in shown.columns:
+        shown[column] = pd.Series(
+            [protect_text(_csv_cell(v)) for v in shown[column].astype(object)],
+            index=shown.index,
+            dtype=object,
+        )
+    buffer = io.StringIO()
+    shown.to_csv(buffer, index=False, sep=";", lineterminator="\r\n")
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
