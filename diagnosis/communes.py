@@ -154,11 +154,7 @@ class Resolver:
     def _resolve(self, token: object, department_hint: str | None) -> Resolution:
         written = display_token(token)
         if _is_fractional(token):
-            message = (
-                f"Valeur « {written} » : un nombre à virgule n'est pas un code INSEE (attendu "
-                "5 caractères, par exemple 01001 ou 2A004 ; la cellule a sans doute été "
-                "calculée ou mise au format nombre)."
-            )
+            message = _non_integer_message(written)
             return Resolution("unknown", None, "code", (("non_integer_code", message),), written)
         cleaned = clean_code_token(token)
         if looks_like_code(cleaned):
@@ -286,6 +282,14 @@ def display_token(token: object) -> str:
 _DECIMAL = re.compile(r"^\s*\d{1,5}[.,](?P<fraction>\d+)\s*$")
 
 
+def _non_integer_message(written: str) -> str:
+    return (
+        f"Valeur « {written} » : un nombre à virgule n'est pas un code INSEE (attendu "
+        "5 caractères, par exemple 01001 ou 2A004 ; la cellule a sans doute été "
+        "calculée ou mise au format nombre)."
+    )
+
+
 def _is_fractional(token: object) -> bool:
     """A number with a non-zero fractional part (Excel ``1002.7``): never a commune code.
 
@@ -402,6 +406,7 @@ def resolve_commune_codes(
 
 #: Structured kinds of what resolving a written code did.
 CODE_EVENT_KINDS = (
+    "non_integer_code",
     "code_cleaned",
     "leading_zero_restored",
     "corsica_code",
@@ -530,6 +535,11 @@ def resolve_codes(values: pd.Series, *, referential: Referential) -> pd.DataFram
         )
     code[former] = current
     status[former] = np.where(current.isin(tables.plm_parents), "plm_parent", "unit")
+    # A number with decimals (Excel 1002.7) is no code: never read as another commune.
+    fractional = written.map(_is_fractional).to_numpy(dtype=bool)
+    for i in np.flatnonzero(fractional).tolist():
+        events[i] = [("non_integer_code", _non_integer_message(shown_list[i]))]
+    status[fractional] = "unknown"
     return pd.DataFrame(
         {
             "written": written,

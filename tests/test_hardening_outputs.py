@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from cli import main
 from diagnosis import export, limits
+from diagnosis.communes import resolve_codes
 from diagnosis.errors import PerimeterFileError
 from diagnosis.export import excel_bytes, excel_overflow, geojson_bytes
 from diagnosis.limits import MIB, check_input_path
@@ -230,3 +231,14 @@ def test_every_data_row_is_imported_or_reported(real_referential: Referential) -
         assert not lost, (sorted(lost), result.report[["kind", "row"]].to_string())
 
     check()
+
+
+@pytest.mark.referential
+def test_float_codes_in_the_vectorised_resolution(real_referential: Referential) -> None:
+    values = pd.Series(["1002.7", 1002.7, "13004,5", 1001.0, "13004"], dtype=object)
+    table = resolve_codes(values, referential=real_referential).set_index("written")
+    for value in ("1002.7", 1002.7, "13004,5"):
+        assert table.at[value, "status"] == "unknown"
+        assert [kind for kind, _ in table.at[value, "events"]] == ["non_integer_code"]
+    assert table.at[1001.0, "code"] == "01001"
+    assert table.at["13004", "status"] == "unit"
