@@ -871,6 +871,15 @@ def _check_layer_size(path: Path, layer: str | None) -> None:
         )
 
 
+def _check_vertices(n_vertices: int) -> None:
+    if n_vertices > MAX_VERTICES:
+        raise PerimeterFileError(
+            f"Couche trop détaillée : {format_count(n_vertices)} sommets, la limite est de "
+            f"{format_count(MAX_VERTICES)}. Simplifiez les contours (tolérance de quelques "
+            "mètres) avant l'import."
+        )
+
+
 def read_polygons(
     data: bytes, *, file_format: FileFormat, layer: str | None = None
 ) -> PolygonLayer:
@@ -886,6 +895,8 @@ def read_polygons(
     with tempfile.TemporaryDirectory(prefix="atlas-cpts-") as tmp:
         if file_format == "shapefile-zip":
             members = extract_shapefile(data, Path(tmp))
+            # 16 bytes per vertex in a .shp: too detailed a layer is refused before reading.
+            _check_vertices(members.shp.stat().st_size // 16)
             has_prj = ".prj" in members.parts
             info["prj"] = has_prj
             path = members.shp
@@ -924,13 +935,7 @@ def read_polygons(
         raise PerimeterFileError(
             "La couche géographique ne contient aucun objet : attendu un polygone par périmètre."
         )
-    n_vertices = int(shapely.get_num_coordinates(frame.geometry.to_numpy()).sum())
-    if n_vertices > MAX_VERTICES:
-        raise PerimeterFileError(
-            f"Couche trop détaillée : {format_count(n_vertices)} sommets, la limite est de "
-            f"{format_count(MAX_VERTICES)}. Simplifiez les contours (tolérance de quelques "
-            "mètres) avant l'import."
-        )
+    _check_vertices(int(shapely.get_num_coordinates(frame.geometry.to_numpy()).sum()))
     frame, fixed = _repair_mojibake(frame)
     if fixed:
         info["encoding_repaired"] = fixed
