@@ -12,7 +12,7 @@ sheet saying so and naming its CSV file; the other outputs are written whole.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -70,15 +70,25 @@ def protect_text(value: object) -> object:
     return value
 
 
+def _map_text_columns(frame: _Frame, func: Callable[[object], object]) -> _Frame:
+    """A copy of ``frame`` with ``func`` applied to the cells of its text columns.
+
+    Columns are taken by position: tables shown to people may repeat a label.
+    """
+    out = frame.copy()
+    geometry = out.geometry.name if isinstance(out, gpd.GeoDataFrame) else None
+    for i, label in enumerate(out.columns):
+        values = out.iloc[:, i]
+        if label == geometry:
+            continue
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            out.isetitem(i, values.map(func).array)
+    return out
+
+
 def protect_frame(frame: _Frame) -> _Frame:
     """A copy of ``frame`` whose text cells are protected with :func:`protect_text`."""
-    safe = frame.copy()
-    for col in safe.columns:
-        if isinstance(safe, gpd.GeoDataFrame) and col == safe.geometry.name:
-            continue
-        if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
-            safe[col] = safe[col].map(protect_text)
-    return safe
+    return _map_text_columns(frame, protect_text)
 
 
 def geojson_bytes(frame: gpd.GeoDataFrame) -> bytes:
@@ -195,23 +205,18 @@ def _excel_cells(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     """Texts longer than an Excel cell (32,767 characters) cut, saying where the rest is."""
     limit = EXCEL_MAX_CELL_CHARS
     marker = f"… (tronqué : texte complet dans « {name} »)"
-    out = frame
-    for col in frame.columns:
-        values = frame[col]
-        if values.dtype != object and not pd.api.types.is_string_dtype(values):
-            continue
-        long = values.map(lambda v: isinstance(v, str) and len(v) > limit)
-        if long.any():
-            if out is frame:
-                out = frame.copy()
-            out[col] = values.map(
-                lambda v: (
-                    v[: limit - len(marker)] + marker
-                    if isinstance(v, str) and len(v) > limit
-                    else v
-                )
-            )
-    return out
+
+    def cut(value: object) -> object:
+        if isinstance(value, str) and len(value) > limit:
+            return value[: limit - len(marker)] + marker
+        return value
+
+    too_long = any(
+        (values.dtype == object or pd.api.types.is_string_dtype(values))
+        and values.map(lambda v: isinstance(v, str) and len(v) > limit).any()
+        for values in (frame.iloc[:, i] for i in range(frame.shape[1]))
+    )
+    return _map_text_columns(frame, cut) if too_long else frame
 
 
 def excel_overflow(tables: Mapping[str, pd.DataFrame]) -> list[str]:
