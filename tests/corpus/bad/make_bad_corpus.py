@@ -375,7 +375,7 @@ def _csv_text() -> list[BadInput]:
                 GOOD_ROWS[2],
                 "CPTS Tarascon;99999;Nulle part;en émergence",
             ],
-            kinds=("unknown_code",),
+            kinds=("unknown_code", "multiline_cell"),
         ),
         _csv(
             "quote_doubled.csv",
