@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
+import math
 import sys
 import tempfile
 import threading
@@ -107,6 +108,149 @@ def region_view() -> dict:
     return out
 
 
+def _metric(page: object, label: str) -> str:
+    box = page.locator("[data-testid='stMetric']", has_text=label)  # type: ignore[attr-defined]
+    return str(box.locator("[data-testid='stMetricValue']").first.inner_text()).strip()
+
+
+def _wait_change(page: object, label: str, before: str, timeout_s: float = 120.0) -> float:
+    """Seconds until the metric ``label`` shows something else than ``before``."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout_s:
+        try:
+            if _metric(page, label) != before:
+                return time.perf_counter() - start
+        except Exception:
+            pass
+        page.wait_for_timeout(20)  # type: ignore[attr-defined]
+    raise TimeoutError(f"{label} stayed {before}")
+
+
+def interactions(n_clicks: int = 20) -> dict:
+    """Clicks in Mon territoire (region scale) and pair changes in Arbitrage, in Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM_ARGS, streamlit_server, wait_for_map
+
+    out: dict = {}
+    with streamlit_server() as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(base)
+        wait_for_map(page)
+        page.get_by_text("Mon territoire (CPTS)").click()
+        page.get_by_text("Le territoire est vide").wait_for(timeout=120_000)
+        frame = wait_for_map(page, min_paths=500)
+        container = frame.locator(".leaflet-container")
+        container.scroll_into_view_if_needed()
+        box = container.bounding_box()
+        clicks = []
+        before = "0"
+        for i in range(n_clicks):
+            # A different point each time (a grid around the centre), each adding a commune.
+            dx = ((i % 5) - 2) * box["width"] / 12
+            dy = ((i // 5) - 2) * box["height"] / 12
+            page.mouse.click(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2 + dy)
+            try:
+                clicks.append(_wait_change(page, "Communes", before, timeout_s=15))
+            except TimeoutError:
+                clicks.append(float("nan"))  # the point fell on a commune already taken, or outside
+            try:
+                before = _metric(page, "Communes")
+            except Exception:
+                before = "0"
+        out["territory_clicks_s"] = clicks
+        page.get_by_text("Arbitrage (comité régional)").click()
+        page.get_by_text("Options de partage").first.wait_for(timeout=120_000)
+        changes = []
+        select = page.locator("[data-testid='stSelectbox']", has_text="Paire de projets")
+        n_pairs = 0
+        for i in range(1, 4):
+            before = _metric(page, "Habitants en jeu")
+            select.click()
+            options = page.locator("[role='option']")
+            n_pairs = options.count()
+            if n_pairs <= i:
+                page.keyboard.press("Escape")
+                break
+            start = time.perf_counter()
+            options.nth(i).click()
+            try:
+                _wait_change(page, "Habitants en jeu", before, timeout_s=60)
+                wait_for_map(page)
+                changes.append(time.perf_counter() - start)
+            except TimeoutError:
+                changes.append(float("nan"))
+        out["dispute_pair_changes_s"] = changes
+        browser.close()
+    return out
+
+
+def france_thresholds() -> dict:
+    """France scope with 1,000 perimeters uploaded through the sidebar: each threshold, in Chromium."""
+    import numpy as np
+    import pandas as pd
+    from playwright.sync_api import sync_playwright
+
+    from diagnosis.referential import load_referential
+    from tests.browser import CHROMIUM_ARGS, streamlit_server, wait_for_map
+
+    ref = load_referential()
+    rng = np.random.default_rng(0)
+    units = ref.units
+    epcis = sorted(units["epci_code"].dropna().unique())
+    rng.shuffle(epcis)
+    groups = np.array_split(np.array(epcis[: int(len(epcis) * 0.9)], dtype=object), 1000)
+    by_epci = units.groupby("epci_code").groups
+    labels = ["En émergence", "Lettre d'intention validée", "Projet de santé validé", "ACI signé"]
+    rows = []
+    for i, group in enumerate(groups):
+        for e in group:
+            rows += [(c, f"CPTS {i:04d}", labels[i % 4]) for c in by_epci[e]]
+    out: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "cpts_france.csv"
+        pd.DataFrame(rows, columns=["code_insee", "nom_cpts", "statut"]).to_csv(
+            path, sep=";", index=False
+        )
+        out["france_rows"] = len(rows)
+        with streamlit_server() as base, sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(base)
+            wait_for_map(page)
+            region = page.locator("[data-testid='stSelectbox']", has_text="Région")
+            region.click()
+            start = time.perf_counter()
+            page.locator("[role='option']", has_text="France entière").click()
+            page.get_by_text("Couverture : France entière").wait_for(timeout=300_000)
+            wait_for_map(page)
+            out["france_example_s"] = time.perf_counter() - start
+            page.get_by_text("Mon fichier", exact=True).click()
+            uploader = page.locator("[data-testid='stFileUploader']", has_text="Fichier de périmètres")
+            uploader.wait_for(timeout=60_000)
+            before = _metric(page, "Périmètres")
+            start = time.perf_counter()
+            uploader.locator("input[type='file']").set_input_files(str(path))
+            _wait_change(page, "Périmètres", before, timeout_s=300)
+            wait_for_map(page, min_paths=100)
+            out["france_upload_s"] = time.perf_counter() - start
+            stage = page.locator("[data-testid='stSelectbox']", has_text="Stade minimal")
+            timings = {}
+            for option in ("Lettre d'intention validée ou plus", "Projet de santé validé ou plus",
+                           "ACI signé ou plus", "Tous les stades (dès l'émergence)"):
+                before = _metric(page, "Population couverte")
+                stage.click()
+                start = time.perf_counter()
+                page.locator("[role='option']", has_text=option).click()
+                _wait_change(page, "Population couverte", before, timeout_s=300)
+                wait_for_map(page)
+                timings[option] = time.perf_counter() - start
+            out["france_thresholds_s"] = timings
+            browser.close()
+    return out
+
+
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
@@ -186,8 +330,40 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--skip-browser", action="store_true")
     parser.add_argument("--skip-national", action="store_true")
+    parser.add_argument("--only", choices=["region", "interactions", "france", "national"])
     args = parser.parse_args()
     results = {}
+    if args.only == "interactions":
+        inter = interactions()
+        clicks = inter["territory_clicks_s"]
+        done = [c for c in clicks if not math.isnan(c)]
+        print(
+            f"Mon territoire, {len(clicks)} clicks at region scale: {len(done)} changed the "
+            f"territory; median {sorted(done)[len(done) // 2]:.2f} s, max {max(done):.2f} s "
+            "— targets ≤ 1 s each, none over 3 s"
+        )
+        print("  each click (s):", " ".join(f"{c:.2f}" for c in clicks))
+        print(
+            "Arbitrage, change of overlapping pair (s):",
+            " ".join(f"{c:.2f}" for c in inter["dispute_pair_changes_s"]),
+            "— target ≤ 1.5 s",
+        )
+        print(f"reproduce: {sys.executable} benchmarks/dashboard.py --only interactions")
+        return
+    if args.only == "france":
+        fr = france_thresholds()
+        print(
+            f"France scope, example file: {fr['france_example_s']:.2f} s; upload of 1,000 "
+            f"perimeters ({fr['france_rows']} rows): {fr['france_upload_s']:.2f} s"
+        )
+        for option, seconds in fr["france_thresholds_s"].items():
+            print(f"  threshold « {option} »: {seconds:.2f} s — target ≤ 5 s")
+        print(f"reproduce: {sys.executable} benchmarks/dashboard.py --only france")
+        return
+    if args.only == "national":
+        args.skip_browser = True
+    if args.only == "region":
+        args.skip_national = True
     if not args.skip_browser:
         results.update(region_view())
         print(

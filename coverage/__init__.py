@@ -35,6 +35,14 @@ from coverage.indicators import (
     territory_indicators,
 )
 from coverage.normalise import attach_to_units, resolve_codes
+from coverage.priority import (
+    APL_CLASS_COLUMNS,
+    PRIORITY_COLUMNS,
+    AplClass,
+    apl_classes,
+    apl_map_classes,
+    priority_white_zones,
+)
 from coverage.profile import PROFILE_COLUMNS, perimeter_profiles
 from coverage.rules import AplProfession, apl_profession, apl_professions
 from coverage.supply import (
@@ -44,11 +52,24 @@ from coverage.supply import (
     load_population_ages,
     load_rpps,
 )
+from coverage.whatif import (
+    ESTIMATE_LABEL,
+    WHATIF_COLUMNS,
+    WhatIfModel,
+    WhatIfResult,
+    gp_whatif_model,
+    whatif_model,
+)
 
 __all__ = [
+    "APL_CLASS_COLUMNS",
+    "ESTIMATE_LABEL",
     "INDICATOR_COLUMNS",
+    "PRIORITY_COLUMNS",
     "PROFILE_COLUMNS",
+    "WHATIF_COLUMNS",
     "AccessResult",
+    "AplClass",
     "AplData",
     "AplFileError",
     "AplProfession",
@@ -61,7 +82,11 @@ __all__ = [
     "SupplyFileError",
     "SupplyTable",
     "TravelPairs",
+    "WhatIfModel",
+    "WhatIfResult",
     "age_weights",
+    "apl_classes",
+    "apl_map_classes",
     "apl_profession",
     "apl_professions",
     "apl_summary",
@@ -73,6 +98,7 @@ __all__ = [
     "embedded_apl",
     "embedded_manifest",
     "fetch_source",
+    "gp_whatif_model",
     "indicator_specs",
     "load_bpe",
     "load_drees_apl",
@@ -81,9 +107,11 @@ __all__ = [
     "merge_apl",
     "pairs_from_table",
     "perimeter_profiles",
+    "priority_white_zones",
     "referential_pairs",
     "resolve_codes",
     "scope_names",
     "territory_indicators",
     "two_step_fca",
+    "whatif_model",
 ]

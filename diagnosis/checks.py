@@ -23,6 +23,7 @@ from diagnosis.rules import SizeRules, funding_total, size_rules
 __all__ = [
     "PerimeterDiagnosis",
     "diagnose_perimeters",
+    "minimum_citation",
     "size_class_table",
     "territory_summary",
 ]
@@ -272,7 +273,8 @@ def diagnose_perimeters(
 
     departments = joined(units["department"].astype(str).to_numpy())
     regions = joined(units["region"].astype(str).to_numpy())
-    sizes = size_class_table(pop, rules=rules, regions=_main_regions(m, units))
+    main_regions = _main_regions(m, units)
+    sizes = size_class_table(pop, rules=rules, regions=main_regions)
 
     epcis = _epci_table(m, ref)
     epci_counts = epcis.groupby("perimeter_id").agg(
@@ -321,10 +323,39 @@ def diagnose_perimeters(
         geometries=dissolved,
         notes={
             "size_classes": rules.source,
-            "minimum_population": rules.minimum_source,
+            "minimum_population": minimum_citation(main_regions, ref, rules=rules),
             "population": label,
         },
     )
+
+
+def minimum_citation(
+    regions: Sequence[str | None], ref: Referential, *, rules: SizeRules | None = None
+) -> str:
+    """Citation of the floor that applies to perimeters whose main regions are given.
+
+    One citation when every region has the same source (the usual case: one
+    region, or regions without a doctrine of their own); otherwise each
+    region's own doctrine, then the national wording for the others.
+
+    Notes
+    -----
+    A perimeter of Pays de la Loire cites its regional doctrine; one of
+    Provence-Alpes-Côte d'Azur the national wording (issue 10 item 10).
+    """
+    rules = rules or size_rules()
+    present = sorted({r for r in regions if r is not None and r != "nan"})
+    if not present:
+        return rules.minimum_source
+    citations = {r: rules.minimum_citation(r) for r in present}
+    if len(set(citations.values())) == 1:
+        return next(iter(citations.values()))
+    names = dict(zip(ref.regions["region"], ref.regions["region_name"], strict=True))
+    own = [r for r in present if citations[r] != rules.minimum_source]
+    parts = [f"{names.get(r, r)} : {citations[r]}" for r in own]
+    if len(own) < len(present):
+        parts.append(f"autres régions : {rules.minimum_source}")
+    return " ; ".join(parts)
 
 
 def _main_regions(m: Membership, units: pd.DataFrame) -> list[str | None]:
@@ -353,9 +384,18 @@ def territory_summary(
     name: str = "Mon territoire",
     geometry: bool = True,
     funding_options: Mapping[str, Any] | None = None,
+    rules: SizeRules | None = None,
 ) -> PerimeterDiagnosis:
-    """Diagnosis of one territory given as unit codes (the app's "Mon territoire")."""
+    """Diagnosis of one territory given as unit codes (the app's "Mon territoire").
+
+    Its floor and the citation in ``notes["minimum_population"]`` are those of
+    the territory's main region (the one with most of its inhabitants).
+    """
     imported = perimeters_from_members({"territoire": list(codes)}, names={"territoire": name})
     return diagnose_perimeters(
-        membership(imported, ref), ref, geometry=geometry, funding_options=funding_options
+        membership(imported, ref),
+        ref,
+        geometry=geometry,
+        funding_options=funding_options,
+        rules=rules,
     )

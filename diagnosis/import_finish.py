@@ -25,7 +25,14 @@ from diagnosis.model import (
     PerimeterImport,
     Report,
 )
-from diagnosis.rules import STAGE_KEYS, StageKey, stage_label, stage_rank, status_from_label
+from diagnosis.rules import (
+    STAGE_KEYS,
+    StageKey,
+    parse_status,
+    stage_label,
+    stage_rank,
+    status_from_label,
+)
 from diagnosis.textnorm import clean_code_token, label_key, slug
 from diagnosis.zones import PLM_PARENTS
 
@@ -271,6 +278,11 @@ def _perimeter_table(claims: pd.DataFrame, report: Report, *, has_id: bool) -> p
         used_ids.add(pid)
         status, status_label = _status_of(group, report, name, first_row)
         dates = [d for d in group["date"] if d]
+        if not dates and status is not None:
+            # No date column: the date written in brackets after the stage
+            # ("en activité (avril 2025)") is the stage date.
+            bracket_date = parse_status(status_label)[1]
+            dates = [bracket_date] if bracket_date else []
         rows.append(
             {
                 "pkey": pkey,

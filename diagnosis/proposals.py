@@ -11,7 +11,17 @@ For each white-zone cluster (contiguous white units):
 - when it cannot reach the minimum on its own, it is proposed for attachment
   to the adjacent perimeter with which it shares the longest border;
 - a cluster below the minimum with no adjacent perimeter (an island, say) is
-  reported for examination.
+  reported for examination;
+- a block far above the largest size class (more than ``max_population`` of
+  ``aci.toml``'s ``[proposals]``, e.g. a whole metropolis) is split into
+  groups that reach ``split_target_population`` without crossing
+  ``max_population``: whole EPCIs first, an EPCI's piece being cut into its
+  communes only when it alone exceeds ``max_population``;
+- a cluster that reaches the minimum but stays small (below
+  ``attach_enclosed_below``) and is enclosed by existing perimeters (they
+  share at least ``enclosed_border_share`` of its outline) is proposed for
+  attachment to the neighbour with the longest border rather than alone, when
+  that neighbour stays below ``max_population``.
 
 This greedy agglomeration was chosen over max-p regionalisation (PySAL
 ``spopt``) after comparing both (``benchmarks/proposals_study.py``): on a
@@ -23,9 +33,11 @@ floor (max-p maximises the number of regions, not what a CPTS needs).
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -34,9 +46,10 @@ from scipy.sparse.csgraph import connected_components
 
 from diagnosis.checks import size_class_table
 from diagnosis.geometry import dissolve_groups, polsby_popper, zone_epsg
-from diagnosis.membership import Membership
+from diagnosis.labels import fr_number
+from diagnosis.membership import Membership, UnitIndex
 from diagnosis.referential import Referential
-from diagnosis.rules import SizeRules, size_rules
+from diagnosis.rules import ProposalRules, SizeRules, proposal_rules, size_rules
 from diagnosis.white_zones import WhiteZones
 
 __all__ = ["PROPOSAL_COLUMNS", "Proposals", "partition_cluster", "propose_for_white_zones"]
@@ -87,6 +100,8 @@ def partition_cluster(
     border: dict[tuple[int, int], float],
     blocks: np.ndarray,
     minimum: float,
+    maximum: float | None = None,
+    target: float | None = None,
 ) -> list[np.ndarray]:
     """Divide a connected cluster into connected groups that each reach ``minimum``.
 
@@ -104,12 +119,28 @@ def partition_cluster(
         blocks must be connected.
     minimum
         Population each group must reach (when the cluster does).
+    maximum
+        Population a merge may not cross (None: no limit). A group under
+        ``minimum`` whose every merge would cross it still merges, into its
+        smallest neighbour: reaching the floor comes first.
+    target
+        Groups keep merging until they reach it (default: ``minimum``), as
+        long as a merge stays within ``maximum``.
 
     Returns
     -------
     list of numpy.ndarray
         Unit positions of each group, largest population first.
+
+    Notes
+    -----
+    Greedy agglomeration: the smallest group under ``target`` merges into the
+    adjacent group with which it shares the longest border (among those the
+    merge keeps within ``maximum``; with a ``maximum``, neighbours still under
+    ``target`` first), until no group can.
     """
+    goal = minimum if target is None else max(float(target), minimum)
+    cap = math.inf if maximum is None else float(maximum)
     block_ids = {b: i for i, b in enumerate(pd.unique(blocks))}
     group_of = np.array([block_ids[b] for b in blocks])
     members: dict[int, set[int]] = defaultdict(set)
@@ -124,12 +155,24 @@ def partition_cluster(
             continue
         links[gu][gv] += length
         links[gv][gu] += length
+    settled: set[int] = set()  # at the floor, and every merge would cross the cap
     while True:
-        small = [g for g in members if group_pop[g] < minimum and links[g]]
+        small = [g for g in members if group_pop[g] < goal and links[g] and g not in settled]
         if not small:
             break
         g = min(small, key=lambda k: (group_pop[k], k))
-        target = max(links[g], key=lambda k: (links[g][k], -group_pop[k], -k))
+        allowed = [k for k in links[g] if group_pop[g] + group_pop[k] <= cap]
+        if maximum is not None and any(group_pop[k] < goal for k in allowed):
+            # Under a cap, small pieces join each other first: joining a big
+            # neighbour would use up its room below the cap.
+            allowed = [k for k in allowed if group_pop[k] < goal]
+        if allowed:
+            target = max(allowed, key=lambda k: (links[g][k], -group_pop[k], -k))
+        elif group_pop[g] < minimum:
+            target = min(links[g], key=lambda k: (group_pop[k], -links[g][k], k))
+        else:
+            settled.add(g)
+            continue
         members[target] |= members.pop(g)
         group_pop[target] += group_pop.pop(g)
         for other, length in links.pop(g).items():
@@ -150,6 +193,7 @@ def propose_for_white_zones(
     *,
     minimum_population: int | None = None,
     rules: SizeRules | None = None,
+    settings: ProposalRules | None = None,
 ) -> Proposals:
     """Proposals for every white-zone cluster (see the module description).
 
@@ -166,6 +210,9 @@ def propose_for_white_zones(
         from ``data/rules/aci.toml``).
     rules
         Size rules.
+    settings
+        Maximum size, split target and enclave rule (default: ``[proposals]``
+        of ``data/rules/aci.toml``).
 
     Returns
     -------
@@ -174,6 +221,7 @@ def propose_for_white_zones(
         and its dissolved geometry (WGS84).
     """
     rules = rules or size_rules()
+    settings = settings or proposal_rules()
     index = m.index
     units = ref.units
     pop = index.population
@@ -194,6 +242,10 @@ def propose_for_white_zones(
         )
 
     per_index = dict(zip(m.perimeters["perimeter_id"], range(m.n_perimeters), strict=True))
+    covered = np.zeros(len(index.codes), dtype=bool)
+    covered[m.member_unit] = True
+    epsg = zone_epsg(sorted(set(units["department"].astype(str))))
+    split_of: dict[int, float] = {}  # row number → population of the split block
 
     for cluster_codes, cluster_id in zip(
         white.clusters["codes"].tolist(), white.clusters["cluster_id"].tolist(), strict=True
@@ -202,17 +254,38 @@ def propose_for_white_zones(
         cluster_pop = float(pop[positions].sum())
         main_region = pd.Series(pop[positions]).groupby(region[positions]).sum().idxmax()
         minimum = float(minimum_population or rules.minimum_for(str(main_region)))
+        nb = neighbours[neighbours["cluster_id"] == int(cluster_id)]
+        fits, share = _enclosed_fits(
+            ref,
+            nb,
+            positions,
+            cluster_pop,
+            covered,
+            per_pop,
+            per_index,
+            border_coo=border_coo,
+            minimum=minimum,
+            settings=settings,
+            epsg=epsg,
+        )
+        if not fits.empty:
+            row = candidate(positions, int(cluster_id), minimum)
+            row.update(
+                _attachment(fits, cluster_pop, minimum, per_pop, per_index, rules, enclosed=share)
+            )
+            rows.append(row)
+            groups_for_geometry.append(positions)
+            continue
         if cluster_pop >= minimum:
-            border = _inner_borders(border_coo, positions, len(index.codes))
-            blocks = _epci_pieces(index.adjacency, positions, epci)
-            groups = partition_cluster(
-                positions, population=pop, border=border, blocks=blocks, minimum=minimum
+            groups, oversize = _cluster_groups(
+                positions, index, border_coo, epci, minimum=minimum, settings=settings
             )
             for group in groups:
+                if oversize:
+                    split_of[len(rows)] = cluster_pop
                 rows.append(candidate(group, int(cluster_id), minimum))
                 groups_for_geometry.append(group)
             continue
-        nb = neighbours[neighbours["cluster_id"] == int(cluster_id)]
         row = candidate(positions, int(cluster_id), minimum)
         row.update(_attachment(nb, cluster_pop, minimum, per_pop, per_index, rules))
         rows.append(row)
@@ -221,15 +294,19 @@ def propose_for_white_zones(
     for i, row in enumerate(rows, start=1):
         row["proposal_id"] = f"PROP-{i:03d}"
     geometries = list(dissolve_groups(ref, groups_for_geometry))
-    epsg = zone_epsg(sorted(set(units["department"].astype(str))))
-    for row, geom in zip(rows, geometries, strict=True):
+    for i, (row, geom) in enumerate(zip(rows, geometries, strict=True)):
         row["compactness"] = polsby_popper(geom, epsg=epsg)
         if row["kind"] == "nouveau_perimetre":
             row["evidence"] = (
-                f"{row['n_units']} communes, {row['population']} habitants (taille "
+                f"{row['n_units']} communes, {fr_number(row['population'])} habitants (taille "
                 f"{row['size_class']}) ; {row['n_epci_whole']} EPCI entier(s) sur "
-                f"{row['n_epci']} ; compacité {row['compactness']:.2f}."
+                f"{row['n_epci']} ; compacité {fr_number(row['compactness'], 2)}."
             )
+            if i in split_of:
+                group_pop = float(pop[groups_for_geometry[i]].sum())
+                row["evidence"] = _split_evidence(split_of[i], group_pop, settings) + str(
+                    row["evidence"]
+                )
         for code in row["codes"]:  # type: ignore[attr-defined]
             unit_rows.append((str(row["proposal_id"]), str(code)))
     frame = pd.DataFrame(rows, columns=PROPOSAL_COLUMNS)
@@ -265,17 +342,22 @@ def _attachment(  # noqa: PLR0917 - private step of propose_for_white_zones
     per_pop: np.ndarray,
     per_index: dict[str, int],
     rules: SizeRules,
+    *,
+    enclosed: float | None = None,
 ) -> dict[str, object]:
-    """A cluster below the minimum: attach it to the neighbour with the longest border.
+    """Attach a cluster to the neighbour with the longest border.
 
-    ``nb`` lists the neighbouring perimeters, longest border first; without
-    any, the cluster is left for examination.
+    The cluster is below the minimum, or (``enclosed`` given: the share of its
+    outline shared with perimeters) small and enclosed by perimeters. ``nb``
+    lists the neighbouring perimeters, longest border first; without any, the
+    cluster is left for examination.
     """
     if nb.empty:
         return {
             "kind": "a_examiner",
             "evidence": (
-                f"{int(cluster_pop)} habitants, sous le seuil de {int(minimum)} ; aucun périmètre "
+                f"{fr_number(cluster_pop)} habitants, sous le seuil de {fr_number(minimum)} ; "
+                "aucun périmètre "
                 "voisin (île ou zone enclavée dans d'autres zones blanches)."
             ),
         }
@@ -293,13 +375,130 @@ def _attachment(  # noqa: PLR0917 - private step of propose_for_white_zones
         "size_class_after": size_after,
         "border_m": float(best["border_m"]),
         "evidence": (
-            f"{int(cluster_pop)} habitants, sous le seuil de {int(minimum)} : "
-            f"rattachement proposé à {best['name']} (frontière commune de "
-            f"{best['border_m'] / 1000:.1f} km, la plus longue parmi {len(nb)} "
-            f"périmètre(s) voisin(s)) ; {int(before)} → {int(after)} habitants, "
+            (
+                f"{fr_number(cluster_pop)} habitants, sous le seuil de {fr_number(minimum)} : "
+                if enclosed is None
+                else f"{fr_number(cluster_pop)} habitants, zone blanche enclavée (périmètres "
+                f"existants sur {fr_number(enclosed * 100)}\u202f% de son contour) : "
+            )
+            + f"rattachement proposé à {best['name']} (frontière commune de "
+            f"{fr_number(best['border_m'] / 1000, 1)} km, la plus longue parmi {len(nb)} "
+            f"périmètre(s) voisin(s)) ; {fr_number(before)} → {fr_number(after)} habitants, "
             f"taille {size_after}."
         ),
     }
+
+
+def _enclosed_fits(  # noqa: PLR0917 - private step of propose_for_white_zones
+    ref: Referential,
+    nb: pd.DataFrame,
+    positions: np.ndarray,
+    cluster_pop: float,
+    covered: np.ndarray,
+    per_pop: np.ndarray,
+    per_index: dict[str, int],
+    *,
+    border_coo: sp.coo_matrix,
+    minimum: float,
+    settings: ProposalRules,
+    epsg: int,
+) -> tuple[pd.DataFrame, float]:
+    """Neighbours a small enclosed cluster may join, and the enclosed share of its outline.
+
+    Empty unless the cluster reaches the minimum, stays below
+    ``attach_enclosed_below`` and is enclosed; only neighbours that stay within
+    ``max_population`` after the attachment are kept (longest border first).
+    """
+    none = nb.iloc[0:0]
+    if not minimum <= cluster_pop < settings.attach_enclosed_below or nb.empty:
+        return none, 0.0
+    share = _enclosed_share(ref, border_coo, positions, covered, epsg=epsg)
+    if share < settings.enclosed_border_share:
+        return none, share
+    before = per_pop[nb["perimeter_id"].map(per_index).to_numpy(dtype=np.int64)]
+    return nb[before + cluster_pop <= settings.max_population], share
+
+
+def _cluster_groups(
+    positions: np.ndarray,
+    index: UnitIndex,
+    border_coo: sp.coo_matrix,
+    epci: np.ndarray,
+    *,
+    minimum: float,
+    settings: ProposalRules,
+) -> tuple[list[np.ndarray], bool]:
+    """Candidate groups of a cluster that reaches the minimum, and whether it was split.
+
+    EPCI pieces are the blocks; a cluster above ``max_population`` is split
+    with a cap and a target, its EPCI pieces above the cap cut into units.
+    """
+    pop = index.population
+    border = _inner_borders(border_coo, positions, len(index.codes))
+    blocks = _epci_pieces(index.adjacency, positions, epci)
+    oversize = float(pop[positions].sum()) > settings.max_population
+    if oversize:
+        blocks = _split_large_pieces(blocks, positions, pop, settings.max_population)
+    groups = partition_cluster(
+        positions,
+        population=pop,
+        border=border,
+        blocks=blocks,
+        minimum=minimum,
+        maximum=settings.max_population if oversize else None,
+        target=settings.split_target_population if oversize else None,
+    )
+    return groups, oversize
+
+
+def _split_evidence(block_pop: float, population: float, settings: ProposalRules) -> str:
+    """Why a candidate is a part of a larger block, in French."""
+    text = (
+        f"Partie d'une zone blanche de {fr_number(block_pop)} habitants, découpée car au-delà "
+        f"de {fr_number(settings.max_population)} habitants (EPCI entiers d'abord). "
+    )
+    if population > settings.max_population:
+        text += "Une commune seule dépasse ce plafond : découpage infra-communal à étudier. "
+    return text
+
+
+def _enclosed_share(
+    ref: Referential,
+    border_coo: sp.coo_matrix,
+    positions: np.ndarray,
+    covered: np.ndarray,
+    *,
+    epsg: int,
+) -> float:
+    """Share (0 to 1) of a cluster's outline that it shares with units in a perimeter.
+
+    The outline is measured on the dissolved geometry in a metric CRS; the
+    shared part is the sum of the referential's border lengths with covered
+    units. Coasts and the edge of the scope count as not shared.
+    """
+    geom = dissolve_groups(ref, [positions])[0]
+    if geom is None or geom.is_empty:
+        return 0.0
+    outline = float(gpd.GeoSeries([geom], crs=4326).to_crs(epsg).length.iloc[0])
+    in_cluster = np.zeros(len(covered), dtype=bool)
+    in_cluster[positions] = True
+    keep = in_cluster[border_coo.row] & covered[border_coo.col]
+    shared = float(border_coo.data[keep].sum())
+    return min(shared / outline, 1.0) if outline > 0 else 0.0
+
+
+def _split_large_pieces(
+    blocks: np.ndarray, positions: np.ndarray, population: np.ndarray, maximum: float
+) -> np.ndarray:
+    """Blocks where each piece above ``maximum`` is cut into its single units.
+
+    Pieces within the maximum (whole EPCIs, usually) stay whole.
+    """
+    pops = pd.Series(population[positions]).groupby(blocks).transform("sum").to_numpy()
+    out = blocks.astype(np.int64).copy()
+    too_big = np.flatnonzero(pops > maximum)
+    out[too_big] = int(blocks.max(initial=0)) + 1 + np.arange(len(too_big))
+    return out
 
 
 def _epci_pieces(adjacency: sp.csr_matrix, positions: np.ndarray, epci: np.ndarray) -> np.ndarray:

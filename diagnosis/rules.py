@@ -7,10 +7,11 @@ change: every table here comes with its source and date.
 from __future__ import annotations
 
 import functools
+import math
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -40,6 +41,8 @@ class Stage:
     synonyms: tuple[str, ...]
     #: Fill colour on maps (hexadecimal RGB).
     colour: str
+    #: (normalised synonym, why it means this stage), from ``statuses.toml``.
+    reasons: tuple[tuple[str, str], ...] = ()
 
 
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -52,14 +55,23 @@ def _stage_of(item: Mapping[str, Any]) -> Stage:
     colour = str(item["colour"])
     if not _COLOUR.match(colour):
         raise ValueError(f"statuses.toml: colour {colour!r} of {key!r} is not #rrggbb")
-    synonyms = {label_key(s) for s in item["synonyms"]} | {label_key(key)}
+    synonyms = {label_key(s) for s in item.get("synonyms", [])} | {label_key(key)}
     synonyms.add(label_key(item["label_fr"]))
+    reasons: dict[str, str] = {}
+    for group in item.get("group", []):
+        reason = str(group.get("reason", "")).strip()
+        if not reason:
+            raise ValueError(f"statuses.toml: a synonym group of {key!r} has no reason")
+        for synonym in group["labels"]:
+            reasons[label_key(synonym)] = reason
+    synonyms |= set(reasons)
     return Stage(
         key=key,
         rank=int(item["rank"]),
         label_fr=item["label_fr"],
         synonyms=tuple(sorted(synonyms)),
         colour=colour,
+        reasons=tuple(sorted(reasons.items())),
     )
 
 
@@ -103,8 +115,80 @@ def _status_index() -> dict[str, StageKey]:
     return index
 
 
+_MONTHS = (
+    "janvier|fevrier|février|mars|avril|mai|juin|juillet|aout|août|septembre|octobre"
+    "|novembre|decembre|décembre|janv|fevr|févr|avr|juil|sept|oct|nov|dec|déc"
+)
+#: A date as listings write it: 15/09/2021, 15-09-21, 2021-09-15, avril 2025,
+#: 1er avril 2025, 09/2021, 2021.
+_DATE = (
+    r"\d{4}-\d{1,2}-\d{1,2}"
+    r"|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}"
+    r"|\d{1,2}[/.-]\d{4}"
+    rf"|(?:\d{{1,2}}(?:er)?\s+)?(?:{_MONTHS})\.?\s+\d{{4}}"
+    r"|(?:19|20)\d{2}"
+)
+_DATE_RE = re.compile(rf"(?<![\w/.-])(?:{_DATE})(?![\w/-])", re.IGNORECASE)
+_BRACKETS = re.compile(r"[(\[{]([^)\]}]*)[)\]}]?")
+_TRAILING_DATE = re.compile(
+    rf"(?:\s*[-–—,:;]\s*|\s+)(?:(?:le|du|au|en|depuis|depuis le|signe le|signee le)\s+)?"
+    rf"({_DATE})\s*\.?\s*$",
+    re.IGNORECASE,
+)
+
+
+def parse_status(label: object) -> tuple[StageKey | None, str | None]:
+    """The stage a status label means, and the stage date written with it.
+
+    A date or a remark in brackets after the label, or a date at its end, is
+    not part of the label: the date is returned as written (the first one
+    found), any other remark is dropped. The label left is looked up in the
+    synonyms of ``data/rules/statuses.toml``; an unknown label gives None,
+    never a guess.
+
+    Returns
+    -------
+    tuple
+        (stage key or None, date text or None).
+
+    Examples
+    --------
+    >>> parse_status("en activité (avril 2025)")
+    ('aci_signe', 'avril 2025')
+    >>> parse_status("Lettre d'intention validée le 15/09/2021")
+    ('lettre_intention', '15/09/2021')
+    >>> parse_status("en fonctionnement (voir convention)")
+    ('aci_signe', None)
+    >>> parse_status("bientôt (2026)")
+    (None, '2026')
+    """
+    if label is None:
+        return None, None
+    if isinstance(label, float) and math.isnan(label):  # empty spreadsheet cell
+        return None, None
+    text = str(label).strip()
+    index = _status_index()
+    whole = index.get(label_key(text))
+    if whole is not None:
+        return whole, None
+    date: str | None = None
+    for remark in _BRACKETS.findall(text):
+        found = _DATE_RE.search(remark)
+        if found and date is None:
+            date = found.group(0).strip()
+    text = _BRACKETS.sub(" ", text).strip()
+    trailing = _TRAILING_DATE.search(text)
+    if trailing and label_key(text[: trailing.start()]):
+        if date is None:
+            date = trailing.group(1).strip()
+        text = text[: trailing.start()]
+    return index.get(label_key(text)), date
+
+
 def status_from_label(label: object) -> StageKey | None:
     """The stage a status label means, or None when the label is not known.
+
+    A date or remark in brackets is ignored (see :func:`parse_status`).
 
     Examples
     --------
@@ -112,10 +196,34 @@ def status_from_label(label: object) -> StageKey | None:
     'aci_signe'
     >>> status_from_label("Lettre d'intention validée")
     'lettre_intention'
+    >>> status_from_label("lettre d'intention déposée (15/09/2021)")
+    'emergence'
     >>> status_from_label("bientôt") is None
     True
     """
-    return _status_index().get(label_key(label))
+    return parse_status(label)[0]
+
+
+def status_reason(label: object) -> str | None:
+    """Why a status label maps to its stage, in French (from ``statuses.toml``), or None.
+
+    Labels that are a stage's own key or French label have no separate reason.
+    """
+    stage = status_from_label(label)
+    if stage is None:
+        return None
+    text = _BRACKETS.sub(" ", str(label)).strip()
+    trailing = _TRAILING_DATE.search(text)
+    keys = {label_key(label), label_key(text)}
+    if trailing:
+        keys.add(label_key(text[: trailing.start()]))
+    for item in stages():
+        if item.key == stage:
+            reasons = dict(item.reasons)
+            for key in keys:
+                if key in reasons:
+                    return reasons[key]
+    return None
 
 
 def stage_rank(key: str | None) -> int:
@@ -141,7 +249,12 @@ def stage_label(key: str | None) -> str:
 
 @dataclass(frozen=True)
 class SizeRules:
-    """ACI size classes (taille 1 to 4) and the soft minimum population."""
+    """ACI size classes (taille 1 to 4) and the soft minimum population.
+
+    The minimum population (the floor) and its citation depend on the region:
+    a region listed in ``aci.toml`` (``minimum_population.by_region``) has its
+    own figure and source; any other gets the national default and wording.
+    """
 
     lower_bounds: tuple[int, ...]
     lower_bound_inclusive: bool
@@ -149,7 +262,10 @@ class SizeRules:
     minimum_default: int
     minimum_by_region: dict[str, int]
     source: str
+    #: Citation of the national default floor (with its date).
     minimum_source: str
+    #: Citation of each region's own floor (region code → French citation).
+    minimum_source_by_region: dict[str, str] = field(default_factory=dict)
 
     def size_class(self, population: float) -> int:
         """Size class (1 to 4) of a population."""
@@ -166,21 +282,105 @@ class SizeRules:
             return self.minimum_by_region[region]
         return self.minimum_default
 
+    def minimum_citation(self, region: str | None) -> str:
+        """Where the floor of a region comes from, in French, to cite next to it.
+
+        A region with its own doctrine cites it; a floor set for a region
+        without a source says so; any other region gets the national wording.
+        """
+        if region is not None and region in self.minimum_source_by_region:
+            return self.minimum_source_by_region[region]
+        if region is not None and region in self.minimum_by_region:
+            population = f"{self.minimum_by_region[region]:,}".replace(",", "\u202f")
+            return (
+                f"Seuil régional de {population} habitants (réglage régional, source "
+                "non précisée) ; absent de l'ACI national"
+            )
+        return self.minimum_source
+
+    def floor(self, region: str | None) -> tuple[int, str]:
+        """(minimum population, its citation) for a region."""
+        return self.minimum_for(region), self.minimum_citation(region)
+
+
+def _regional_floors(
+    by_region: Mapping[str, Any],
+) -> tuple[dict[str, int], dict[str, str]]:
+    """Floors and citations by region code; an old-style entry is a bare integer."""
+    floors: dict[str, int] = {}
+    citations: dict[str, str] = {}
+    for code, entry in by_region.items():
+        if isinstance(entry, Mapping):
+            for key in ("population", "source", "address", "date"):
+                if not str(entry.get(key, "")).strip():
+                    raise ValueError(f"aci.toml: regional floor {code!r} has no {key!r}")
+            floors[str(code)] = int(entry["population"])
+            citations[str(code)] = f"{entry['source']} ({entry['date']})"
+        else:
+            floors[str(code)] = int(entry)
+    return floors, citations
+
 
 @functools.lru_cache(maxsize=4)
 def size_rules(directory: str | None = None) -> SizeRules:
     """Size classes and minimum population from ``data/rules/aci.toml``."""
     data = _read_toml("aci.toml", Path(directory) if directory else None)
     classes, minimum = data["size_classes"], data["minimum_population"]
+    floors, citations = _regional_floors(minimum.get("by_region", {}))
     return SizeRules(
         lower_bounds=tuple(int(b) for b in classes["lower_bounds"]),
         lower_bound_inclusive=bool(classes["lower_bound_inclusive"]),
         labels=tuple(classes["labels"]),
         minimum_default=int(minimum["default"]),
-        minimum_by_region={str(k): int(v) for k, v in minimum.get("by_region", {}).items()},
+        minimum_by_region=floors,
         source=f"{classes['source']} ({classes['date']})",
         minimum_source=f"{minimum['source']} ({minimum['date']})",
+        minimum_source_by_region=citations,
     )
+
+
+@dataclass(frozen=True)
+class ProposalRules:
+    """Settings of the white-zone proposals (``[proposals]`` of ``aci.toml``).
+
+    Attributes
+    ----------
+    max_population
+        A white block above it is split (inhabitants).
+    split_target_population
+        Population each group of a split block reaches when it can (inhabitants).
+    attach_enclosed_below
+        An enclosed white cluster below it is attached to a neighbour (inhabitants).
+    enclosed_border_share
+        Share of a cluster's outline shared with existing perimeters from which
+        it counts as enclosed (0 to 1).
+    source
+        Where the settings come from (a method choice, not a regulatory rule).
+    """
+
+    max_population: int
+    split_target_population: int
+    attach_enclosed_below: int
+    enclosed_border_share: float
+    source: str
+
+
+@functools.lru_cache(maxsize=4)
+def proposal_rules(directory: str | None = None) -> ProposalRules:
+    """Settings of the white-zone proposals from ``data/rules/aci.toml``."""
+    data = _read_toml("aci.toml", Path(directory) if directory else None)["proposals"]
+    rules = ProposalRules(
+        max_population=int(data["max_population"]),
+        split_target_population=int(data["split_target_population"]),
+        attach_enclosed_below=int(data["attach_enclosed_below"]),
+        enclosed_border_share=float(data["enclosed_border_share"]),
+        source=f"{data['source']} ({data['date']})",
+    )
+    if not 0 < rules.split_target_population <= rules.max_population:
+        raise ValueError("aci.toml: split_target_population must be in (0, max_population]")
+    if not 0 <= rules.enclosed_border_share <= 1:
+        raise ValueError("aci.toml: enclosed_border_share must be between 0 and 1")
+    return rules
 
 
 @dataclass(frozen=True)

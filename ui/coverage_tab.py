@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from coverage.apl import AplData
 from diagnosis.export import diagnosis_tables, excel_bytes, protect_text, write_geopackage
 from diagnosis.geometry import dissolve_perimeters
 from diagnosis.labels import PROPOSAL_KIND_LABELS, for_people, people_csv
@@ -18,7 +19,7 @@ from diagnosis.pipeline import Diagnosis
 from diagnosis.referential import Referential, load_display_geometries, load_outlines
 from diagnosis.rules import STAGE_KEYS, stage_label
 from diagnosis.white_zones import cluster_geometries
-from ui import data, fmt, maps
+from ui import care_panels, data, fmt, maps
 from ui.safe import md_text
 from ui.sidebar import Context, scope_label
 
@@ -30,11 +31,13 @@ SORTS = {
 }
 
 
-def coverage_layers(diag: Diagnosis) -> dict[str, Any]:
+def coverage_layers(diag: Diagnosis, *, apl: AplData | None = None) -> dict[str, Any]:
     """Display data of the coverage map: perimeters, white-zone clusters, overlaps, proposals.
 
     Pure function of the diagnosis (no Streamlit call): geometries are dissolved
-    from the referential and simplified for display only.
+    from the referential and simplified for display only. With ``apl`` (the
+    DREES APL to GPs), a layer of communes coloured by APL is added: every
+    commune of a region or department, the white-zone communes at national scale.
     """
     ref = diag.referential
     summary = diag.perimeters.summary
@@ -90,7 +93,21 @@ def coverage_layers(diag: Diagnosis) -> dict[str, Any]:
     units = ref.units
     outline_level = "region" if national else "department"
     outline_codes = sorted(units[outline_level].astype(str).unique())
+    apl_layer = None
+    if apl is not None:
+        shown = diag.white.units["code"].tolist() if national else units.index.tolist()
+        apl_units = gpd.GeoDataFrame(
+            {
+                "code": pd.Series(shown, dtype=object),
+                "name": units["name"].reindex(shown).to_numpy(),
+            },
+            geometry=load_display_geometries(shown).to_numpy(),
+            crs=4326,
+        )
+        apl_layer = care_panels.apl_layer(apl_units, apl, simplify_deg=tolerance)
     return {
+        "apl_layer": apl_layer,
+        "apl_legend": care_panels.apl_legend_entries(apl) if apl is not None else (),
         "perimeters": per,
         "white": white,
         "overlaps": overlaps,
@@ -105,6 +122,7 @@ def coverage_map(layers: dict[str, Any]) -> maps.MapSpec:
     """The coverage map's layers and legend (pure function of its data)."""
     drawn: list[maps.MapLayer] = [
         maps.outline_layer(layers["outlines"]),
+        *([layers["apl_layer"]] if layers.get("apl_layer") is not None else []),
         maps.units_layer(
             layers["white"],
             name="Zones blanches",
@@ -163,15 +181,18 @@ def coverage_map(layers: dict[str, Any]) -> maps.MapSpec:
         maps.LegendEntry(maps.OVERLAP_COLOR, "Commune en chevauchement"),
         maps.LegendEntry(maps.WHITE_ZONE_COLORS[0], "Zone blanche (par groupe)"),
         maps.LegendEntry(maps.PROPOSAL_COLOR, "Proposition (contour, calque à activer)"),
+        *layers.get("apl_legend", ()),
     )
     return maps.MapSpec(
         bounds=layers["bounds"], layers=tuple(drawn), legend_title="Couverture CPTS", legend=entries
     )
 
 
-def _layers_data(diag: Diagnosis, key: str) -> dict[str, Any]:
+def _layers_data(diag: Diagnosis, key: str, apl: AplData | None) -> dict[str, Any]:
     """:func:`coverage_layers`, kept for the session (panning never recomputes it)."""
-    return data.session_memo("coverage-layers", key, lambda: coverage_layers(diag), keep=2)
+    return data.session_memo(
+        "coverage-layers", key, lambda: coverage_layers(diag, apl=apl), keep=2
+    )
 
 
 def perimeter_table(diag: Diagnosis) -> pd.DataFrame:
@@ -253,10 +274,12 @@ def render(ref: Referential, ctx: Context) -> None:
     c3.metric("Communes en zone blanche", fmt.number(len(diag.white.units)))
     c4.metric("Communes en chevauchement", fmt.number(len(diag.overlaps)))
 
-    layers_key = f"{ctx.import_key}-{ctx.status_min}"
+    apl_layers = (*data.embedded_apl_layers(), ctx.care.get("apl"))
+    gp = care_panels.gp_apl(apl_layers)
+    layers_key = f"{ctx.import_key}-{ctx.status_min}-{ctx.care_keys.get('apl', '')}"
     data.show_map(
         f"coverage-{layers_key}",
-        lambda: coverage_map(_layers_data(diag, layers_key)),
+        lambda: coverage_map(_layers_data(diag, layers_key, gp)),
         tiles=ctx.tiles,
     )
     st.caption(
@@ -270,8 +293,9 @@ def render(ref: Referential, ctx: Context) -> None:
         _overlaps_section(diag)
     with right:
         _white_zones_section(diag)
+    care_panels.priority_white_zones_section(diag, apl_layers)
     _proposals_section(diag)
-    _exports(diag, ctx)
+    _exports(diag, ctx, apl_layers)
 
 
 def _coverage_rates(diag: Diagnosis) -> None:
@@ -429,33 +453,43 @@ def people_workbook(diag: Diagnosis) -> bytes:
     return excel_bytes({name: for_people(frame, as_text=False) for name, frame in tables.items()})
 
 
-def _exports(diag: Diagnosis, ctx: Context) -> None:
+def _exports(diag: Diagnosis, ctx: Context, apl_layers: tuple[AplData | None, ...]) -> None:
     st.markdown("#### Exports")
-    c1, c2, c3, c4 = st.columns(4)
-    key = f"{ctx.import_key}-{ctx.status_min}"
+    c1, c2, c3, c4, c5 = st.columns(5)
     c1.download_button(
         "Classeur Excel des tableaux",
-        data.session_memo("workbook", key, lambda: people_workbook(diag)),
+        lambda: people_workbook(diag),
         file_name="atlas_cpts_couverture.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        on_click="ignore",
     )
     c2.download_button(
         "Couches GeoPackage",
-        data.session_memo("gpkg", key, lambda: gpkg_bytes(diag)),
+        lambda: gpkg_bytes(diag),
         file_name="atlas_cpts_couverture.gpkg",
         mime="application/geopackage+sqlite3",
+        on_click="ignore",
     )
     c3.download_button(
         "Périmètres (GeoJSON)",
-        perimeters_geojson(diag),
+        lambda: perimeters_geojson(diag),
         file_name="atlas_cpts_perimetres.geojson",
         mime="application/geo+json",
+        on_click="ignore",
     )
     c4.download_button(
         "Communes en zone blanche (CSV)",
-        white_zone_csv(diag),
+        lambda: white_zone_csv(diag),
         file_name="atlas_cpts_zones_blanches.csv",
         mime="text/csv",
+        on_click="ignore",
+    )
+    c5.download_button(
+        "Zones blanches prioritaires (CSV)",
+        lambda: care_panels.priority_white_zones_csv(diag, apl_layers),
+        file_name="atlas_cpts_zones_blanches_prioritaires.csv",
+        mime="text/csv",
+        on_click="ignore",
     )
 
 

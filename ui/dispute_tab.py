@@ -278,7 +278,7 @@ def _exports(dispute: Dispute, frames: dict[str, gpd.GeoDataFrame], names: dict[
     c1, c2 = st.columns(2)
     c1.download_button(
         "Classeur Excel de l'arbitrage",
-        excel_bytes(
+        lambda: excel_bytes(
             {
                 "Options de partage": for_people(
                     dispute.options, columns=OPTION_COLUMNS, as_text=False
@@ -293,12 +293,14 @@ def _exports(dispute: Dispute, frames: dict[str, gpd.GeoDataFrame], names: dict[
         ),
         file_name="atlas_cpts_arbitrage.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        on_click="ignore",
     )
     c2.download_button(
         "Fiche d'arbitrage imprimable (HTML)",
-        dispute_fiche(dispute, frames, names).encode("utf-8"),
+        lambda: dispute_fiche(dispute, frames, names).encode("utf-8"),
         file_name="fiche_arbitrage.html",
         mime="text/html",
+        on_click="ignore",
     )
 
 

@@ -378,8 +378,11 @@ def _style_function(layer: MapLayer) -> Any:
     return style
 
 
-def add_layer(fmap: folium.Map, layer: MapLayer) -> bool:
-    """Draw ``layer`` on ``fmap``; a layer with nothing to draw is left out (returns False)."""
+def add_layer(fmap: folium.Map | folium.FeatureGroup, layer: MapLayer) -> bool:
+    """Draw ``layer`` on ``fmap`` (a map or a feature group); an empty layer is left out.
+
+    Returns whether something was drawn.
+    """
     frame = layer.frame
     if frame is None or frame.empty:
         return False

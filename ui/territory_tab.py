@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, cast
 
+import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -19,7 +21,7 @@ from diagnosis.perimeter_csv import export_perimeters_csv
 from diagnosis.referential import Referential
 from diagnosis.rules import CrisisYear, OptionalMission, simulate_funding
 from diagnosis.textnorm import name_key, slug
-from ui import data, fmt, maps
+from ui import care_panels, data, fmt, maps
 from ui.fiche import fiche_html, svg_map
 from ui.safe import md_text
 from ui.sidebar import Context
@@ -48,44 +50,56 @@ def _builders(ref: Referential, ctx: Context, scope_units: pd.DataFrame) -> None
     territory = _territory()
     c1, c2 = st.columns(2)
     with c1:
-        query = st.text_input("Rechercher une commune (nom ou code INSEE)", key="territory_search")
-        if query.strip():
-            key = name_key(query)
-            matches = scope_units[
-                scope_units.index.str.startswith(query.strip().upper())
-                | scope_units["name"].map(name_key).str.contains(key, regex=False)
-            ].head(30)
-            if matches.empty:
-                st.caption("Aucune commune trouvée dans le périmètre d'étude.")
-            else:
-                options = list(matches.index)
-                choice = st.selectbox(
-                    "Résultats",
-                    options,
-                    format_func=lambda c: f"{scope_units.loc[c, 'name']} ({c})",
-                    key="territory_search_choice",
-                )
-                if st.button("Ajouter la commune", key="territory_add_commune"):
-                    _set_territory([*territory, choice])
-                    st.rerun()
+        _search_builder(territory, scope_units)
     with c2:
-        epcis = (
-            scope_units.dropna(subset=["epci_code"])
-            .groupby("epci_code")["epci_name"]
-            .first()
-            .sort_values()
-        )
-        if len(epcis):
-            epci = st.selectbox(
-                "Ajouter un EPCI entier",
-                list(epcis.index),
-                format_func=lambda e: str(epcis[e]),
-                key="territory_epci",
+        _epci_builder(ref, territory, scope_units)
+    _other_builders(ref, territory)
+
+
+def _search_builder(territory: list[str], scope_units: pd.DataFrame) -> None:
+    query = st.text_input("Rechercher une commune (nom ou code INSEE)", key="territory_search")
+    if query.strip():
+        key = name_key(query)
+        matches = scope_units[
+            scope_units.index.str.startswith(query.strip().upper())
+            | scope_units["name"].map(name_key).str.contains(key, regex=False)
+        ].head(30)
+        if matches.empty:
+            st.caption("Aucune commune trouvée dans le périmètre d'étude.")
+        else:
+            options = list(matches.index)
+            choice = st.selectbox(
+                "Résultats",
+                options,
+                format_func=lambda c: f"{scope_units.loc[c, 'name']} ({c})",
+                key="territory_search_choice",
             )
-            if st.button("Ajouter toutes ses communes", key="territory_add_epci"):
-                members = list(ref.units.index[ref.units["epci_code"] == epci])
-                _set_territory([*territory, *members])
+            if st.button("Ajouter la commune", key="territory_add_commune"):
+                _set_territory([*territory, choice])
                 st.rerun()
+
+
+def _epci_builder(ref: Referential, territory: list[str], scope_units: pd.DataFrame) -> None:
+    epcis = (
+        scope_units.dropna(subset=["epci_code"])
+        .groupby("epci_code")["epci_name"]
+        .first()
+        .sort_values()
+    )
+    if len(epcis):
+        epci = st.selectbox(
+            "Ajouter un EPCI entier",
+            list(epcis.index),
+            format_func=lambda e: str(epcis[e]),
+            key="territory_epci",
+        )
+        if st.button("Ajouter toutes ses communes", key="territory_add_epci"):
+            members = list(ref.units.index[ref.units["epci_code"] == epci])
+            _set_territory([*territory, *members])
+            st.rerun()
+
+
+def _other_builders(ref: Referential, territory: list[str]) -> None:
     c3, c4, c5 = st.columns(3)
     with c3:
         if territory:
@@ -136,8 +150,15 @@ def _builders(ref: Referential, ctx: Context, scope_units: pd.DataFrame) -> None
                     st.rerun()
 
 
-def _click_to_toggle(clicked: dict[str, Any] | None, scope_units: pd.DataFrame) -> None:
-    if not clicked or "lat" not in clicked:
+def _apply_click(map_state: object, scope_units: pd.DataFrame) -> None:
+    """Toggle the commune clicked on the map, read from the map's state before it is drawn.
+
+    Reading the component's value at the top of the run (instead of after
+    drawing it, then rerunning) makes a click cost one run, not two.
+    """
+    state = map_state if isinstance(map_state, dict) else {}
+    clicked = state.get("last_object_clicked") or state.get("last_clicked")
+    if not isinstance(clicked, dict) or "lat" not in clicked:
         return
     stamp = (round(clicked["lat"], 7), round(clicked["lng"], 7))
     if st.session_state.get("territory_last_click") == stamp:
@@ -152,7 +173,47 @@ def _click_to_toggle(clicked: dict[str, Any] | None, scope_units: pd.DataFrame) 
         _set_territory(
             [c for c in territory if c != code] if code in territory else [*territory, code]
         )
-        st.rerun()
+
+
+def territory_base_map(
+    scope_frame: gpd.GeoDataFrame, outlines: gpd.GeoDataFrame
+) -> maps.MapSpec:
+    """The clickable map of the scope's communes, identical whatever the territory.
+
+    The territory is drawn on top as a separate layer (see :func:`territory_layer`),
+    so that a click redraws that layer only, never the whole map.
+    """
+    return maps.MapSpec(
+        bounds=maps.bounds_of(scope_frame),
+        layers=(
+            maps.outline_layer(outlines),
+            maps.units_layer(
+                scope_frame, name="Communes", color="#9e9e9e", fill_opacity=0.08, weight=0.4
+            ),
+        ),
+        legend_title="Mon territoire",
+        legend=(
+            maps.LegendEntry(maps.TERRITORY_COLOR, "Commune du territoire (cliquer pour retirer)"),
+            maps.LegendEntry("#eeeeee", "Autre commune (cliquer pour ajouter)"),
+        ),
+        layer_control=False,
+    )
+
+
+def territory_layer(scope_frame: gpd.GeoDataFrame, territory: list[str]) -> folium.FeatureGroup:
+    """The territory's communes, as a layer added to the base map."""
+    group = folium.FeatureGroup(name="Mon territoire")
+    maps.add_layer(
+        group,
+        maps.units_layer(
+            scope_frame[scope_frame["code"].isin(territory)],
+            name="Mon territoire",
+            color=maps.TERRITORY_COLOR,
+            fill_opacity=0.55,
+            weight=1.0,
+        ),
+    )
+    return group
 
 
 def territory_map(
@@ -199,25 +260,28 @@ def render(ref: Referential, ctx: Context) -> None:
         "leur nom, ou ajoutez un EPCI entier. Le diagnostic se met à jour aussitôt."
     )
     scope_units = _scope_units(ref, ctx)
+    map_key = f"territory-map-{ctx.scope_key}"
+    _apply_click(st.session_state.get(map_key), scope_units)
     _builders(ref, ctx, scope_units)
     territory = [c for c in _territory() if c in ref.units.index]
     if not ctx.region and not ctx.department:
         st.info("Choisissez une région ou un département pour afficher la carte cliquable.")
     else:
-        codes = tuple(scope_units.index)
-        frame = data.unit_display(codes)
+        frame = data.unit_display(tuple(scope_units.index))
         deps = tuple(sorted(scope_units["department"].astype(str).unique()))
-        spec = territory_map(frame, territory, data.outlines("department", deps))
-        result = st_folium(
-            maps.build_map(spec, tiles=ctx.tiles),
+
+        def base() -> folium.Map:
+            outlines = data.outlines("department", deps)
+            return maps.build_map(territory_base_map(frame, outlines), tiles=ctx.tiles)
+
+        fmap = data.session_memo("territory-base-map", f"{map_key}|{ctx.tiles}", base)
+        st_folium(
+            fmap,
             height=520,
             use_container_width=True,
             returned_objects=["last_object_clicked", "last_clicked"],
-            key=f"territory-map-{ctx.scope_key}",
-        )
-        result = result or {}
-        _click_to_toggle(
-            result.get("last_object_clicked") or result.get("last_clicked"), scope_units
+            feature_group_to_add=territory_layer(frame, territory),
+            key=map_key,
         )
     if not territory:
         st.info("Le territoire est vide : ajoutez des communes pour obtenir son diagnostic.")
@@ -267,13 +331,13 @@ def territory_profile(
     if row["below_minimum"]:
         st.warning(
             f"Sous le seuil indicatif de {fmt.number(row['minimum_population'])} habitants "
-            f"(il manque {fmt.number(row['missing_to_minimum'])} habitants). Règle souple : "
-            f"{md_text(floor_source)}."
+            f"(il manque {fmt.number(row['missing_to_minimum'])} habitants). Règle souple, "
+            f"non bloquante. Source : {md_text(floor_source)}."
         )
     else:
         st.success(
-            f"Au-dessus du seuil indicatif de {fmt.number(row['minimum_population'])} habitants "
-            f"({md_text(floor_source)})."
+            f"Au-dessus du seuil indicatif de {fmt.number(row['minimum_population'])} habitants. "
+            f"Source : {md_text(floor_source)}."
         )
     if row["n_parts"] > 1:
         st.warning(f"Territoire discontinu : {row['n_parts']} parties séparées.")
@@ -292,10 +356,13 @@ def territory_profile(
     funding = _funding_panel(row, key=key)
     st.markdown("#### Offre et accès aux soins")
     scopes = scope_names(territory, ref)
-    indicators = territory_indicators(territory, ref, data.care_data(ctx.care, ctx.care_keys))
+    care = data.care_data(ctx.care, ctx.care_keys)
+    indicators = territory_indicators(territory, ref, care)
     st.dataframe(
         indicators_for_people(indicators, scopes), hide_index=True, width="stretch"
     )
+    _apl_map(territory, care, key=key)
+    care_panels.whatif_section(ref, territory, care, key=f"{key}_whatif")
     st.markdown("#### EPCI du territoire")
     st.dataframe(
         for_people(
@@ -316,6 +383,26 @@ def territory_profile(
         key=key,
         saving=saving,
     )
+
+
+def _apl_map(territory: list[str], care: Any, *, key: str) -> None:
+    """The territory's communes coloured by their GP APL, the 2.5 threshold in the legend."""
+    gp = care_panels.gp_apl(care.apl_by_profession().get(care_panels.GP_KEY))
+    if gp is None:
+        return
+    frame = data.unit_display(tuple(territory))
+    layer = care_panels.apl_layer(frame, gp)
+    spec = maps.MapSpec(
+        bounds=maps.bounds_of(frame),
+        layers=(dataclasses.replace(layer, show=True),),
+        legend_title="APL aux médecins généralistes",
+        legend=care_panels.apl_legend_entries(gp),
+        layer_control=False,
+    )
+    with st.expander("Carte de l'APL aux médecins généralistes des communes du territoire"):
+        data.show_map(
+            f"apl-{key}-{hash(tuple(territory))}", lambda: spec, tiles=False, height_px=420
+        )
 
 
 def margins_sentence(row: pd.Series) -> str:
@@ -420,26 +507,30 @@ def _territory_exports(
         saved = perimeters_from_members({"mon-territoire": territory}, names={"mon-territoire": name})
         c1.download_button(
             "Enregistrer le territoire (CSV)",
-            export_perimeters_csv(saved, referential=ref),
+            lambda: export_perimeters_csv(saved, referential=ref),
             file_name=f"{slug(name) or 'mon_territoire'}.csv",
             mime="text/csv",
             key=f"{key}_save",
+            on_click="ignore",
         )
-    html = territory_fiche(
-        ref,
-        territory,
-        diag=diag,
-        funding=funding,
-        indicators=indicators,
-        scopes=scopes,
-        name=name,
-    )
+    frame = data.unit_display(tuple(territory))
     c2.download_button(
         "Fiche diagnostic imprimable (HTML)",
-        html.encode("utf-8"),
+        # Built when the button is clicked, not on every run of the page.
+        lambda: territory_fiche(
+            ref,
+            territory,
+            diag=diag,
+            funding=funding,
+            indicators=indicators,
+            scopes=scopes,
+            name=name,
+            frame=frame,
+        ).encode("utf-8"),
         file_name=f"fiche_{slug(name) or 'territoire'}.html",
         mime="text/html",
         key=f"{key}_fiche",
+        on_click="ignore",
     )
 
 
@@ -452,10 +543,15 @@ def territory_fiche(
     indicators: pd.DataFrame,
     scopes: dict[str, str],
     name: str,
+    frame: gpd.GeoDataFrame | None = None,
 ) -> str:
-    """The printable fiche of a territory: map with legend, key figures, comparisons, sources."""
+    """The printable fiche of a territory: map with legend, key figures, comparisons, sources.
+
+    ``frame`` holds the display geometries of the territory (looked up when not given).
+    """
     row = diag.summary.iloc[0]
-    frame = data.unit_display(tuple(territory))
+    if frame is None:
+        frame = data.unit_display(tuple(territory))
     svg = svg_map([(frame, maps.TERRITORY_COLOR, "#1b4f72")])
     communes = ref.units.loc[territory, ["name", "population", "epci_name"]].reset_index()
     return fiche_html(
