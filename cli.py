@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from diagnosis import (
     STAGE_KEYS,
+    AtlasError,
     PerimeterFileError,
     ReferentialMissingError,
     import_perimeters,
@@ -38,8 +39,11 @@ from diagnosis import (
     run_diagnosis,
     write_diagnosis,
 )
+from diagnosis.export import diagnosis_tables, excel_overflow
+from diagnosis.limits import check_input_path, limits_fr
 from diagnosis.paths import DEFAULT_REFERENTIAL_DIR, DOWNLOADS_DIR, STATIC_VENDOR_DIR
 from diagnosis.pipeline import STEPS
+from diagnosis.reading import detect_format
 
 
 def _build_data(args: argparse.Namespace) -> int:
@@ -90,9 +94,24 @@ def _diagnose(args: argparse.Namespace) -> int:
     return run_diagnose(args)
 
 
+def _check_perimeter_path(raw: str) -> str | None:
+    """Why the perimeter file cannot be read, checked before reading anything, or None."""
+    path = Path(raw)
+    try:
+        check_input_path(path)
+        detect_format(path.name)
+    except AtlasError as exc:
+        return str(exc)
+    return None
+
+
 def run_diagnose(args: argparse.Namespace) -> int:
     """Run the ``diagnose`` command; returns the exit code (0 ok, 2 bad input)."""
     out_dir = Path(args.out)
+    problem = _check_perimeter_path(args.perimeters)
+    if problem is not None:
+        print(f"Erreur : fichier de périmètres refusé. {problem}", file=sys.stderr)
+        return 2
     steps = ["référentiel", "import", *STEPS, "écriture"]
     with tqdm(
         total=len(steps), desc="Diagnostic", unit="étape", file=sys.stderr, disable=args.no_progress
@@ -126,10 +145,28 @@ def run_diagnose(args: argparse.Namespace) -> int:
         except PerimeterFileError as exc:
             print(f"Erreur : fichier de périmètres illisible. {exc}", file=sys.stderr)
             return 2
+        except AtlasError as exc:
+            print(f"Erreur : {exc}", file=sys.stderr)
+            return 2
         progress("import")
-        diag = run_diagnosis(imported, scope, status_min=args.status_min, progress=progress)
-        write_diagnosis(diag, out_dir)
+        try:
+            diag = run_diagnosis(imported, scope, status_min=args.status_min, progress=progress)
+        except AtlasError as exc:
+            print(f"Erreur : {exc}", file=sys.stderr)
+            return 2
+        try:
+            write_diagnosis(diag, out_dir)
+        except OSError as exc:
+            cause = exc.strerror or "erreur d'écriture"
+            print(
+                f"Erreur : impossible d'écrire les résultats dans {out_dir} ({cause}). "
+                "Attendu : un dossier où vous pouvez écrire, avec assez de place.",
+                file=sys.stderr,
+            )
+            return 2
         progress("écriture")
+    for note in excel_overflow(diagnosis_tables(diag)):
+        print(f"Remarque : {note}")
     summary = diag.perimeters.summary
     cov = diag.coverage_at_threshold()
     top = cov.iloc[0] if len(cov) else None
@@ -355,7 +392,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.set_defaults(func=_build_data)
 
-    diag = sub.add_parser("diagnose", help="importer des périmètres et écrire le diagnostic")
+    diag = sub.add_parser(
+        "diagnose",
+        help="importer des périmètres et écrire le diagnostic",
+        epilog="Limites des fichiers : " + " ; ".join(limits_fr()) + ".",
+    )
     diag.add_argument("--perimeters", required=True, help="fichier de périmètres")
     scope = diag.add_mutually_exclusive_group()
     scope.add_argument("--region", help="code de région (ex. 93)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -152,6 +153,9 @@ class Resolver:
 
     def _resolve(self, token: object, department_hint: str | None) -> Resolution:
         written = display_token(token)
+        if _is_fractional(token):
+            message = _non_integer_message(written)
+            return Resolution("unknown", None, "code", (("non_integer_code", message),), written)
         cleaned = clean_code_token(token)
         if looks_like_code(cleaned):
             return self._resolve_code(written, cleaned)
@@ -275,6 +279,34 @@ def display_token(token: object) -> str:
     return str(token)
 
 
+_DECIMAL = re.compile(r"^\s*\d{1,5}[.,](?P<fraction>\d+)\s*$")
+
+
+def _non_integer_message(written: str) -> str:
+    return (
+        f"Valeur « {written} » : un nombre à virgule n'est pas un code INSEE (attendu "
+        "5 caractères, par exemple 01001 ou 2A004 ; la cellule a sans doute été "
+        "calculée ou mise au format nombre)."
+    )
+
+
+def _is_fractional(token: object) -> bool:
+    """A number with a non-zero fractional part (Excel ``1002.7``): never a commune code.
+
+    ``13.001`` (three digits after the point, a thousands separator) and
+    ``1001.0`` (an Excel integer) are codes.
+    """
+    if isinstance(token, float):
+        return not math.isnan(token) and not token.is_integer()
+    if not isinstance(token, str):
+        return False
+    match = _DECIMAL.match(token)
+    if match is None:
+        return False
+    fraction = match.group("fraction")
+    return fraction.strip("0") != "" and len(fraction) != 3
+
+
 def _is_plain_number(written: str, cleaned: str) -> bool:
     # Excel numbers (1001, 1001.0) are covered by the leading-zero event.
     return written.strip().rstrip("0").rstrip(".,") == cleaned.rstrip("0") or written == cleaned
@@ -374,6 +406,7 @@ def resolve_commune_codes(
 
 #: Structured kinds of what resolving a written code did.
 CODE_EVENT_KINDS = (
+    "non_integer_code",
     "code_cleaned",
     "leading_zero_restored",
     "corsica_code",
@@ -502,6 +535,11 @@ def resolve_codes(values: pd.Series, *, referential: Referential) -> pd.DataFram
         )
     code[former] = current
     status[former] = np.where(current.isin(tables.plm_parents), "plm_parent", "unit")
+    # A number with decimals (Excel 1002.7) is no code: never read as another commune.
+    fractional = written.map(_is_fractional).to_numpy(dtype=bool)
+    for i in np.flatnonzero(fractional).tolist():
+        events[i] = [("non_integer_code", _non_integer_message(shown_list[i]))]
+    status[fractional] = "unknown"
     return pd.DataFrame(
         {
             "written": written,

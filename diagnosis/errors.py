@@ -12,6 +12,8 @@ AtlasError
     The base: a problem a person can act on.
 FileReadError
     A file that cannot be read at all (format, encoding, archive, size limits).
+PerimeterFileError
+    A perimeter file that cannot be read (the readers, archives and limits).
 DataError
     A file that was read but whose content cannot be used (no code column,
     unknown profession, no row left...).
@@ -45,6 +47,10 @@ class FileReadError(AtlasError):
     """A file that cannot be read (format, encoding, archive, limits)."""
 
 
+class PerimeterFileError(FileReadError):
+    """A perimeter file that cannot be read at all; the message says what was expected."""
+
+
 class DataError(AtlasError):
     """A file read, whose content cannot be used."""
 
@@ -53,4 +59,4 @@ class ReferentialError(AtlasError):
     """The national referential is missing, stale or unreadable."""
 
 
-__all__ = ["AtlasError", "DataError", "FileReadError", "ReferentialError"]
+__all__ = ["AtlasError", "DataError", "FileReadError", "PerimeterFileError", "ReferentialError"]

@@ -1,16 +1,20 @@
 """Writing the diagnosis: CSV files, an Excel workbook and a GeoPackage.
 
 Text cells coming from users' files are protected against formula injection:
-in CSV files a text starting with ``=``, ``+``, ``-``, ``@``, a tab or a
-carriage return is prefixed with an apostrophe; in the workbook, strings are
-never written as formulas.
+in CSV files, GeoPackage and GeoJSON attributes a text starting with ``=``,
+``+``, ``-``, ``@``, a tab or a carriage return is prefixed with an
+apostrophe (a spreadsheet or a GIS attribute table opened in one must not run
+it); in the workbook, strings are never written as formulas. A table longer
+than an Excel sheet (1,048,575 rows under the header) gets, in the workbook, a
+sheet saying so and naming its CSV file; the other outputs are written whole.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -18,6 +22,7 @@ import pandas as pd
 import shapely
 
 from diagnosis.geometry import dissolve_perimeters
+from diagnosis.limits import EXCEL_MAX_CELL_CHARS, EXCEL_MAX_ROWS, format_count
 from diagnosis.pipeline import Diagnosis
 from diagnosis.rules import stage_label
 from diagnosis.white_zones import cluster_geometries
@@ -26,6 +31,9 @@ __all__ = [
     "CSV_CONTRACT",
     "diagnosis_tables",
     "excel_bytes",
+    "excel_overflow",
+    "geojson_bytes",
+    "protect_frame",
     "protect_text",
     "write_csv",
     "write_diagnosis",
@@ -50,6 +58,8 @@ CSV_CONTRACT: dict[str, list[str]] = {
     "import_report.csv": ["kind", "severity", "row", "perimeter", "code", "message", "action"],
 }
 
+_Frame = TypeVar("_Frame", bound=pd.DataFrame)
+
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -58,6 +68,32 @@ def protect_text(value: object) -> object:
     if isinstance(value, str) and value.startswith(_DANGEROUS):
         return "'" + value
     return value
+
+
+def _map_text_columns(frame: _Frame, func: Callable[[object], object]) -> _Frame:
+    """A copy of ``frame`` with ``func`` applied to the cells of its text columns.
+
+    Columns are taken by position: tables shown to people may repeat a label.
+    """
+    out = frame.copy()
+    geometry = out.geometry.name if isinstance(out, gpd.GeoDataFrame) else None
+    for i, label in enumerate(out.columns):
+        values = out.iloc[:, i]
+        if label == geometry:
+            continue
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            out.isetitem(i, values.map(func).array)
+    return out
+
+
+def protect_frame(frame: _Frame) -> _Frame:
+    """A copy of ``frame`` whose text cells are protected with :func:`protect_text`."""
+    return _map_text_columns(frame, protect_text)
+
+
+def geojson_bytes(frame: gpd.GeoDataFrame) -> bytes:
+    """GeoJSON (UTF-8) of a WGS84 layer, text attributes protected against formulas."""
+    return protect_frame(frame).to_json(drop_id=True).encode("utf-8")
 
 
 def _flat(frame: pd.DataFrame) -> pd.DataFrame:
@@ -107,11 +143,7 @@ def diagnosis_tables(diag: Diagnosis) -> dict[str, pd.DataFrame]:
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """UTF-8 CSV (comma-separated), text cells protected against formula injection."""
-    safe = frame.copy()
-    for col in safe.columns:
-        if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
-            safe[col] = safe[col].map(protect_text)
-    safe.to_csv(path, index=False, encoding="utf-8")
+    protect_frame(frame).to_csv(path, index=False, encoding="utf-8")
 
 
 SHEET_NAMES = {
@@ -143,8 +175,13 @@ def excel_bytes(
         engine="xlsxwriter",
         engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}},
     ) as writer:
-        for name, frame in tables.items():
+        for name, original in tables.items():
             sheet = SHEET_NAMES.get(name, Path(name).stem)[:31]
+            frame = original
+            if len(original) > EXCEL_MAX_ROWS - 1:
+                frame = pd.DataFrame({"note": [_overflow_note(name, len(original))]})
+            else:
+                frame = _excel_cells(original, name)
             frame.to_excel(writer, sheet_name=sheet, index=False)
             worksheet = writer.sheets[sheet]
             worksheet.freeze_panes(1, 0)
@@ -156,12 +193,48 @@ def excel_bytes(
     return buffer.getvalue()
 
 
+def _overflow_note(name: str, n_rows: int) -> str:
+    return (
+        f"Tableau trop long pour Excel : {format_count(n_rows)} lignes, une feuille en contient "
+        f"{format_count(EXCEL_MAX_ROWS - 1)} au plus sous l'en-tête. Le tableau complet est "
+        f"dans le fichier CSV « {name} »."
+    )
+
+
+def _excel_cells(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Texts longer than an Excel cell (32,767 characters) cut, saying where the rest is."""
+    limit = EXCEL_MAX_CELL_CHARS
+    marker = f"… (tronqué : texte complet dans « {name} »)"
+
+    def cut(value: object) -> object:
+        if isinstance(value, str) and len(value) > limit:
+            return value[: limit - len(marker)] + marker
+        return value
+
+    too_long = any(
+        (values.dtype == object or pd.api.types.is_string_dtype(values))
+        and values.map(lambda v: isinstance(v, str) and len(v) > limit).any()
+        for values in (frame.iloc[:, i] for i in range(frame.shape[1]))
+    )
+    return _map_text_columns(frame, cut) if too_long else frame
+
+
+def excel_overflow(tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    """French notes for the tables too long for an Excel sheet (empty when all fit)."""
+    return [
+        _overflow_note(name, len(frame))
+        for name, frame in tables.items()
+        if len(frame) > EXCEL_MAX_ROWS - 1
+    ]
+
+
 def _layer(frame: pd.DataFrame, geometry: list[object] | np.ndarray) -> gpd.GeoDataFrame:
     geoms = np.asarray(geometry, dtype=object)
     flat = _flat(frame.reset_index(drop=True))
     for col in flat.columns:
         if flat[col].dtype == object:
             flat[col] = flat[col].map(lambda v: None if v is None else str(v))
+    flat = protect_frame(flat)  # text columns, whatever their dtype (object or string)
     gdf = gpd.GeoDataFrame(flat, geometry=gpd.GeoSeries(geoms, crs=4326), crs=4326)
     gdf.geometry = gdf.geometry.map(
         lambda g: shapely.MultiPolygon([g]) if g is not None and g.geom_type == "Polygon" else g
@@ -226,10 +299,12 @@ def write_diagnosis(diag: Diagnosis, out_dir: Path) -> list[Path]:
     )
     write_csv(sources, out_dir / "sources.csv")
     written.append(out_dir / "sources.csv")
-    xlsx = out_dir / "diagnosis.xlsx"
-    xlsx.write_bytes(excel_bytes(tables, sources=sources))
-    written.append(xlsx)
+    # The GeoPackage before the workbook: the larger a diagnosis, the likelier the
+    # workbook is the one to shrink (see excel_overflow), never the one to stop the rest.
     gpkg = out_dir / "diagnosis.gpkg"
     write_geopackage(diag, gpkg)
     written.append(gpkg)
+    xlsx = out_dir / "diagnosis.xlsx"
+    xlsx.write_bytes(excel_bytes(tables, sources=sources))
+    written.append(xlsx)
     return written

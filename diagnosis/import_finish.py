@@ -135,6 +135,8 @@ def _resolve_claims(
 def _kept(res: Resolution, scope: _Scope, report: Report, *, row: int, perimeter: str) -> bool:
     """Whether a resolved token is kept; unknown and out-of-scope ones are reported."""
     if res.status == "unknown":
+        if any(kind == "non_integer_code" for kind, _ in res.events):
+            return False  # already reported by the resolver, with the reason
         if re.search(r"[^\W\d_]", res.written):  # letters: a name, not a code
             report.add(
                 "unknown_name",

@@ -248,7 +248,7 @@ def _named_formatter(column: str, series: pd.Series) -> Callable[[object], str] 
     if column in SHARE_COLUMNS:
         return fr_share
     if column in EURO_COLUMNS:
-        return lambda v: (f"{fr_number(v)}{NNBSP}€" if _finite(v) is not None else "")
+        return lambda v: f"{fr_number(v)}{NNBSP}€" if _finite(v) is not None else ""
     if column in DECIMAL_COLUMNS:
         digits = DECIMAL_COLUMNS[column]
         return lambda v: fr_number(v, digits)

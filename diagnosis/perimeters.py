@@ -39,11 +39,17 @@ from diagnosis.communes import commune_lookups
 from diagnosis.import_finish import finish_claims
 from diagnosis.import_polygons import claims_from_polygons
 from diagnosis.import_table import claims_from_table
+from diagnosis.limits import (
+    MAX_UPLOAD_MB,
+    MIB,
+    check_input_path,
+    check_upload_size,
+    gc_paused,
+)
 from diagnosis.model import PerimeterImport, Report
 from diagnosis.reading import (
     ROLE_LABELS_FR,
     FileFormat,
-    PerimeterFileError,
     detect_format,
     find_columns,
     read_polygons,
@@ -126,16 +132,18 @@ def import_perimeters(
         scope_units=scope_units,
         default_name=Path(name).stem,
     )
-    claims = IMPORT_FORMATS[file_format](data, file_format, options, report, source_info)
-    result = finish_claims(
-        claims,
-        lookups,
-        scope_units,
-        report,
-        splits=splits,
-        scope_label=_scope_label(ref, region, department),
-        has_id=("perimeter_id" in source_info["columns"]),
-    )
+    with gc_paused():
+        claims = IMPORT_FORMATS[file_format](data, file_format, options, report, source_info)
+        del data
+        result = finish_claims(
+            claims,
+            lookups,
+            scope_units,
+            report,
+            splits=splits,
+            scope_label=_scope_label(ref, region, department),
+            has_id=("perimeter_id" in source_info["columns"]),
+        )
     result.source = source_info
     return result
 
@@ -223,14 +231,15 @@ IMPORT_FORMATS: dict[FileFormat, ClaimsReader] = {
 def _read_bytes(source: str | Path | bytes | IO[bytes], filename: str | None) -> tuple[bytes, str]:
     if isinstance(source, (str, Path)):
         path = Path(source)
-        if not path.exists():
-            raise PerimeterFileError(f"Fichier introuvable : {path}")
+        check_input_path(path)
+        detect_format(filename or path.name)  # the format is checked before reading
         return path.read_bytes(), filename or path.name
     if isinstance(source, bytes):
         if filename is None:
             raise ValueError("filename est nécessaire pour lire des octets (format du fichier).")
         return source, filename
-    data = source.read()
+    data = source.read(MAX_UPLOAD_MB * MIB + 1)  # never more than the limit into memory
+    check_upload_size(len(data))
     name = filename or getattr(source, "name", None)
     if name is None:
         raise ValueError("filename est nécessaire pour lire un flux (format du fichier).")
@@ -281,7 +290,9 @@ def _report_file_read(report: Report, info: Mapping[str, Any]) -> None:
             + ".",
         )
     if info.get("crs_guessed"):
-        report.add("crs_guessed", f"Pas de fichier .prj : {info['crs_guessed']}.")
+        report.add("crs_guessed", f"{info['crs_guessed']}.")
+    for event in info.get("read_events", ()):
+        report.add(event["kind"], event["message"], row=event.get("row"))
     if info.get("encoding_repaired"):
         report.add(
             "encoding_repaired",

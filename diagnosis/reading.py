@@ -7,13 +7,15 @@ detected; what was detected is returned so that the import report can say it.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import logging
 import re
 import tempfile
-import zipfile
+import warnings
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -22,8 +24,22 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import python_calamine
+import shapely
 
-from diagnosis.errors import FileReadError
+from diagnosis.archives import check_workbook, extract_shapefile
+from diagnosis.errors import PerimeterFileError
+from diagnosis.limits import (
+    MAX_CELL_CHARS,
+    MAX_POLYGONS,
+    MAX_ROWS,
+    MAX_UPLOAD_MB,
+    MAX_VERTICES,
+    MIB,
+    check_cells,
+    check_upload_size,
+    format_count,
+)
 from diagnosis.textnorm import clean_code_token, label_key, looks_like_code
 
 __all__ = [
@@ -38,9 +54,7 @@ __all__ = [
 ]
 
 
-class PerimeterFileError(FileReadError):
-    """The file cannot be read at all; the message says what was expected."""
-
+logger = logging.getLogger(__name__)
 
 FileFormat = Literal["csv", "excel", "geojson", "gpkg", "shapefile-zip"]
 
@@ -328,19 +342,106 @@ def detect_format(filename: str) -> FileFormat:
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
-    """Decode bytes of a text file; returns (text, encoding name)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace"), "UTF-8 avec BOM"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "UTF-16"
+    """Decode bytes of a text file; returns (text, encoding name).
+
+    Byte-order marks (UTF-8, UTF-16, UTF-32) win; UTF-16 without a mark is
+    recognised by its zero bytes; then strict UTF-8, then Windows-1252, then
+    Latin-1 (which decodes anything).
+    """
+    text, encoding, _ = _decode(data)
+    return text, encoding
+
+
+_UTF16_REFUSAL = (
+    "Le fichier annonce un encodage UTF-16 mais son contenu est tronqué ou abîmé : "
+    "attendu un texte UTF-8, UTF-16 ou Windows-1252 complet (réenregistrez-le en « CSV UTF-8 »)."
+)
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    sample = data[:4096]
+    if len(sample) < 4 or len(sample) % 2:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    zeros_even, zeros_odd = even.count(0) / len(even), odd.count(0) / len(odd)
+    if zeros_odd > 0.3 and zeros_even < 0.05:
+        return "utf-16-le"
+    if zeros_even > 0.3 and zeros_odd < 0.05:
+        return "utf-16-be"
+    return None
+
+
+def _decode(data: bytes) -> tuple[str, str, list[int]]:
+    """(text, encoding label, 1-based lines decoded as Windows-1252 in a UTF-8 file)."""
+    boms = (
+        (b"\xef\xbb\xbf", "utf-8", "UTF-8 avec BOM"),
+        (b"\xff\xfe\x00\x00", "utf-32-le", "UTF-32"),
+        (b"\x00\x00\xfe\xff", "utf-32-be", "UTF-32"),
+        (b"\xff\xfe", "utf-16-le", "UTF-16"),
+        (b"\xfe\xff", "utf-16-be", "UTF-16"),
+    )
+    for bom, codec, label in boms:
+        if data.startswith(bom):
+            body = data[len(bom) :]
+            if codec == "utf-8":
+                try:
+                    return body.decode("utf-8"), label, []
+                except UnicodeDecodeError:
+                    text, lines = _decode_mixed(body)
+                    return text, label, lines
+            try:
+                return body.decode(codec), label, []
+            except UnicodeDecodeError as exc:
+                raise PerimeterFileError(_UTF16_REFUSAL, detail=str(exc)) from exc
+    codec16 = _utf16_without_bom(data)
+    if codec16 is not None:
+        try:
+            return data.decode(codec16), "UTF-16 (sans BOM)", []
+        except UnicodeDecodeError:
+            pass  # not UTF-16 after all: binary, refused by the caller
     try:
-        return data.decode("utf-8"), "UTF-8"
+        return data.decode("utf-8"), "UTF-8", []
     except UnicodeDecodeError:
         pass
+    text, lines = _decode_mixed(data)
+    if lines and not text.isascii() and _has_utf8_lines(data):
+        return text, "UTF-8 et Windows-1252 mélangés", lines
     try:
-        return data.decode("cp1252"), "Windows-1252 (Latin-1)"
+        return data.decode("cp1252"), "Windows-1252 (Latin-1)", []
     except UnicodeDecodeError:
-        return data.decode("latin-1"), "Latin-1 (ISO-8859-1)"
+        return data.decode("latin-1"), "Latin-1 (ISO-8859-1)", []
+
+
+def _has_utf8_lines(data: bytes) -> bool:
+    for line in data.splitlines():
+        if not line.isascii():
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            return True
+    return False
+
+
+def _decode_mixed(data: bytes) -> tuple[str, list[int]]:
+    """Decode line by line: UTF-8 when valid, else Windows-1252 (listed)."""
+    out, legacy = [], []
+    for number, line in enumerate(_normalise_line_ends_bytes(data).split(b"\n"), start=1):
+        try:
+            out.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            out.append(line.decode("cp1252", errors="replace"))
+            legacy.append(number)
+    return "\n".join(out), legacy
+
+
+def _normalise_line_ends_bytes(data: bytes) -> bytes:
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+
+def normalise_line_ends(text: str) -> str:
+    """CRLF, bare CR (classic Mac) and LF all become LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 _SEPARATORS = (";", ",", "\t", "|")
@@ -352,29 +453,40 @@ _SEPARATOR_NAMES = {
 }
 
 
-def detect_separator(text: str) -> str:
-    """The field separator that splits the first lines into the most consistent columns."""
-    lines = [line for line in text.splitlines()[:60] if line.strip()]
-    if not lines:
-        return ";"
-    best, best_score = ";", (0, 0.0)
-    sample = "\n".join(lines)
+def detect_separator(text: str, *, wanted: Sequence[str] = ()) -> str:
+    """The field separator under which the first lines read best.
+
+    Each candidate reads the first 60 lines as the reader would (quoted cells,
+    even over several lines, and unbalanced quotes included). The best has,
+    in this order: the best recognised header row (the columns a perimeter
+    file has, or the ``wanted`` ones), the most records of the most common
+    width, the first line split, the widest records. Records left in one cell
+    (notes, junk) say nothing.
+    """
+    sample = "\n".join(normalise_line_ends(text[:200_000]).split("\n")[:60])
+    best, best_score = ";", (0, 0, 0, 0)
     for sep in _SEPARATORS:
-        rows = list(csv.reader(io.StringIO(sample), delimiter=sep))
-        counts = Counter(len(r) for r in rows)
-        modal, freq = counts.most_common(1)[0]
-        if modal < 2:
+        rows, _, _ = _split_records(sample, sep)
+        counts = Counter(len(r) for r in rows if len(r) >= 2)
+        if not counts:
             continue
-        score = (freq, float(modal))
+        modal, freq = counts.most_common(1)[0]
+        header = max((_header_score(r, wanted) for r in rows[:30]), default=0)
+        first = next((r for r in rows if any(c is not None for c in r)), [])
+        score = (header, freq, int(len(first) >= 2), modal)
         if score > best_score:
             best, best_score = sep, score
     return best
 
 
 def _rows_to_table(
-    rows: list[list[Any]], *, info: dict[str, Any], wanted: Sequence[str] = ()
+    rows: list[list[Any]],
+    *,
+    info: dict[str, Any],
+    wanted: Sequence[str] = (),
+    line_numbers: Sequence[int] | None = None,
 ) -> RawTable:
-    if not rows:
+    if not any(any(v is not None and str(v).strip() for v in r) for r in rows):
         raise PerimeterFileError("Le fichier est vide : " + EXPECTED_FORMATS_FR + ".")
     scan = rows[:30]
     scores = [_header_score(r, wanted) for r in scan]
@@ -387,6 +499,7 @@ def _rows_to_table(
             "Vous pouvez aussi indiquer vous-même les colonnes à utiliser."
         )
     width = max(len(r) for r in rows)
+    check_cells(len(rows) - best - 1, width)
     header = [str(v).strip() if v is not None else "" for v in rows[best]]
     header += [""] * (width - len(header))
     seen: Counter[str] = Counter()
@@ -401,67 +514,244 @@ def _rows_to_table(
         if body
         else pd.DataFrame(columns=names, dtype=object)
     )
-    row_numbers = np.arange(best + 2, best + 2 + len(body))
-    return RawTable(frame=frame, row_numbers=row_numbers, header_row=best + 1, info=info)
+    if line_numbers is None:
+        row_numbers = np.arange(best + 2, best + 2 + len(body))
+        header_row = best + 1
+    else:
+        row_numbers = np.asarray(line_numbers[best + 1 :], dtype=np.int64)
+        header_row = int(line_numbers[best])
+    return RawTable(frame=frame, row_numbers=row_numbers, header_row=header_row, info=info)
 
 
-def _parse_csv(text: str, sep: str) -> list[list[Any]]:
-    """Rows of cells (None for empty cells); blank lines are kept for row numbering."""
-    width = max((len(r) for r in csv.reader(io.StringIO(text[:200_000]), delimiter=sep)), default=1)
-    try:
-        # pandas' C parser is several times faster than the csv module on large files.
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=sep,
-            header=None,
-            names=list(range(width)),
-            dtype=str,
-            keep_default_na=False,
-            skip_blank_lines=False,
-            engine="c",
-            quotechar='"',
+#: A quoted cell may span this many lines at most; beyond, its opening quote is unbalanced.
+MAX_QUOTED_LINES = 20
+
+# The csv module's own limit (131,072 characters) would raise on a long list cell:
+# cells are measured against MAX_CELL_CHARS below instead, with their row.
+csv.field_size_limit(max(csv.field_size_limit(), MAX_UPLOAD_MB * MIB + 1))
+
+
+def _ends_in_quotes(line: str, *, inside: bool, sep: str) -> bool:
+    """Whether a line ends inside a quoted cell, starting inside one or not."""
+    if '"' not in line:
+        return inside
+    at_cell_start = not inside
+    i, n = 0, len(line)
+    while i < n:
+        ch = line[i]
+        if inside:
+            if ch == '"':
+                if i + 1 < n and line[i + 1] == '"':
+                    i += 1  # escaped quote
+                else:
+                    inside = False
+        elif ch == '"' and at_cell_start:
+            inside = True
+        at_cell_start = ch == sep
+        i += 1
+    return inside
+
+
+def _complete_line(sep: str) -> re.Pattern[str]:
+    """A line of well-formed cells (quoted, or unquoted not opening with a quote)."""
+    s = re.escape(sep)
+    cell = f'(?:"(?:[^"]|"")*"|[^"{s}][^{s}]*|)'
+    return re.compile(f"{cell}(?:{s}{cell})*")
+
+
+def _strip_quotes(cell: str) -> str:
+    return cell.strip().strip('"').replace('""', '"')
+
+
+def _split_records(text: str, sep: str) -> tuple[list[list[Any]], list[int], list[dict[str, Any]]]:
+    """Rows of cells (None for empty cells), their first line, and reading events.
+
+    A quoted cell may hold line breaks; a quote still open after
+    :data:`MAX_QUOTED_LINES` lines or at the end of the file, or a multi-line
+    cell holding the separator (it swallowed whole rows), is unbalanced: that
+    line is read alone, its quotes ignored, an event names it, and the next
+    lines are read normally.
+    """
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    records: list[str] = []
+    starts: list[int] = []
+    literal: dict[int, str] = {}  # record index -> line read with quotes ignored
+    events: list[dict[str, Any]] = []
+    complete = _complete_line(sep)
+    i, n = 0, len(lines)
+    while i < n:
+        line = lines[i]
+        if (
+            '"' not in line
+            or complete.fullmatch(line)
+            or not _ends_in_quotes(line, inside=False, sep=sep)
+        ):
+            records.append(line)
+            starts.append(i + 1)
+            i += 1
+            continue
+        j, inside, ok = i, True, False
+        while j + 1 < n and j - i < MAX_QUOTED_LINES:
+            j += 1
+            inside = _ends_in_quotes(lines[j], inside=True, sep=sep)
+            if not inside:
+                ok = True
+                break
+        if ok:
+            # A real multi-line cell is a note or an address; one holding the separator
+            # swallowed whole rows after an unbalanced quote.
+            candidate = next(csv.reader(["\n".join(lines[i : j + 1])], delimiter=sep), [])
+            ok = not any("\n" in cell and sep in cell for cell in candidate)
+        if ok:
+            records.append("\n".join(lines[i : j + 1]))
+            starts.append(i + 1)
+            events.append(
+                {
+                    "kind": "multiline_cell",
+                    "row": i + 1,
+                    "message": (
+                        f"Ligne {i + 1} : une cellule entre guillemets s'étend sur les lignes "
+                        f"{i + 1} à {j + 1} du fichier (retour à la ligne dans la cellule) ; "
+                        "elles forment une seule ligne du tableau."
+                    ),
+                }
+            )
+            i = j + 1
+            continue
+        literal[len(records)] = line
+        records.append(line)
+        starts.append(i + 1)
+        events.append(
+            {
+                "kind": "unbalanced_quote",
+                "row": i + 1,
+                "message": (
+                    f"Guillemet ouvert en ligne {i + 1} et jamais refermé : la ligne a été lue "
+                    "seule, guillemets ignorés, et les lignes suivantes normalement. "
+                    "Vérifiez le nom ou le code de cette ligne."
+                ),
+            }
         )
-    except (pd.errors.ParserError, ValueError):
-        frame = None
-    if frame is not None and len(frame) == text.count("\n") + (
-        not text.endswith("\n")
-    ) - _quoted_newlines(text):
-        stripped = frame.apply(lambda c: c.str.strip())
-        return stripped.where(stripped != "", None).to_numpy(dtype=object).tolist()
-    rows = list(csv.reader(io.StringIO(text), delimiter=sep))
-    return [[c if c.strip() else None for c in r] for r in rows]
+        i += 1
+    # One record per element; unbalanced lines are parsed apart (an empty line stands in).
+    bulk = [("" if k in literal else r) for k, r in enumerate(records)] if literal else records
+    parsed_rows = list(csv.reader(bulk, delimiter=sep))
+    for index, line in literal.items():
+        parsed_rows[index] = [_strip_quotes(c) for c in line.split(sep)]
+    rows: list[list[Any]] = []
+    for number, (record, cells) in enumerate(zip(records, parsed_rows, strict=True)):
+        if len(record) > MAX_CELL_CHARS:
+            longest = max((len(c) for c in cells), default=0)
+            if longest > MAX_CELL_CHARS:
+                raise PerimeterFileError(
+                    f"Cellule trop longue en ligne {starts[number]} : {format_count(longest)} "
+                    f"caractères, la limite est de {format_count(MAX_CELL_CHARS)}. Attendu : un "
+                    "code ou une liste de codes de communes par cellule ; vérifiez les "
+                    "guillemets de cette ligne."
+                )
+        rows.append([c.strip() or None for c in cells])
+    return rows, starts, events
 
 
-def _quoted_newlines(text: str) -> int:
-    return sum(part.count("\n") for part in text.split('"')[1::2])
+def _looks_binary(text: str) -> bool:
+    if "\x00" in text:
+        return True
+    sample = text[:100_000]
+    if not sample:
+        return False
+    odd = sum(
+        1
+        for ch in sample
+        if (ord(ch) < 32 and ch not in "\t\n\r\x0c") or 0x7F <= ord(ch) < 0xA0 or ch == "\ufffd"
+    )
+    return odd / len(sample) > 0.01
 
 
 def _read_csv(data: bytes, *, wanted: Sequence[str] = ()) -> RawTable:
-    text, encoding = decode_text(data)
-    if "\x00" in text:
+    text, encoding, legacy_lines = _decode(data)
+    if _looks_binary(text):
         raise PerimeterFileError(
             "Le fichier n'est pas un texte lisible (données binaires) : attendu "
             + EXPECTED_FORMATS_FR
             + "."
         )
-    sep = detect_separator(text)
-    rows = _parse_csv(text, sep)
+    text = normalise_line_ends(text)
+    head = text[:2000].lstrip().lower()
+    if head.startswith(("<!doctype html", "<html", "<?xml", "<head", "<body")):
+        raise PerimeterFileError(
+            "Le fichier est une page web ou un document XML, pas un tableau CSV : attendu "
+            + EXPECTED_FORMATS_FR
+            + ". Si vous l'avez téléchargé, vérifiez que le lien menait bien au fichier."
+        )
+    n_lines = text.count("\n")
+    if n_lines > MAX_ROWS + 1000:
+        check_cells(n_lines, 1)
+    sep = detect_separator(text, wanted=wanted)
+    rows, starts, events = _split_records(text, sep)
+    if legacy_lines:
+        events.append(
+            {
+                "kind": "mixed_encoding",
+                "row": None,
+                "message": (
+                    "Encodages mélangés : la plupart des lignes sont en UTF-8 mais "
+                    f"{len(legacy_lines)} ligne(s) en Windows-1252 (lignes "
+                    + _short_numbers(legacy_lines)
+                    + ") ; elles ont été décodées une à une. Vérifiez les accents de ces "
+                    "lignes et réenregistrez le fichier en « CSV UTF-8 »."
+                ),
+                "rows": legacy_lines,
+            }
+        )
     return _rows_to_table(
         rows,
-        info={"format": "csv", "encoding": encoding, "separator": _SEPARATOR_NAMES[sep]},
+        info={
+            "format": "csv",
+            "encoding": encoding,
+            "separator": _SEPARATOR_NAMES[sep],
+            "read_events": events,
+        },
         wanted=wanted,
+        line_numbers=starts,
     )
 
 
+def _short_numbers(values: Sequence[int], limit: int = 12) -> str:
+    text = ", ".join(str(v) for v in values[:limit])
+    return text + (f"… ({len(values)} au total)" if len(values) > limit else "")
+
+
+#: Workbooks larger than this once uncompressed get their sheets measured before reading.
+_WORKBOOK_CHECKED_MB = 20
+
+
+def _check_workbook_cells(data: bytes) -> None:
+    """Refuse a workbook whose sheets hold too many cells, before turning them into Python."""
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        for name in workbook.sheet_names:
+            sheet = workbook.get_sheet_by_name(name)
+            check_cells(sheet.total_height, sheet.total_width)
+    except PerimeterFileError:
+        raise
+    except Exception as exc:  # calamine's own errors: the reader below refuses the file
+        logger.info("workbook not measured: %s", exc)
+
+
 def _read_excel(data: bytes, *, sheet: str | int | None, wanted: Sequence[str] = ()) -> RawTable:
+    if check_workbook(data) > _WORKBOOK_CHECKED_MB * MIB:
+        _check_workbook_cells(data)
     try:
         sheets = pd.read_excel(
             io.BytesIO(data), sheet_name=None, header=None, engine="calamine", dtype=object
         )
     except Exception as exc:  # calamine raises its own error types
         raise PerimeterFileError(
-            f"Classeur illisible ({type(exc).__name__}: {exc}). Attendu : un classeur Excel "
-            "(.xlsx, .xls) ou OpenDocument (.ods) non protégé par mot de passe."
+            "Classeur illisible (fichier abîmé, protégé ou d'un autre format). Attendu : un "
+            "classeur Excel (.xlsx, .xls) ou OpenDocument (.ods) non protégé par mot de passe.",
+            detail=f"{type(exc).__name__}: {exc}",
         ) from exc
     if not sheets:
         raise PerimeterFileError("Le classeur ne contient aucune feuille.")
@@ -504,6 +794,7 @@ def read_table(
     ``wanted`` are column names given by the user: the header is the row that
     holds them all.
     """
+    check_upload_size(len(data))
     if file_format == "csv":
         return _read_csv(data, wanted=wanted)
     return _read_excel(data, sheet=sheet, wanted=wanted)
@@ -524,56 +815,99 @@ class PolygonLayer:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def _guess_crs(frame: gpd.GeoDataFrame) -> tuple[str, str]:
+def _in_degrees(bounds: Sequence[float]) -> bool:
+    minx, miny, maxx, maxy = bounds
+    return bool(-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90)
+
+
+def _guess_crs(frame: gpd.GeoDataFrame, *, why: str) -> tuple[str, str]:
     minx, miny, maxx, maxy = frame.total_bounds
-    if -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90:
+    if not np.all(np.isfinite([minx, miny, maxx, maxy])):
+        raise PerimeterFileError(
+            "La couche géographique ne contient aucune géométrie utilisable (toutes vides) : "
+            "attendu des polygones de périmètres."
+        )
+    if _in_degrees((minx, miny, maxx, maxy)):
         return "EPSG:4326", "coordonnées en degrés : WGS84 (EPSG:4326) supposé"
     lx0, ly0, lx1, ly1 = _LAMBERT93_BOUNDS
     if lx0 <= minx <= maxx <= lx1 and ly0 <= miny <= maxy <= ly1:
         return "EPSG:2154", "coordonnées en mètres compatibles avec Lambert-93 (EPSG:2154) supposé"
     raise PerimeterFileError(
-        "Système de coordonnées absent (pas de fichier .prj) et impossible à deviner : "
+        f"Système de coordonnées {why} et impossible à deviner : "
         f"étendue {minx:.0f}, {miny:.0f}, {maxx:.0f}, {maxy:.0f} ni en degrés WGS84 ni en "
-        "Lambert-93. Ajoutez le fichier .prj ou exportez en GeoJSON (WGS84)."
+        "Lambert-93. Attendu : des coordonnées en longitude/latitude (WGS84) ou en "
+        "Lambert-93 ; ajoutez le fichier .prj ou exportez en GeoJSON WGS84."
     )
+
+
+_LAYER_REFUSAL = (
+    "Couche géographique illisible (fichier abîmé ou d'un autre format). Attendu : "
+    + EXPECTED_FORMATS_FR
+    + "."
+)
+
+
+@contextlib.contextmanager
+def _gdal_warnings_logged() -> Iterator[None]:
+    """GDAL's warnings (English, with the temporary path) go to the log, not to the user."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for warning in caught:
+        logger.info("GDAL: %s", warning.message)
+
+
+def _check_layer_size(path: Path, layer: str | None) -> None:
+    try:
+        with _gdal_warnings_logged():
+            n_features = int(pyogrio.read_info(path, layer=layer).get("features", 0))
+    except Exception as exc:  # GDAL raises its own error types
+        raise PerimeterFileError(_LAYER_REFUSAL, detail=f"{type(exc).__name__}: {exc}") from exc
+    if n_features > MAX_POLYGONS:
+        raise PerimeterFileError(
+            f"Couche trop grande : {format_count(n_features)} objets, la limite est de "
+            f"{format_count(MAX_POLYGONS)} périmètres. Attendu : un polygone (ou multipolygone) "
+            "par périmètre ; découpez la couche par région."
+        )
+
+
+def _check_vertices(n_vertices: int) -> None:
+    if n_vertices > MAX_VERTICES:
+        raise PerimeterFileError(
+            f"Couche trop détaillée : {format_count(n_vertices)} sommets, la limite est de "
+            f"{format_count(MAX_VERTICES)}. Simplifiez les contours (tolérance de quelques "
+            "mètres) avant l'import."
+        )
 
 
 def read_polygons(
     data: bytes, *, file_format: FileFormat, layer: str | None = None
 ) -> PolygonLayer:
-    """Read polygons from GeoJSON, GeoPackage or a zipped Shapefile, reprojected to WGS84."""
+    """Read polygons from GeoJSON, GeoPackage or a zipped Shapefile, reprojected to WGS84.
+
+    A zipped Shapefile is checked before extraction (see :mod:`diagnosis.archives`);
+    every file is read inside a private temporary folder. A missing ``.prj``,
+    or coordinates out of the longitude/latitude range in a layer said to be
+    in degrees (GeoJSON without ``crs``), get their CRS guessed and reported.
+    """
+    check_upload_size(len(data))
     info: dict[str, Any] = {"format": file_format}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(prefix="atlas-cpts-") as tmp:
         if file_format == "shapefile-zip":
-            try:
-                with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                    names = zf.namelist()
-                    shps = [n for n in names if n.lower().endswith(".shp")]
-                    if not shps:
-                        raise PerimeterFileError(
-                            "L'archive zip ne contient pas de fichier .shp : attendu un "
-                            "Shapefile zippé (.shp, .shx, .dbf et de préférence .prj)."
-                        )
-                    zf.extractall(tmp)
-            except zipfile.BadZipFile as exc:
-                raise PerimeterFileError(f"Archive zip illisible : {exc}.") from exc
-            shp = Path(tmp) / shps[0]
-            stem = shp.with_suffix("")
-            missing = [ext for ext in (".shx", ".dbf") if not _sibling(stem, ext).exists()]
-            if missing:
-                raise PerimeterFileError(
-                    f"Shapefile incomplet : {', '.join(missing)} absent de l'archive."
-                )
-            has_prj = _sibling(stem, ".prj").exists()
+            members = extract_shapefile(data, Path(tmp))
+            # 16 bytes per vertex in a .shp: too detailed a layer is refused before reading.
+            _check_vertices(members.shp.stat().st_size // 16)
+            has_prj = ".prj" in members.parts
             info["prj"] = has_prj
-            path = shp
+            path = members.shp
         else:
             suffix = ".gpkg" if file_format == "gpkg" else ".geojson"
             path = Path(tmp) / f"input{suffix}"
             path.write_bytes(data)
             has_prj = True
         try:
-            layers = pyogrio.list_layers(path)
+            with _gdal_warnings_logged():
+                layers = pyogrio.list_layers(path)
             if file_format == "gpkg":
                 polygon_layers = [str(n) for n, t in layers if t and "Polygon" in str(t)]
                 info["layers"] = [str(n) for n, _ in layers]
@@ -584,25 +918,40 @@ def read_polygons(
                             + ", ".join(info["layers"])
                         )
                     layer = polygon_layers[0]
+                elif layer not in info["layers"]:
+                    raise PerimeterFileError(
+                        f"Couche « {layer} » introuvable. Couches du GeoPackage : "
+                        + ", ".join(info["layers"])
+                    )
                 info["layer"] = layer
-            frame = gpd.read_file(path, layer=layer, engine="pyogrio")
+            _check_layer_size(path, layer)
+            with _gdal_warnings_logged():
+                frame = gpd.read_file(path, layer=layer, engine="pyogrio")
         except PerimeterFileError:
             raise
-        except Exception as exc:
-            raise PerimeterFileError(
-                f"Couche géographique illisible ({type(exc).__name__}: {exc}). Attendu : "
-                + EXPECTED_FORMATS_FR
-                + "."
-            ) from exc
+        except Exception as exc:  # GDAL raises its own error types
+            raise PerimeterFileError(_LAYER_REFUSAL, detail=f"{type(exc).__name__}: {exc}") from exc
     if frame.empty:
-        raise PerimeterFileError("La couche géographique ne contient aucun objet.")
+        raise PerimeterFileError(
+            "La couche géographique ne contient aucun objet : attendu un polygone par périmètre."
+        )
+    _check_vertices(int(shapely.get_num_coordinates(frame.geometry.to_numpy()).sum()))
     frame, fixed = _repair_mojibake(frame)
     if fixed:
         info["encoding_repaired"] = fixed
     if frame.crs is None or not has_prj:
-        crs, note = _guess_crs(frame)
+        crs, note = _guess_crs(frame, why="absent (pas de fichier .prj)")
         frame = frame.set_crs(crs, allow_override=True)
-        info["crs_guessed"] = note
+        info["crs_guessed"] = "Pas de fichier .prj : " + note
+    elif frame.crs.is_geographic and not _in_degrees(frame.total_bounds):
+        crs, note = _guess_crs(
+            frame, why="annoncé en degrés (WGS84) mais coordonnées hors des degrés"
+        )
+        frame = frame.set_crs(crs, allow_override=True)
+        info["crs_guessed"] = (
+            "Coordonnées hors des longitudes/latitudes alors que le fichier ne déclare pas "
+            "d'autre système : " + note
+        )
     info["crs"] = frame.crs.to_string() if frame.crs is not None else None
     if frame.crs is not None and frame.crs.to_epsg() != 4326:
         frame = frame.to_crs(4326)
@@ -636,14 +985,9 @@ def _repair_mojibake(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[st
     return out, fixed
 
 
-def _sibling(stem: Path, ext: str) -> Path:
-    for candidate in (stem.with_suffix(ext), stem.with_suffix(ext.upper())):
-        if candidate.exists():
-            return candidate
-    return stem.with_suffix(ext)
-
-
 _LIST_SEPARATORS = re.compile(r"[,;|\n\r\t]+")
+#: A code followed by one or two decimals ("13004,5"): a number, never a list of codes.
+_DECIMAL_NUMBER = re.compile(r"^\s*\d{4,5}[,.]\d{1,2}\s*$")
 
 
 def split_list_cell(value: object) -> list[str]:
@@ -670,6 +1014,8 @@ def split_list_cell(value: object) -> list[str]:
         return [str(int(value))] if value.is_integer() else [str(value)]
     if isinstance(value, int):
         return [str(value)]
+    if _DECIMAL_NUMBER.match(str(value)):
+        return [str(value).strip()]  # a number with a decimal comma, not a list (reported later)
     out: list[str] = []
     for raw_piece in _LIST_SEPARATORS.split(str(value)):
         piece = raw_piece.strip()

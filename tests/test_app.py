@@ -283,9 +283,7 @@ def test_dashboard_exports_read_back(real_referential: Referential, tmp_path: Pa
     assert len(per) == len(diag.perimeters.summary) and per.crs.to_epsg() == 4326
     raw = white_zone_csv(diag)
     assert raw.startswith("\ufeff".encode())  # UTF-8 with BOM, for French spreadsheets
-    white = pd.read_csv(
-        _io.BytesIO(raw), sep=";", encoding="utf-8-sig", dtype={"code INSEE": str}
-    )
+    white = pd.read_csv(_io.BytesIO(raw), sep=";", encoding="utf-8-sig", dtype={"code INSEE": str})
     assert sorted(white["code INSEE"]) == sorted(diag.white.units["code"])
     workbook = openpyxl.load_workbook(_io.BytesIO(excel_bytes(diagnosis_tables(diag))))
     assert "Zones blanches" in workbook.sheetnames

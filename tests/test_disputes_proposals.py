@@ -71,9 +71,8 @@ def test_dispute_shared_city_split_by_share(ref) -> None:
     # A: its 44,000 uncontested inhabitants, 300 of the shared city and the other contested
     # communes nearer to A; B: its 40,000, 700 of the shared city and the rest.
     assert opts.loc[("partage_population", "A"), "population"] == 44_000 + 300 + others_to_a
-    assert (
-        opts.loc[("partage_population", "B"), "population"]
-        == 40_000 + 700 + (3000 - others_to_a)
+    assert opts.loc[("partage_population", "B"), "population"] == 40_000 + 700 + (
+        3000 - others_to_a
     )
     # The total is conserved: nobody counted twice, nobody lost.
     total = opts.loc["partage_population", "population"].sum()

@@ -42,9 +42,7 @@ def test_each_claim_carries_its_stage_rank(ref, imported) -> None:
 
 
 @pytest.mark.parametrize("status", STAGE_KEYS)
-def test_threshold_views_equal_a_membership_built_at_that_threshold(
-    ref, imported, status
-) -> None:
+def test_threshold_views_equal_a_membership_built_at_that_threshold(ref, imported, status) -> None:
     every = membership(imported, ref)
     direct = membership(imported, ref, status_min=status)
     view = every.at_threshold(status)
