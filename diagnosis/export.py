@@ -1,5 +1,10 @@
 """Writing the diagnosis: CSV files, an Excel workbook and a GeoPackage.
 
+Every export of the project lives here, for the command line and the
+dashboard alike. CSV files named in :data:`CSV_CONTRACT` are for machines
+(English ids, ``,``, UTF-8); workbooks and the CSV files people open in a
+spreadsheet have French headers and values (:mod:`diagnosis.labels`).
+
 Text cells coming from users' files are protected against formula injection:
 in CSV files, GeoPackage and GeoJSON attributes a text starting with ``=``,
 ``+``, ``-``, ``@``, a tab or a carriage return is prefixed with an
@@ -12,6 +17,7 @@ sheet saying so and naming its CSV file; the other outputs are written whole.
 from __future__ import annotations
 
 import io
+import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
@@ -21,7 +27,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from diagnosis.disputes import Dispute
 from diagnosis.geometry import dissolve_perimeters
+from diagnosis.labels import for_people, people_csv
 from diagnosis.limits import EXCEL_MAX_CELL_CHARS, EXCEL_MAX_ROWS, format_count
 from diagnosis.pipeline import Diagnosis
 from diagnosis.rules import stage_label
@@ -30,11 +38,17 @@ from diagnosis.white_zones import cluster_geometries
 __all__ = [
     "CSV_CONTRACT",
     "diagnosis_tables",
+    "dispute_workbook",
     "excel_bytes",
     "excel_overflow",
     "geojson_bytes",
+    "geopackage_bytes",
+    "people_tables",
+    "people_workbook",
+    "perimeters_geojson",
     "protect_frame",
     "protect_text",
+    "white_zone_csv",
     "write_csv",
     "write_diagnosis",
     "write_geopackage",
@@ -305,6 +319,96 @@ def write_diagnosis(diag: Diagnosis, out_dir: Path) -> list[Path]:
     write_geopackage(diag, gpkg)
     written.append(gpkg)
     xlsx = out_dir / "diagnosis.xlsx"
-    xlsx.write_bytes(excel_bytes(tables, sources=sources))
+    xlsx.write_bytes(excel_bytes(people_tables(tables), sources=for_people(sources)))
     written.append(xlsx)
     return written
+
+
+# --------------------------------------------------------------------------
+# Exports for people (dashboard downloads)
+# --------------------------------------------------------------------------
+
+
+def people_tables(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Tables with French headers and values; numbers stay numbers for the spreadsheet."""
+    return {name: for_people(frame, as_text=False) for name, frame in tables.items()}
+
+
+def people_workbook(diag: Diagnosis) -> bytes:
+    """The diagnosis workbook for people: one sheet per table, French headers and values."""
+    return excel_bytes(people_tables(diagnosis_tables(diag)))
+
+
+def geopackage_bytes(diag: Diagnosis) -> bytes:
+    """The GeoPackage of a diagnosis, as bytes (written in a private temporary folder)."""
+    with tempfile.TemporaryDirectory(prefix="atlas-cpts-") as tmp:
+        path = Path(tmp) / "atlas_cpts.gpkg"
+        write_geopackage(diag, path)
+        return path.read_bytes()
+
+
+def perimeters_geojson(diag: Diagnosis) -> bytes:
+    """The dissolved perimeters with their key figures, as GeoJSON (WGS84), text protected."""
+    perimeters = diag.perimeters.geometries
+    if perimeters is None:
+        perimeters = dissolve_perimeters(diag.membership, diag.referential)
+    frame = perimeters.merge(
+        diag.perimeters.summary[["perimeter_id", "population", "size_class"]], on="perimeter_id"
+    )
+    return geojson_bytes(frame)
+
+
+def white_zone_csv(diag: Diagnosis) -> bytes:
+    """White-zone communes for people's spreadsheets (``;``, UTF-8 with BOM, French headers)."""
+    white = diag.white.units[["code", "name", "population", "cluster_id"]]
+    return people_csv(white, labels={"name": "commune"})
+
+
+#: Columns of a dispute's options and contested communes, with their French headers.
+DISPUTE_OPTION_COLUMNS = [
+    "option_label",
+    "side",
+    "name",
+    "population",
+    "size_class",
+    "below_minimum",
+    "n_parts",
+    "funding_max_eur",
+]
+DISPUTE_CONTESTED_LABELS = {
+    "code": "code INSEE",
+    "name": "commune",
+    "population": "habitants",
+    "epci_name": "EPCI",
+    "distance_a_km": "distance à la mairie principale de A (km)",
+    "distance_b_km": "distance à la mairie principale de B (km)",
+    "option_mairie_la_plus_proche": "mairie la plus proche",
+    "option_epci_entiers": "EPCI entiers",
+    "option_partage_population": "partage",
+}
+DISPUTE_OPTION_LABELS = {
+    "name": "projet",
+    "size_class": "taille ACI",
+    "below_minimum": "sous le seuil",
+}
+
+
+def dispute_tables(dispute: Dispute, *, as_text: bool = True) -> dict[str, pd.DataFrame]:
+    """The options and contested communes of a dispute, for people (French)."""
+    contested = [c for c in DISPUTE_CONTESTED_LABELS if c in dispute.contested.columns]
+    return {
+        "Options de partage": for_people(
+            dispute.options,
+            columns=DISPUTE_OPTION_COLUMNS,
+            labels=DISPUTE_OPTION_LABELS,
+            as_text=as_text,
+        ),
+        "Communes disputées": for_people(
+            dispute.contested, columns=contested, labels=DISPUTE_CONTESTED_LABELS, as_text=as_text
+        ),
+    }
+
+
+def dispute_workbook(dispute: Dispute) -> bytes:
+    """The dispute's workbook for a committee (French headers and values)."""
+    return excel_bytes(dispute_tables(dispute, as_text=False))

@@ -128,7 +128,7 @@ def test_workbook_geopackage_and_formula_injection(perimeter_file: Path, tmp_pat
     } <= set(workbook.sheetnames)
     sheet = workbook["Périmètres"]
     header = [c.value for c in sheet[1]]
-    name_col = header.index("name") + 1
+    name_col = header.index("nom") + 1  # the workbook is for people: French headers
     names = [sheet.cell(row=r, column=name_col) for r in range(2, sheet.max_row + 1)]
     trap = [c for c in names if str(c.value).startswith("=")]
     assert trap, "the trap name is kept as text"

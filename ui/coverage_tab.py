@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -12,9 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from coverage.apl import AplData
-from diagnosis.export import diagnosis_tables, excel_bytes, protect_text, write_geopackage
+from diagnosis import export
 from diagnosis.geometry import dissolve_perimeters
-from diagnosis.labels import PROPOSAL_KIND_LABELS, for_people, people_csv
+from diagnosis.labels import PROPOSAL_KIND_LABELS, for_people
 from diagnosis.pipeline import Diagnosis
 from diagnosis.referential import Referential, load_display_geometries, load_outlines
 from diagnosis.rules import STAGE_KEYS, stage_label
@@ -439,47 +437,33 @@ def _proposals_section(diag: Diagnosis) -> None:
     )
 
 
-def gpkg_bytes(diag: Diagnosis) -> bytes:
-    """The GeoPackage of a diagnosis, as bytes (written in a private temporary folder)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "atlas_cpts.gpkg"
-        write_geopackage(diag, path)
-        return path.read_bytes()
-
-
-def people_workbook(diag: Diagnosis) -> bytes:
-    """The diagnosis workbook for people: French headers and values, numbers kept as numbers."""
-    tables = diagnosis_tables(diag)
-    return excel_bytes({name: for_people(frame, as_text=False) for name, frame in tables.items()})
-
-
 def _exports(diag: Diagnosis, ctx: Context, apl_layers: tuple[AplData | None, ...]) -> None:
     st.markdown("#### Exports")
     c1, c2, c3, c4, c5 = st.columns(5)
     c1.download_button(
         "Classeur Excel des tableaux",
-        lambda: people_workbook(diag),
+        lambda: export.people_workbook(diag),
         file_name="atlas_cpts_couverture.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         on_click="ignore",
     )
     c2.download_button(
         "Couches GeoPackage",
-        lambda: gpkg_bytes(diag),
+        lambda: export.geopackage_bytes(diag),
         file_name="atlas_cpts_couverture.gpkg",
         mime="application/geopackage+sqlite3",
         on_click="ignore",
     )
     c3.download_button(
         "Périmètres (GeoJSON)",
-        lambda: perimeters_geojson(diag),
+        lambda: export.perimeters_geojson(diag),
         file_name="atlas_cpts_perimetres.geojson",
         mime="application/geo+json",
         on_click="ignore",
     )
     c4.download_button(
         "Communes en zone blanche (CSV)",
-        lambda: white_zone_csv(diag),
+        lambda: export.white_zone_csv(diag),
         file_name="atlas_cpts_zones_blanches.csv",
         mime="text/csv",
         on_click="ignore",
@@ -493,30 +477,4 @@ def _exports(diag: Diagnosis, ctx: Context, apl_layers: tuple[AplData | None, ..
     )
 
 
-def perimeters_geojson(diag: Diagnosis) -> bytes:
-    """The dissolved perimeters with their key figures, as GeoJSON (WGS84)."""
-    perimeters = diag.perimeters.geometries
-    assert perimeters is not None
-    frame = perimeters.merge(
-        diag.perimeters.summary[["perimeter_id", "population", "size_class"]], on="perimeter_id"
-    )
-    for col in ("name", "status"):
-        frame[col] = frame[col].map(protect_text)
-    return frame.to_json(drop_id=True).encode("utf-8")
-
-
-def white_zone_csv(diag: Diagnosis) -> bytes:
-    """White-zone communes for people's spreadsheets (``;``, UTF-8 with BOM, French headers)."""
-    white = diag.white.units[["code", "name", "population", "cluster_id"]]
-    return people_csv(white, labels={"name": "commune"})
-
-
-__all__ = [
-    "coverage_layers",
-    "coverage_map",
-    "people_workbook",
-    "perimeter_table",
-    "perimeters_geojson",
-    "render",
-    "white_zone_csv",
-]
+__all__ = ["coverage_layers", "coverage_map", "perimeter_table", "render"]

@@ -8,9 +8,8 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
+from diagnosis import export
 from diagnosis.disputes import Dispute, compare_perimeters
-from diagnosis.export import excel_bytes
-from diagnosis.labels import for_people
 from diagnosis.referential import Referential
 from ui import data, fmt, maps
 from ui.fiche import fiche_html, svg_map
@@ -224,42 +223,14 @@ def _frames(diag: Any, a: str, b: str) -> dict[str, gpd.GeoDataFrame]:
     }
 
 
-OPTION_COLUMNS = [
-    "option_label",
-    "side",
-    "name",
-    "population",
-    "size_class",
-    "below_minimum",
-    "n_parts",
-    "funding_max_eur",
-]
-CONTESTED_COLUMNS = {
-    "code": "code INSEE",
-    "name": "commune",
-    "population": "habitants",
-    "epci_name": "EPCI",
-    "distance_a_km": "distance à la mairie principale de A (km)",
-    "distance_b_km": "distance à la mairie principale de B (km)",
-    "option_mairie_la_plus_proche": "mairie la plus proche",
-    "option_epci_entiers": "EPCI entiers",
-    "option_partage_population": "partage",
-}
-
-
 def options_for_people(dispute: Dispute) -> pd.DataFrame:
     """The split options in French (a side with no inhabitant shows no size class)."""
-    return for_people(
-        dispute.options,
-        columns=OPTION_COLUMNS,
-        labels={"name": "projet", "size_class": "taille ACI", "below_minimum": "sous le seuil"},
-    )
+    return export.dispute_tables(dispute)["Options de partage"]
 
 
 def contested_for_people(dispute: Dispute) -> pd.DataFrame:
     """The contested communes in French, with rounded distances."""
-    columns = [c for c in CONTESTED_COLUMNS if c in dispute.contested.columns]
-    return for_people(dispute.contested, columns=columns, labels=CONTESTED_COLUMNS)
+    return export.dispute_tables(dispute)["Communes disputées"]
 
 
 def _tables(dispute: Dispute) -> None:
@@ -278,19 +249,7 @@ def _exports(dispute: Dispute, frames: dict[str, gpd.GeoDataFrame], names: dict[
     c1, c2 = st.columns(2)
     c1.download_button(
         "Classeur Excel de l'arbitrage",
-        lambda: excel_bytes(
-            {
-                "Options de partage": for_people(
-                    dispute.options, columns=OPTION_COLUMNS, as_text=False
-                ),
-                "Communes disputées": for_people(
-                    dispute.contested,
-                    columns=[c for c in CONTESTED_COLUMNS if c in dispute.contested.columns],
-                    labels=CONTESTED_COLUMNS,
-                    as_text=False,
-                ),
-            }
-        ),
+        lambda: export.dispute_workbook(dispute),
         file_name="atlas_cpts_arbitrage.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         on_click="ignore",
