@@ -147,9 +147,11 @@ def interactions(n_clicks: int = 20) -> dict:
         clicks = []
         before = "0"
         for i in range(n_clicks):
-            # A different point each time (a grid around the centre), each adding a commune.
-            dx = ((i % 5) - 2) * box["width"] / 12
-            dy = ((i // 5) - 2) * box["height"] / 12
+            # A different point each time (a grid near the centre), each adding a commune;
+            # the map is located again, as the page grows when the diagnosis appears.
+            box = wait_for_map(page, min_paths=500).locator(".leaflet-container").bounding_box()
+            dx = ((i % 5) - 2) * box["width"] / 40
+            dy = ((i // 5) - 2) * box["height"] / 30
             page.mouse.click(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2 + dy)
             try:
                 clicks.append(_wait_change(page, "Communes", before, timeout_s=15))
@@ -159,6 +161,7 @@ def interactions(n_clicks: int = 20) -> dict:
                 before = _metric(page, "Communes")
             except Exception:
                 before = "0"
+            print(f"  click {i + 1}: {clicks[-1]:.2f} s", flush=True)
         out["territory_clicks_s"] = clicks
         page.get_by_text("Arbitrage (comité régional)").click()
         page.get_by_text("Options de partage").first.wait_for(timeout=120_000)

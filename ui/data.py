@@ -21,7 +21,6 @@ from typing import Any, TypeVar, cast
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
-import streamlit.components.v1 as components
 
 from coverage.apl import AplData, load_drees_apl
 from coverage.embedded import embedded_apl
@@ -239,7 +238,7 @@ def show_map(
         lambda: maps.map_html(maps.build_map(make_spec(), tiles=tiles, height_px=height_px - 10)),
         keep=3,
     )
-    components.html(html, height=height_px)
+    st.iframe(html, height=height_px)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -255,6 +254,18 @@ def unit_display(codes: tuple[str, ...]) -> gpd.GeoDataFrame:
         },
         geometry=load_display_geometries(codes).to_numpy(),
         crs=4326,
+    )
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def clickable_units(codes: tuple[str, ...], tolerance_deg: float = 0.002) -> gpd.GeoDataFrame:
+    """Display geometries of a scope's communes, lighter still, for the clickable map.
+
+    Only drawn: the commune clicked is found on the full geometry.
+    """
+    frame = unit_display(codes)
+    return frame.assign(
+        geometry=maps.simplify_for_display(frame.geometry, tolerance_deg=tolerance_deg)
     )
 
 

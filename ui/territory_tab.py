@@ -267,14 +267,16 @@ def render(ref: Referential, ctx: Context) -> None:
     if not ctx.region and not ctx.department:
         st.info("Choisissez une région ou un département pour afficher la carte cliquable.")
     else:
-        frame = data.unit_display(tuple(scope_units.index))
+        frame = data.clickable_units(tuple(scope_units.index))
         deps = tuple(sorted(scope_units["department"].astype(str).unique()))
 
         def base() -> folium.Map:
             outlines = data.outlines("department", deps)
             return maps.build_map(territory_base_map(frame, outlines), tiles=ctx.tiles)
 
-        fmap = data.session_memo("territory-base-map", f"{map_key}|{ctx.tiles}", base)
+        # Built anew each run: streamlit-folium alters the map it is given, so a kept
+        # Map object would not draw again; the base map's data itself is cached.
+        fmap = base()
         st_folium(
             fmap,
             height=520,
