@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from diagnosis.limits import MAX_UPLOAD_MB, MIB, limits_fr
 from ui import fmt
 
-#: Largest file accepted, in Mo as people count them (mebibytes).
-MAX_UPLOAD_MIB = 50
-MAX_UPLOAD_BYTES = MAX_UPLOAD_MIB * 1024 * 1024
+#: Largest file accepted, in Mo as people count them (mebibytes): the library's limit.
+MAX_UPLOAD_MIB = MAX_UPLOAD_MB
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * MIB
+
+__all__ = ["MAX_UPLOAD_BYTES", "MAX_UPLOAD_MIB", "UPLOAD_HELP", "limits_fr", "upload_refusal"]
 
 UPLOAD_HELP = (
     f"Taille maximale : {MAX_UPLOAD_MIB} Mo par fichier. Le fichier reste dans votre session "

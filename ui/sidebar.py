@@ -320,6 +320,9 @@ def render(ref: Referential) -> Context:
         st.header("Données de soins")
         care, care_sources, care_keys = _care_uploads()
         st.caption(f"Taille maximale d'un fichier : {limits.MAX_UPLOAD_MIB} Mo.")
+        with st.expander("Limites des fichiers acceptés"):
+            for line in limits.limits_fr():
+                st.caption(line[0].upper() + line[1:] + ".")
         st.header("Affichage")
         tiles = st.checkbox(
             "Fond de carte OpenStreetMap (nécessite internet)",
