@@ -174,6 +174,7 @@ SHEET_NAMES = {
     "perimeter_parts.csv": "Parties",
     "enclaves.csv": "Enclaves",
     "proposals.csv": "Propositions",
+    "proposal_members.csv": "Communes des propositions",
     "perimeter_members.csv": "Communes",
     "import_report.csv": "Rapport d'import",
 }
@@ -335,8 +336,29 @@ def people_tables(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]
 
 
 def people_workbook(diag: Diagnosis) -> bytes:
-    """The diagnosis workbook for people: one sheet per table, French headers and values."""
-    return excel_bytes(people_tables(diagnosis_tables(diag)))
+    """The diagnosis workbook for people: one sheet per table, French headers and values.
+
+    Lists of commune codes are never packed into one cell (an Excel cell holds
+    32,767 characters, a white-zone group of a whole region far more): the
+    groups' codes are already in the white-zone sheet (one row per commune with
+    its group), and the proposals' codes get a sheet of their own, one row per
+    commune.
+    """
+    tables = diagnosis_tables(diag)
+    tables["white_zone_clusters.csv"] = tables["white_zone_clusters.csv"].drop(
+        columns=["codes"], errors="ignore"
+    )
+    if diag.proposals is not None and "codes" in diag.proposals.proposals:
+        proposals = diag.proposals.proposals
+        tables["proposals.csv"] = tables["proposals.csv"].drop(columns=["codes"])
+        tables["proposal_members.csv"] = (
+            proposals[["proposal_id", "codes"]]
+            .explode("codes")
+            .dropna(subset=["codes"])
+            .rename(columns={"codes": "code"})
+            .reset_index(drop=True)
+        )
+    return excel_bytes(people_tables(tables))
 
 
 def geopackage_bytes(diag: Diagnosis) -> bytes:

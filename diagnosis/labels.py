@@ -40,7 +40,7 @@ COLUMN_LABELS: dict[str, str] = {
     "population_year": "année de la population",
     "n_units": "communes",
     "size_class": "taille ACI",
-    "size_label": "taille ACI",
+    "size_label": "taille ACI (libellé)",
     "below_minimum": "sous le seuil",
     "minimum_population": "seuil de population",
     "missing_to_minimum": "habitants manquants",
@@ -61,8 +61,8 @@ COLUMN_LABELS: dict[str, str] = {
     "population_included": "habitants inclus",
     "share_included": "part incluse",
     "cut": "EPCI coupé",
-    "n_epcis": "EPCI",
-    "n_epcis_cut": "EPCI coupés",
+    "n_epcis": "nombre d'EPCI",
+    "n_epcis_cut": "nombre d'EPCI coupés",
     "funding_max_eur": "financement maximal (€)",
     "code": "code INSEE",
     "commune": "commune",
@@ -83,7 +83,7 @@ COLUMN_LABELS: dict[str, str] = {
     "epcis": "EPCI",
     "evidence": "justification",
     "compactness": "compacité",
-    "option": "option",
+    "option": "option (code)",
     "option_label": "option",
     "side": "côté",
     "distance_a_km": "distance à la mairie principale de A (km)",
@@ -98,6 +98,51 @@ COLUMN_LABELS: dict[str, str] = {
     "n": "nombre",
     "border_m": "frontière commune (m)",
     "n_units_adjacent": "communes limitrophes",
+    "area_shared_km2": "superficie commune (km²)",
+    "codes": "codes INSEE",
+    "epci_n_units": "communes de l'EPCI",
+    "is_island": "île",
+    "level": "niveau",
+    "margin_to_nearest_bound": "marge à la borne de taille la plus proche",
+    "n_contested_received": "communes disputées reçues",
+    "n_epci": "nombre d'EPCI",
+    "n_epci_cut": "nombre d'EPCI coupés",
+    "n_epci_whole": "nombre d'EPCI entiers",
+    "n_neighbour_perimeters": "périmètres voisins (nombre)",
+    "n_units_included": "communes incluses",
+    "n_units_shared": "communes partagées",
+    "name_a": "nom A",
+    "name_b": "nom B",
+    "nearest_bound": "borne de taille la plus proche",
+    "option_epci_entiers": "EPCI entiers",
+    "option_mairie_la_plus_proche": "mairie la plus proche",
+    "option_tout_a": "tout à A",
+    "option_tout_b": "tout à B",
+    "option_partage_population": "partage",
+    "part": "partie",
+    "perimeter_a": "périmètre A",
+    "perimeter_b": "périmètre B",
+    "perimeter_ids": "identifiants des périmètres",
+    "population_after": "habitants après",
+    "population_label": "millésime de la population",
+    "population_shared": "habitants en commun",
+    "reaches_minimum": "atteint le seuil",
+    "share_units_covered": "part des communes couvertes",
+    "size_class_after": "taille ACI après",
+    "size_lower_bound": "borne inférieure de la taille",
+    "size_upper_bound": "borne supérieure de la taille",
+    "source_rows": "lignes du fichier",
+    "status_a": "stade A",
+    "status_b": "stade B",
+    "statuses": "stades",
+    "target_name": "périmètre de rattachement",
+    "target_perimeter_id": "identifiant du périmètre de rattachement",
+    "target_population_before": "habitants du périmètre avant",
+    "units_covered": "communes couvertes",
+    "units_total": "communes (total)",
+    "via": "reconnue par",
+    "share_a": "part comptée pour A",
+    "n_units_without_apl": "communes sans APL",
     "indicator": "indicateur",
     "unit": "unité",
     "source": "source",
@@ -155,17 +200,26 @@ PROPOSAL_KIND_LABELS: dict[str, str] = {
 }
 
 #: Columns shown as percentages (values are shares between 0 and 1).
-SHARE_COLUMNS = frozenset({"share_covered", "share_white", "share_included", "compactness_share"})
+SHARE_COLUMNS = frozenset(
+    {
+        "share_covered",
+        "share_white",
+        "share_included",
+        "share_units_covered",
+        "share_a",
+    }
+)
 #: Columns shown with one decimal (distances, areas, densities).
 DECIMAL_COLUMNS: dict[str, int] = {
     "area_km2": 1,
+    "area_shared_km2": 1,
     "density_per_km2": 1,
     "distance_a_km": 1,
     "distance_b_km": 1,
     "compactness": 2,
 }
 #: Columns holding stage keys.
-STAGE_COLUMNS = frozenset({"status", "status_min"})
+STAGE_COLUMNS = frozenset({"status", "status_min", "status_a", "status_b"})
 #: Columns holding euros.
 EURO_COLUMNS = frozenset({"funding_max_eur"})
 
@@ -310,7 +364,15 @@ def for_people(
             continue
         out[column] = [fmt(v) for v in series.astype(object)]
     headers = {**COLUMN_LABELS, **(labels or {})}
-    return out.rename(columns=lambda c: headers.get(str(c), str(c).replace("_", " ")))
+    names = [headers.get(str(c), str(c).replace("_", " ")) for c in out.columns]
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
+        # Two ids with one label in a table would make two columns of the same name.
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:
+            names[i] = f"{name} ({seen[name]})"
+    out.columns = names
+    return out
 
 
 def _csv_cell(value: object) -> object:

@@ -275,9 +275,8 @@ def test_dashboard_exports_read_back(real_referential: Referential, tmp_path: Pa
     import openpyxl
     import pandas as pd
 
-    from diagnosis.export import diagnosis_tables, excel_bytes
+    from diagnosis.export import diagnosis_tables, excel_bytes, perimeters_geojson, white_zone_csv
     from diagnosis.export import geopackage_bytes as gpkg_bytes
-    from diagnosis.export import perimeters_geojson, white_zone_csv
 
     diag = expected_diagnosis("exemple_fictif_paca_couverture.csv")
     per = gpd.read_file(_io.BytesIO(perimeters_geojson(diag)))

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from diagnosis import reading
+import diagnosis.read_polygons as polygon_reading
 from diagnosis.archives import extract_shapefile
 from diagnosis.errors import FileReadError
 from diagnosis.limits import MAX_ARCHIVE_MEMBERS, MAX_CELL_CHARS, MIB, check_upload_size
@@ -350,10 +350,10 @@ def test_broken_geojson_message_has_no_library_text(tmp_path: Path) -> None:
 
 def test_polygon_limits_refuse_in_french(monkeypatch: pytest.MonkeyPatch) -> None:
     data = _square_geojson(4.6, 43.6, 0.05)
-    monkeypatch.setattr(reading, "MAX_VERTICES", 4)
+    monkeypatch.setattr(polygon_reading, "MAX_VERTICES", 4)
     with pytest.raises(FileReadError, match="Couche trop détaillée : 5 sommets"):
         read_polygons(data, file_format="geojson")
-    monkeypatch.setattr(reading, "MAX_VERTICES", 1000)
-    monkeypatch.setattr(reading, "MAX_POLYGONS", 0)
+    monkeypatch.setattr(polygon_reading, "MAX_VERTICES", 1000)
+    monkeypatch.setattr(polygon_reading, "MAX_POLYGONS", 0)
     with pytest.raises(FileReadError, match="Couche trop grande : 1 objets"):
         read_polygons(data, file_format="geojson")

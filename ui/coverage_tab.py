@@ -267,7 +267,9 @@ def render(ref: Referential, ctx: Context) -> None:
         f"{md_text(diag.referential.population_label)} · périmètres : {md_text(ctx.source_label)}"
     )
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Périmètres", fmt.number(len(diag.perimeters.summary)))
+    # A perimeter whose communes are all outside the scope is not a CPTS of the scope.
+    in_scope = diag.perimeters.summary["n_units"] > 0
+    c1.metric("Périmètres", fmt.number(int(in_scope.sum())))
     c2.metric("Population couverte", fmt.share(main["share_covered"]))
     c3.metric("Communes en zone blanche", fmt.number(len(diag.white.units)))
     c4.metric("Communes en chevauchement", fmt.number(len(diag.overlaps)))
@@ -312,6 +314,13 @@ def _coverage_rates(diag: Diagnosis) -> None:
 def _perimeters_section(ref: Referential, ctx: Context, diag: Diagnosis) -> None:
     st.markdown("#### CPTS du périmètre d'étude")
     table = perimeter_table(diag)
+    outside = int((table["n_units"] == 0).sum())
+    table = table[table["n_units"] > 0]
+    if outside:
+        st.caption(
+            f"{fmt.number(outside)} périmètre(s) du fichier n'ont aucune commune dans le "
+            "périmètre d'étude : ils ne sont pas comptés ici."
+        )
     c1, c2 = st.columns([2, 1])
     query = c1.text_input("Rechercher une CPTS par son nom", key="coverage_search")
     sort = c2.selectbox(
