@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import html
 import io
+import json
 import re
 import time
 from pathlib import Path
@@ -315,3 +316,61 @@ def test_committee_journey(real_referential: Referential, tmp_path: Path) -> Non
     row = options[(options["option"] == "partage_population") & (options["side"] == "A")].iloc[0]
     assert fr_int(round(row["population"])) in fiche
     assert re.search(r"<title>Arbitrage : ", fiche)
+
+
+# --------------------------------------------------------------------------
+# What Chromium shows, Streamlit's own texts included
+# --------------------------------------------------------------------------
+
+#: Text nodes a person sees (not hidden, not shrunk to nothing by the French style sheet of
+#: ui/widgets_fr.py), and the placeholders of empty fields.
+VISIBLE_TEXT = """() => {
+    const out = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+        const node = walker.currentNode, el = node.parentElement;
+        if (!el || !node.textContent.trim() || el.closest('style, script, noscript')) continue;
+        const style = getComputedStyle(el);
+        if (style.fontSize === '0px' || style.display === 'none' || style.visibility === 'hidden')
+            continue;
+        // Icon names ("keyboard_arrow_right") are drawn as icons by a ligature font.
+        if (style.fontFamily.includes('Material') || el.closest('[data-testid="stIconMaterial"]'))
+            continue;
+        if (!el.getClientRects().length) continue;
+        out.push(node.textContent.trim());
+    }
+    document.querySelectorAll('input[placeholder], textarea[placeholder]').forEach(i => {
+        if (!i.value && i.placeholder) out.push(i.placeholder);
+    });
+    return out;
+}"""
+
+
+def test_visible_texts_are_french_in_chromium(real_referential: Referential) -> None:
+    """Every workflow as Chromium draws it: no English, no raw value (Streamlit's texts too)."""
+    from tests.test_dashboard_french import scan
+
+    shown: dict[str, list[str]] = {}
+    journey = Journey()
+    with journey as page:
+        open_listing(page, ARS)
+        shown["couverture"] = page.evaluate(VISIBLE_TEXT)
+        page.get_by_text("Mon territoire (CPTS)").click()
+        page.get_by_text("Le territoire est vide").wait_for(timeout=120_000)
+        search = page.get_by_role("textbox", name="Rechercher une commune (nom ou code INSEE)")
+        search.fill("13041")
+        search.press("Enter")
+        settle(page)
+        page.get_by_role("button", name="Ajouter la commune").click()
+        wait_metric(page, "Communes", "1")
+        settle(page)
+        shown["territoire"] = page.evaluate(VISIBLE_TEXT)
+        page.get_by_text("Arbitrage (comité régional)").click()
+        page.get_by_text("Paire de projets en chevauchement").wait_for(timeout=120_000)
+        settle(page)
+        shown["arbitrage"] = page.evaluate(VISIBLE_TEXT)
+        shot(page, "journey-french-arbitrage.png")
+    (ARTIFACTS / "visible-texts.json").write_text(json.dumps(shown, ensure_ascii=False, indent=1))
+    for workflow, texts in shown.items():
+        assert len(texts) > 30, workflow
+        assert scan(texts) == [], (workflow, scan(texts))
