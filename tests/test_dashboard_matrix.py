@@ -137,6 +137,7 @@ COVERAGE_CASES = [
     Case("paca", "partly_outside.csv", "aci_signe"),
     Case("paca", "unknown_codes.csv"),
     Case("bdr", EXAMPLE, "aci_signe"),
+    Case("paca", EXAMPLE, "projet_sante"),
     Case("bdr", "ars_regional.csv"),
     Case("bdr", "no_status.csv"),
     Case("ille", "brittany.csv"),
@@ -266,6 +267,19 @@ def test_no_status_file_explains_the_threshold(real_referential: Referential) ->
     shown = metrics(at)
     assert shown["Périmètres"] == "2"
     assert shown["Communes en chevauchement"] == "1"
+
+
+def test_no_status_legend_says_not_given(real_referential: Referential) -> None:
+    """The coverage map of a file without status: its legend says the stage is not given."""
+    from ui.coverage_tab import coverage_layers, coverage_map
+
+    diag = library_diagnosis("no_status.csv", "bdr", "emergence")
+    layers = coverage_layers(diag)
+    labels = [entry.label for entry in coverage_map(layers).legend]
+    assert "Statut non renseigné" in labels
+    assert "Statut inconnu" not in labels
+    # The tooltip of each CPTS says the same.
+    assert set(layers["perimeters"]["status_fr"]) == {"Statut non renseigné"}
 
 
 @pytest.mark.xfail(

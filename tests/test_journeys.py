@@ -253,7 +253,7 @@ def test_cpts_leader_journey(real_referential: Referential, tmp_path: Path) -> N
         reloaded = wait_metric(page, "Habitants", population)
         shot(page, "journey-cpts-reloaded.png")
 
-    saved = pd.read_csv(saved_path, sep=None, engine="python", dtype=str, encoding="utf-8-sig")
+    saved = read_people_csv(saved_path)
     code_column = next(c for c in saved.columns if "code" in c.lower())
     codes = sorted(saved[code_column])
     assert "13041" in codes and len(codes) == 2
