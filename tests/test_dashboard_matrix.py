@@ -399,6 +399,17 @@ def test_dispute_of_the_first_pair(real_referential: Referential, scope: str, na
         assert len(pairs.options) == 4  # three pairs around Aix, one around Arles
     options = next(d.value for d in at.dataframe if "option" in d.value.columns)
     assert set(options["côté"]) == {"A", "B"}
+    if name == "ars_regional.csv":
+        # Aix-en-Provence is too big for one side: it is proposed as shared, with its option.
+        shared_option = "Communes partagées : population répartie selon la part fixée"
+        assert any(str(o).startswith(shared_option) for o in options["option"])
+        key = f"dispute_shared_{pair['perimeter_a']}-{pair['perimeter_b']}"
+        assert at.multiselect(key=key).value == ["13001"]
+        at.multiselect(key=key).set_value([]).run()
+        ok(at)
+        options = next(d.value for d in at.dataframe if "option" in d.value.columns)
+        assert not any(str(o).startswith(shared_option) for o in options["option"])
+        assert len(options) == 10  # five whole-commune options, two sides each
 
 
 @pytest.mark.parametrize(("scope", "name"), [("ille", "brittany.csv"), ("paca", "header_only.csv")])
