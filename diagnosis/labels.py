@@ -199,6 +199,15 @@ PROPOSAL_KIND_LABELS: dict[str, str] = {
     "a_examiner": "à examiner",
 }
 
+#: How a commune of a perimeter was recognised (column ``via`` of the members).
+VIA_LABELS: dict[str, str] = {
+    "code": "code INSEE",
+    "ancien_code": "ancien code (commune fusionnée)",
+    "commune_parente": "commune parente (Paris, Lyon, Marseille)",
+    "nom": "nom de la commune",
+    "polygone": "polygone",
+}
+
 #: Columns shown as percentages (values are shares between 0 and 1).
 SHARE_COLUMNS = frozenset(
     {
@@ -299,6 +308,8 @@ def _named_formatter(column: str, series: pd.Series) -> Callable[[object], str] 
             else PROPOSAL_KIND_LABELS
         )
         return lambda v: labels.get(str(v), _text(v))
+    if column == "via":
+        return lambda v: VIA_LABELS.get(str(v), _text(v))
     if column in SHARE_COLUMNS:
         return fr_share
     if column in EURO_COLUMNS:

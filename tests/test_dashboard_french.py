@@ -21,7 +21,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from diagnosis.referential import Referential
-from tests.test_dashboard_matrix import EXAMPLE, TRUNCATED, library_diagnosis, ok, start
+from tests.test_dashboard_matrix import EXAMPLE, library_diagnosis, ok, start
 
 pytestmark = pytest.mark.referential
 
@@ -165,7 +165,7 @@ PAGES = [
     ("bdr", EXAMPLE, "couverture"),
     ("paca", "unknown_codes.csv", "couverture"),
     ("bdr", "partly_outside.csv", "couverture"),
-    pytest.param("france", EXAMPLE, "couverture", marks=TRUNCATED),
+    ("france", EXAMPLE, "couverture"),
     ("paca", "ars_regional.csv", "territoire"),
     ("ille", "brittany.csv", "territoire"),
     ("paca", "ars_regional.csv", "arbitrage"),
@@ -259,8 +259,8 @@ EXPORT_CASES = [("paca", "ars_regional.csv"), ("bdr", EXAMPLE), ("paca", "unknow
 def test_coverage_csv_exports_are_french(
     real_referential: Referential, scope: str, name: str
 ) -> None:
+    from diagnosis.export import white_zone_csv
     from diagnosis.labels import people_csv
-    from ui.coverage_tab import white_zone_csv
     from ui.sidebar import report_for_people
 
     diag = library_diagnosis(name, scope, "emergence")
@@ -271,33 +271,19 @@ def test_coverage_csv_exports_are_french(
     assert scan(report) == [], "CSV du rapport d'import"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ui/coverage_tab.py people_workbook() -> diagnosis/labels.py for_people(): columns "
-    "without a French label in COLUMN_LABELS fall back to the id with spaces, so the Couverture "
-    "workbook shows English headers ('perimeter ids', 'share units covered', 'perimeter a', "
-    "'status a', 'target perimeter id', 'population label', 'n epci cut', 'size lower bound', "
-    "'margin to nearest bound'…) and the raw value 'ancien_code' (column 'via' of the members "
-    "sheet)",
-)
 @pytest.mark.parametrize(("scope", "name"), EXPORT_CASES[:1])
 def test_coverage_workbook_is_french(real_referential: Referential, scope: str, name: str) -> None:
-    from ui.coverage_tab import people_workbook
+    from diagnosis.export import people_workbook
 
     workbook = workbook_texts(people_workbook(library_diagnosis(name, scope, "emergence")))
     assert len(workbook) > 20
     assert scan(workbook) == [], "classeur Excel de la couverture"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="diagnosis/labels.py COLUMN_LABELS: size_class and size_label are both labelled "
-    "'taille ACI', so the CPTS sheet of the Couverture workbook has two columns of that name",
-)
 def test_coverage_workbook_headers_are_unique(real_referential: Referential) -> None:
     import openpyxl
 
-    from ui.coverage_tab import people_workbook
+    from diagnosis.export import people_workbook
 
     raw = people_workbook(library_diagnosis("ars_regional.csv", "paca", "emergence"))
     book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True)

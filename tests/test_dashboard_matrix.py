@@ -43,9 +43,6 @@ SCOPES = {
 }
 EXAMPLE = "exemple_fictif_paca_couverture.csv"
 
-#: At France scope the Couverture workbook truncates a cell (xlsxwriter warns): that bug has
-#: its own xfail test below; the other checks of a France case must still run.
-TRUNCATED = pytest.mark.filterwarnings("ignore:Cell contents too long:UserWarning")
 
 
 def fr_int(n: int) -> str:
@@ -131,8 +128,8 @@ class Case:
 
 
 COVERAGE_CASES = [
-    pytest.param(Case("france", EXAMPLE), marks=TRUNCATED),
-    pytest.param(Case("france", EXAMPLE, "aci_signe"), marks=TRUNCATED),
+    Case("france", EXAMPLE),
+    Case("france", EXAMPLE, "aci_signe"),
     Case("paca", "ars_regional.csv"),
     Case("paca", "partly_outside.csv", "aci_signe"),
     Case("paca", "unknown_codes.csv"),
@@ -142,7 +139,7 @@ COVERAGE_CASES = [
     Case("bdr", "no_status.csv"),
     Case("ille", "brittany.csv"),
     Case("ille", "brittany.csv", "aci_signe"),
-    pytest.param(Case("france", "idf_stades.csv"), marks=TRUNCATED),
+    Case("france", "idf_stades.csv"),
 ]
 
 
@@ -152,7 +149,8 @@ def test_coverage_figures_match_the_library(real_referential: Referential, case:
     diag = library_diagnosis(case.file, case.scope, case.status_min)
     assert not at.sidebar.error, texts(at.sidebar.error)
     shown = metrics(at)
-    assert shown["Périmètres"] == fr_int(len(diag.perimeters.summary))
+    # The figure counts the perimeters with at least one commune in the scope.
+    assert shown["Périmètres"] == fr_int(int((diag.perimeters.summary["n_units"] > 0).sum()))
     assert shown["Population couverte"] == fr_share(
         diag.coverage_at_threshold().iloc[0]["share_covered"]
     )
@@ -204,13 +202,6 @@ def test_ars_listing_hand_counts(
     assert shown["Communes en zone blanche"] == fr_int(len(scoped_ref(scope).units))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ui/coverage_tab.py render(): the metric « Périmètres » is "
-    "len(diag.perimeters.summary), "
-    "which counts a CPTS with no commune in the scope (CPTS Bléone, all in the 04, shows at "
-    "department 13: 8 instead of 7)",
-)
 def test_ars_listing_counts_only_cpts_of_the_department(real_referential: Referential) -> None:
     at = start("bdr", "ars_regional.csv")
     assert metrics(at)["Périmètres"] == "7"
@@ -282,14 +273,8 @@ def test_no_status_legend_says_not_given(real_referential: Referential) -> None:
     assert set(layers["perimeters"]["status_fr"]) == {"Statut non renseigné"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="diagnosis/export.py excel_bytes() (called by ui/coverage_tab.py people_workbook): at "
-    "France scope the white-zone sheet has a `codes` cell of about 200,000 characters; xlsxwriter "
-    "truncates it to 32,767 with a UserWarning, so the Excel export silently loses codes",
-)
 def test_france_workbook_loses_no_cell(real_referential: Referential) -> None:
-    from ui.coverage_tab import people_workbook
+    from diagnosis.export import people_workbook
 
     diag = library_diagnosis(EXAMPLE, "france", "emergence")
     with warnings.catch_warnings():
@@ -297,14 +282,6 @@ def test_france_workbook_loses_no_cell(real_referential: Referential) -> None:
         assert people_workbook(diag)
 
 
-@TRUNCATED
-@pytest.mark.xfail(
-    strict=True,
-    reason="diagnosis/import_table.py: a status column named `stade_source` is not detected "
-    "(every perimeter gets « Aucun statut indiqué »), and the real labels "
-    "« en activité (avril 2025) », « lettre d'intention déposée (15/09/2021) »… are not mapped "
-    "(issue 10 item 12)",
-)
 def test_idf_listing_stage_labels_are_read(real_referential: Referential) -> None:
     at = start("france", "idf_stades.csv", status_min="aci_signe")
     ok(at)
@@ -338,7 +315,7 @@ def test_idf_listing_at_region_scope(real_referential: Referential) -> None:
 @pytest.mark.parametrize(
     ("scope", "name", "query", "code"),
     [
-        pytest.param("france", "idf_stades.csv", "Vanves", "92075", marks=TRUNCATED),
+        ("france", "idf_stades.csv", "Vanves", "92075"),
         ("paca", "ars_regional.csv", "Gardanne", "13041"),
         ("bdr", "header_only.csv", "13004", "13004"),
         ("ille", "brittany.csv", "Rennes", "35238"),
@@ -375,7 +352,7 @@ def test_territory_by_search(
     [
         ("paca", "ars_regional.csv"),
         ("bdr", "ars_regional.csv"),
-        pytest.param("france", EXAMPLE, marks=TRUNCATED),
+        ("france", EXAMPLE),
     ],
 )
 def test_dispute_of_the_first_pair(real_referential: Referential, scope: str, name: str) -> None:
