@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from diagnosis.referential import ReferentialMissingError
+from diagnosis import ReferentialMissingError
 from ui import coverage_tab, data, dispute_tab, maps, sidebar, territory_tab, widgets_fr
 
 st.set_page_config(page_title="Atlas CPTS", page_icon="🗺️", layout="wide")

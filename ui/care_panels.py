@@ -24,15 +24,22 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from coverage.access import referential_pairs
-from coverage.apl import AplData
-from coverage.indicators import CareData, merge_apl
-from coverage.priority import NO_APL_COLOR, apl_classes, apl_map_classes, priority_white_zones
-from coverage.whatif import ESTIMATE_LABEL, WhatIfModel, WhatIfResult, gp_whatif_model
-from diagnosis.errors import AtlasError
+from coverage import (
+    ESTIMATE_LABEL,
+    AplData,
+    CareData,
+    WhatIfModel,
+    WhatIfResult,
+    apl_classes,
+    apl_map_classes,
+    gp_whatif_model,
+    merge_apl,
+    priority_white_zones,
+    referential_pairs,
+)
+from coverage.priority import NO_APL_COLOR
+from diagnosis import AtlasError, Diagnosis, Referential
 from diagnosis.labels import for_people, fr_number, fr_share, people_csv
-from diagnosis.pipeline import Diagnosis
-from diagnosis.referential import Referential
 from ui import data, maps
 from ui.safe import md_text
 

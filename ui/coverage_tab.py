@@ -9,13 +9,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from coverage.apl import AplData
-from diagnosis import export
+from coverage import AplData
+from diagnosis import STAGE_KEYS, Diagnosis, Referential, export, stage_label
 from diagnosis.geometry import dissolve_perimeters
 from diagnosis.labels import PROPOSAL_KIND_LABELS, for_people
-from diagnosis.pipeline import Diagnosis
-from diagnosis.referential import Referential, load_display_geometries, load_outlines
-from diagnosis.rules import STAGE_KEYS, stage_label
+from diagnosis.referential import load_display_geometries, load_outlines
 from diagnosis.white_zones import cluster_geometries
 from ui import care_panels, data, fmt, maps
 from ui.safe import md_text

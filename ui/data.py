@@ -22,22 +22,29 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from coverage.apl import AplData, load_drees_apl
-from coverage.embedded import embedded_apl
-from coverage.indicators import CareData, computed_gp_access
-from coverage.supply import SupplyTable, load_bpe, load_population_ages, load_rpps
-from diagnosis.errors import AtlasError
-from diagnosis.model import PerimeterImport
-from diagnosis.paths import EXAMPLES_DIR
-from diagnosis.perimeters import import_perimeters
-from diagnosis.pipeline import Diagnosis, run_diagnosis
-from diagnosis.referential import (
-    Referential,
-    load_display_geometries,
-    load_outlines,
-    load_referential,
+from coverage import (
+    AplData,
+    CareData,
+    SupplyTable,
+    computed_gp_access,
+    embedded_apl,
+    load_bpe,
+    load_drees_apl,
+    load_population_ages,
+    load_rpps,
 )
-from diagnosis.rules import StageKey
+from diagnosis import (
+    AtlasError,
+    Diagnosis,
+    PerimeterImport,
+    Referential,
+    StageKey,
+    import_perimeters,
+    load_referential,
+    run_diagnosis,
+)
+from diagnosis.paths import EXAMPLES_DIR
+from diagnosis.referential import load_display_geometries, load_outlines
 from ui import maps
 
 #: Example files made by the project, by workflow ("exemple fictif").

@@ -8,9 +8,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from diagnosis import export
-from diagnosis.disputes import Dispute, compare_perimeters
-from diagnosis.referential import Referential
+from diagnosis import Dispute, Referential, compare_perimeters, export
 from ui import data, fmt, maps
 from ui.fiche import fiche_html, svg_map
 from ui.safe import md_text

@@ -8,10 +8,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from diagnosis import STAGE_KEYS, PerimeterImport, Referential, StageKey, stage_label
 from diagnosis.labels import REPORT_KIND_LABELS, SEVERITY_LABELS, for_people, people_csv
-from diagnosis.model import PerimeterImport
-from diagnosis.referential import Referential
-from diagnosis.rules import STAGE_KEYS, StageKey, stage_label
 from ui import data, fmt, limits
 from ui.safe import md_text
 from ui.sources import embedded_care_lines, sources_markdown

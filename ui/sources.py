@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from coverage.embedded import embedded_manifest
+from coverage import embedded_manifest
+from diagnosis import AtlasError
 from diagnosis.build import iter_problems
-from diagnosis.errors import AtlasError
 
 
 def sources_markdown(manifest: Mapping[str, Any]) -> str:

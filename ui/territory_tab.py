@@ -13,13 +13,11 @@ import shapely
 import streamlit as st
 from streamlit_folium import st_folium
 
-from coverage.indicators import scope_names, territory_indicators
+from coverage import scope_names, territory_indicators
+from diagnosis import Referential, export_perimeters_csv, perimeters_from_members, simulate_funding
 from diagnosis.checks import territory_summary
 from diagnosis.labels import for_people
-from diagnosis.model import perimeters_from_members
-from diagnosis.perimeter_csv import export_perimeters_csv
-from diagnosis.referential import Referential
-from diagnosis.rules import CrisisYear, OptionalMission, simulate_funding
+from diagnosis.rules import CrisisYear, OptionalMission
 from diagnosis.textnorm import name_key, slug
 from ui import care_panels, data, fmt, maps
 from ui.fiche import fiche_html, svg_map
