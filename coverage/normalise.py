@@ -246,7 +246,12 @@ def read_delimited(data: bytes, *, expected: Sequence[str], what: str) -> pd.Dat
     try:
         frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
     except pd.errors.ParserError as exc:
-        raise ValueError(f"{what} : fichier illisible ({exc}).") from exc
+        raise DataError(
+            f"{what} : fichier illisible (lignes de longueurs différentes, guillemets mal "
+            "fermés ou séparateur inattendu). Attendu : un tableau délimité (; , tabulation "
+            "ou |) avec une ligne d'en-tête.",
+            detail=str(exc),
+        ) from exc
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in expected if c not in frame.columns]
     if missing:
