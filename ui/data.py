@@ -101,24 +101,80 @@ def import_key(
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:24]
 
 
+#: Memory a browser session may keep for results computed from its files (bytes).
+SESSION_MEMORY_BUDGET = 768 * 1024 * 1024
+
+
+def approx_nbytes(value: object, *, _depth: int = 0) -> int:
+    """A fast estimate of the memory held by ``value`` (frames, arrays, strings, containers).
+
+    Frames count their columns' buffers (``memory_usage(deep=False)``) plus a
+    flat estimate for object columns, so that the estimate stays cheap on large
+    imports; it is meant to bound caches, not to account for every byte.
+    """
+    if _depth > 4 or value is None:
+        return 0
+    if isinstance(value, pd.DataFrame):
+        objects = sum(
+            pd.api.types.is_object_dtype(t) or pd.api.types.is_string_dtype(t)
+            for t in value.dtypes
+        )
+        return int(value.memory_usage(index=True, deep=False).sum()) + objects * len(value) * 64
+    if isinstance(value, (pd.Series, pd.Index)):
+        return int(value.memory_usage(deep=False)) + (len(value) * 64 if value.dtype == object else 0)
+    if hasattr(value, "nbytes") and isinstance(getattr(value, "nbytes", None), int):
+        return int(value.nbytes)  # numpy arrays
+    if isinstance(value, (bytes, str)):
+        return len(value)
+    if isinstance(value, dict):
+        return sum(approx_nbytes(v, _depth=_depth + 1) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(approx_nbytes(v, _depth=_depth + 1) for v in value[:10_000])
+    fields = getattr(value, "__dataclass_fields__", None)
+    if fields:
+        return sum(approx_nbytes(getattr(value, f, None), _depth=_depth + 1) for f in fields)
+    return 64
+
+
 def session_memo(slot: str, key: str, compute: Callable[[], T], *, keep: int = 1) -> T:
     """``compute()``, remembered in this browser session only, under ``slot``.
 
     User files and what is computed from them never enter a cache shared by
     sessions: another session can neither see them nor be served them. Each
-    slot keeps its ``keep`` latest results, so memory is bounded by the
-    number of open sessions, not by the number of files ever uploaded.
+    slot keeps its ``keep`` latest results, and the whole session keeps at most
+    :data:`SESSION_MEMORY_BUDGET` bytes (estimated): beyond it, the oldest
+    results of every slot are dropped (and recomputed if asked for again).
     """
     memo: dict[str, OrderedDict[str, Any]] = st.session_state.setdefault("_atlas_memo", {})
+    sizes: dict[tuple[str, str], int] = st.session_state.setdefault("_atlas_memo_sizes", {})
     entries = memo.setdefault(slot, OrderedDict())
     if key in entries:
         entries.move_to_end(key)
         return cast(T, entries[key])
     value = compute()
     entries[key] = value
+    sizes[(slot, key)] = approx_nbytes(value)
     while len(entries) > keep:
-        entries.popitem(last=False)
+        old, _ = entries.popitem(last=False)
+        sizes.pop((slot, old), None)
+    _within_budget(memo, sizes, newest=(slot, key))
     return value
+
+
+def _within_budget(
+    memo: dict[str, OrderedDict[str, Any]],
+    sizes: dict[tuple[str, str], int],
+    *,
+    newest: tuple[str, str],
+) -> None:
+    """Drop the oldest entries (never the newest) until the session fits its budget."""
+    while sum(sizes.values()) > SESSION_MEMORY_BUDGET:
+        victims = [k for k in sizes if k != newest]
+        if not victims:
+            return
+        slot, key = victims[0]
+        memo.get(slot, OrderedDict()).pop(key, None)
+        sizes.pop((slot, key), None)
 
 
 @dataclass(frozen=True)
