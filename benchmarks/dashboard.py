@@ -163,13 +163,22 @@ def interactions(n_clicks: int = 20) -> dict:
                 before = "0"
             print(f"  click {i + 1}: {clicks[-1]:.2f} s", flush=True)
         out["territory_clicks_s"] = clicks
+        # A listing with several overlapping pairs (a city claimed by three CPTS, another by two).
+        listing = PROJECT / "tests" / "fixtures" / "listings" / "ars_regional.csv"
         page.get_by_text("Arbitrage (comité régional)").click()
         page.get_by_text("Options de partage").first.wait_for(timeout=120_000)
+        page.get_by_text("Mon fichier", exact=True).click()
+        uploader = page.locator("[data-testid='stFileUploader']", has_text="Fichier de périmètres")
+        uploader.wait_for(timeout=60_000)
+        uploader.locator("input[type='file']").set_input_files(str(listing))
+        page.get_by_text(f"Fichier : {listing.name}", exact=True).wait_for(timeout=120_000)
+        page.get_by_text("Options de partage").first.wait_for(timeout=120_000)
+        page.wait_for_timeout(1_000)
         changes = []
         select = page.locator("[data-testid='stSelectbox']", has_text="Paire de projets")
         n_pairs = 0
         for i in range(1, 4):
-            before = _metric(page, "Habitants en jeu")
+            before = _metric(page, "A / B sans les communes")
             select.click()
             options = page.locator("[role='option']")
             n_pairs = options.count()
@@ -179,11 +188,12 @@ def interactions(n_clicks: int = 20) -> dict:
             start = time.perf_counter()
             options.nth(i).click()
             try:
-                _wait_change(page, "Habitants en jeu", before, timeout_s=60)
+                _wait_change(page, "A / B sans les communes", before, timeout_s=60)
                 wait_for_map(page)
                 changes.append(time.perf_counter() - start)
             except TimeoutError:
                 changes.append(float("nan"))
+            print(f"  pair {i + 1}: {changes[-1]:.2f} s", flush=True)
         out["dispute_pair_changes_s"] = changes
         browser.close()
     return out
