@@ -33,7 +33,8 @@ def coverage_layers(diag: Diagnosis, *, apl: AplData | None = None) -> dict[str,
     Pure function of the diagnosis (no Streamlit call): geometries are dissolved
     from the referential and simplified for display only. With ``apl`` (the
     DREES APL to GPs), a layer of communes coloured by APL is added: every
-    commune of a region or department, the white-zone communes at national scale.
+    commune of a region or department (at national scale the layer would hold
+    tens of thousands of communes: it is left out, and the page says so).
     """
     ref = diag.referential
     summary = diag.perimeters.summary
@@ -90,8 +91,8 @@ def coverage_layers(diag: Diagnosis, *, apl: AplData | None = None) -> dict[str,
     outline_level = "region" if national else "department"
     outline_codes = sorted(units[outline_level].astype(str).unique())
     apl_layer = None
-    if apl is not None:
-        shown = diag.white.units["code"].tolist() if national else units.index.tolist()
+    if apl is not None and not national:
+        shown = units.index.tolist()
         apl_units = gpd.GeoDataFrame(
             {
                 "code": pd.Series(shown, dtype=object),
@@ -103,7 +104,9 @@ def coverage_layers(diag: Diagnosis, *, apl: AplData | None = None) -> dict[str,
         apl_layer = care_panels.apl_layer(apl_units, apl, simplify_deg=tolerance)
     return {
         "apl_layer": apl_layer,
-        "apl_legend": care_panels.apl_legend_entries(apl) if apl is not None else (),
+        "apl_legend": care_panels.apl_legend_entries(apl)
+        if apl is not None and apl_layer is not None
+        else (),
         "perimeters": per,
         "white": white,
         "overlaps": overlaps,
@@ -283,6 +286,12 @@ def render(ref: Referential, ctx: Context) -> None:
     st.caption(
         "Contours simplifiés pour l'affichage ; calculs sur les contours complets. "
         "Choisissez une CPTS dans le tableau ci-dessous pour ouvrir sa fiche."
+        + (
+            " La couche de l'APL par commune s'affiche à l'échelle d'une région ou d'un "
+            "département."
+            if not ctx.region and not ctx.department
+            else ""
+        )
     )
     _coverage_rates(diag)
     _perimeters_section(ref, ctx, diag)
