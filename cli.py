@@ -261,6 +261,16 @@ def _profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_output_options(parser: argparse.ArgumentParser, *, out_help: str) -> None:
+    """Options shared by the commands that read a perimeter file and write a folder."""
+    parser.add_argument("--out", required=True, help=out_help)
+    parser.add_argument("--sheet", help="feuille du classeur de périmètres (défaut : détection)")
+    parser.add_argument(
+        "--referential", default=str(DEFAULT_REFERENTIAL_DIR), help="dossier du référentiel"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="sans barre de progression")
+
+
 def _add_profile_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     profile = sub.add_parser(
         "profile",
@@ -288,12 +298,7 @@ def _add_profile_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     profile.add_argument("--ages", help="population par âge de l'INSEE (par commune)")
     profile.add_argument("--bpe", help="base permanente des équipements de l'INSEE")
-    profile.add_argument("--out", required=True, help="dossier de sortie (profiles.csv)")
-    profile.add_argument("--sheet", help="feuille du classeur de périmètres (défaut : détection)")
-    profile.add_argument(
-        "--referential", default=str(DEFAULT_REFERENTIAL_DIR), help="dossier du référentiel"
-    )
-    profile.add_argument("--no-progress", action="store_true", help="sans barre de progression")
+    _add_output_options(profile, out_help="dossier de sortie (profiles.csv)")
     profile.set_defaults(func=_profile)
 
 
@@ -407,12 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=list(STAGE_KEYS),
         help="stade minimal pour compter un territoire comme couvert (défaut : emergence)",
     )
-    diag.add_argument("--out", required=True, help="dossier de sortie")
-    diag.add_argument("--sheet", help="feuille du classeur à lire (défaut : détection)")
-    diag.add_argument(
-        "--referential", default=str(DEFAULT_REFERENTIAL_DIR), help="dossier du référentiel"
-    )
-    diag.add_argument("--no-progress", action="store_true", help="sans barre de progression")
+    _add_output_options(diag, out_help="dossier de sortie")
     diag.set_defaults(func=_diagnose)
     _add_profile_parser(sub)
     _add_fetch_parser(sub)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Callable
 from typing import Any, cast
 
 import folium
@@ -372,7 +374,8 @@ def territory_profile(
         hide_index=True,
         width="stretch",
     )
-    _territory_exports(
+    fiche = functools.partial(
+        territory_fiche,
         ref,
         territory,
         diag=diag,
@@ -380,9 +383,9 @@ def territory_profile(
         indicators=indicators,
         scopes=scopes,
         name=name,
-        key=key,
-        saving=saving,
+        frame=data.unit_display(tuple(territory)),
     )
+    _territory_exports(ref, territory, fiche=fiche, name=name, key=key, saving=saving)
 
 
 def _apl_map(territory: list[str], care: Any, *, key: str) -> None:
@@ -493,10 +496,7 @@ def _territory_exports(
     ref: Referential,
     territory: list[str],
     *,
-    diag: Any,
-    funding: pd.DataFrame,
-    indicators: pd.DataFrame,
-    scopes: dict[str, str],
+    fiche: Callable[[], str],
     name: str,
     key: str,
     saving: bool,
@@ -513,20 +513,10 @@ def _territory_exports(
             key=f"{key}_save",
             on_click="ignore",
         )
-    frame = data.unit_display(tuple(territory))
     c2.download_button(
         "Fiche diagnostic imprimable (HTML)",
         # Built when the button is clicked, not on every run of the page.
-        lambda: territory_fiche(
-            ref,
-            territory,
-            diag=diag,
-            funding=funding,
-            indicators=indicators,
-            scopes=scopes,
-            name=name,
-            frame=frame,
-        ).encode("utf-8"),
+        lambda: fiche().encode("utf-8"),
         file_name=f"fiche_{slug(name) or 'territoire'}.html",
         mime="text/html",
         key=f"{key}_fiche",
