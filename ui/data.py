@@ -304,9 +304,12 @@ def show_map(
     st.iframe(html, height=height_px)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+# The referential's display frames are shared read-only by every session (callers
+# derive new frames with ``assign``, never modify them): cache_resource avoids
+# copying ~1,000 geometries on every run, as cache_data would.
+@st.cache_resource(max_entries=32, show_spinner=False)
 def unit_display(codes: tuple[str, ...]) -> gpd.GeoDataFrame:
-    """Display geometries, names and populations of units (for maps)."""
+    """Display geometries, names and populations of units (for maps; read-only)."""
     ref = national()
     units = ref.units.reindex(list(codes))
     return gpd.GeoDataFrame(
@@ -320,7 +323,7 @@ def unit_display(codes: tuple[str, ...]) -> gpd.GeoDataFrame:
     )
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner=False)
 def clickable_units(codes: tuple[str, ...], tolerance_deg: float = 0.002) -> gpd.GeoDataFrame:
     """Display geometries of a scope's communes, lighter still, for the clickable map.
 
@@ -332,7 +335,7 @@ def clickable_units(codes: tuple[str, ...], tolerance_deg: float = 0.002) -> gpd
     )
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, show_spinner=False)
 def outlines(level: str, codes: tuple[str, ...]) -> gpd.GeoDataFrame:
     """Department or region outlines for the map background."""
     return load_outlines(level, codes)
