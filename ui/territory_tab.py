@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 from collections.abc import Callable
@@ -274,9 +275,11 @@ def render(ref: Referential, ctx: Context) -> None:
             outlines = data.outlines("department", deps)
             return maps.build_map(territory_base_map(frame, outlines), tiles=ctx.tiles)
 
-        # Built anew each run: streamlit-folium alters the map it is given, so a kept
-        # Map object would not draw again; the base map's data itself is cached.
-        fmap = base()
+        # streamlit-folium alters the map it is given (a kept Map object would not draw
+        # again): it gets a copy of the map built once per scope.
+        fmap = copy.deepcopy(
+            data.session_memo("territory-base-map", f"{map_key}|{ctx.tiles}", base)
+        )
         st_folium(
             fmap,
             height=520,
