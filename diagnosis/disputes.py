@@ -33,6 +33,7 @@ import pandas as pd
 import pyproj
 
 from diagnosis.checks import size_class_table
+from diagnosis.errors import DataError
 from diagnosis.geometry import component_labels
 from diagnosis.membership import Membership
 from diagnosis.referential import Referential
@@ -129,10 +130,18 @@ def compare_perimeters(
         per option, one per side) and a ``summary``.
     """
     if perimeter_a == perimeter_b:
-        raise ValueError("Choisissez deux périmètres différents.")
+        raise DataError("Choisissez deux périmètres différents.")
     index = m.index
     a_units = _positions(m, perimeter_a)
     b_units = _positions(m, perimeter_b)
+    names = dict(zip(m.perimeters["perimeter_id"], m.perimeters["name"], strict=True))
+    for perimeter, units in ((perimeter_a, a_units), (perimeter_b, b_units)):
+        if len(units) == 0:
+            raise DataError(
+                f"Le périmètre « {names[perimeter]} » n'a aucune commune dans le périmètre "
+                "d'étude : rien à comparer. Choisissez un périmètre qui en a, ou élargissez "
+                "le périmètre d'étude."
+            )
     contested = np.intersect1d(a_units, b_units)
     only_a = np.setdiff1d(a_units, contested)
     only_b = np.setdiff1d(b_units, contested)
@@ -156,7 +165,6 @@ def compare_perimeters(
         "mairie_la_plus_proche": nearest_to_a,
         "epci_entiers": epci_choice,
     }
-    names = dict(zip(m.perimeters["perimeter_id"], m.perimeters["name"], strict=True))
     rules = size_rules()
     options_rows = []
 

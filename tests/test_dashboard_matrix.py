@@ -18,6 +18,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -403,3 +404,20 @@ def test_dispute_without_overlap_or_without_perimeters(
     else:
         assert "il n'y a rien à arbitrer" in texts(at.warning)
         assert not at.metric
+
+
+def test_arbitrage_at_a_department_offers_only_its_perimeters(
+    real_referential: Referential,
+) -> None:
+    """The example at department 13: perimeters of other departments are not offered, no crash."""
+    at = start("bdr", EXAMPLE)
+    at.radio(key="workflow").set_value("arbitrage").run()
+    ok(at)
+    diag = library_diagnosis(EXAMPLE, "bdr", "emergence")
+    m = diag.membership
+    with_units = set(m.perimeters["perimeter_id"].to_numpy()[np.unique(m.member_perimeter)])
+    offered = set(at.selectbox(key="dispute_a").options)
+    offered |= set(at.selectbox(key="dispute_b").options)
+    names = dict(zip(m.perimeters["perimeter_id"], m.perimeters["name"], strict=True))
+    assert offered == {names[p] for p in with_units}
+    assert any("Options de partage" in md.value for md in at.markdown)

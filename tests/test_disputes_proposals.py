@@ -203,3 +203,11 @@ def test_empty_white_zones_give_empty_proposals(ref) -> None:
     assert props.proposals.empty
     assert "evidence" in props.proposals.columns
     assert isinstance(props.units, pd.DataFrame)
+
+
+def test_dispute_with_a_perimeter_outside_the_scope_is_refused_in_french(ref) -> None:
+    from diagnosis.errors import DataError
+
+    m = membership(perimeters_from_members({"A": [cell(0, 0)], "B": ["99999"]}), ref)
+    with pytest.raises(DataError, match="aucune commune dans le périmètre d'étude"):
+        compare_perimeters(m, ref, "A", "B")

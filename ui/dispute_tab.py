@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -65,11 +66,18 @@ def _pair_label(row: pd.Series) -> str:
     )
 
 
+def _with_units(diag: Any) -> set[str]:
+    """Perimeters with at least one commune in the scope (the others cannot be compared)."""
+    m = diag.membership
+    ids = m.perimeters["perimeter_id"].to_numpy()
+    return {str(p) for p in ids[np.unique(m.member_perimeter)]}
+
+
 def _choose_pair(diag: Any) -> tuple[str, str] | None:
     """The two perimeters to compare: an overlapping pair, or any two chosen by hand."""
     perimeters = diag.membership.perimeters
     names = dict(zip(perimeters["perimeter_id"], perimeters["name"], strict=True))
-    ids = list(names)
+    ids = [p for p in names if p in _with_units(diag)]
     pairs = diag.overlap_pairs
     mode = "paire"
     if len(pairs):
@@ -157,7 +165,7 @@ def render(ref: Referential, ctx: Context) -> None:
         department=ctx.department,
         status_min="emergence",
     )
-    if len(diag.membership.perimeters) < 2:
+    if len(_with_units(diag)) < 2:
         st.warning(
             "Le fichier contient moins de deux périmètres ayant des communes dans le périmètre "
             "d'étude : il n'y a rien à arbitrer. Choisissez une autre région ou un autre fichier."
