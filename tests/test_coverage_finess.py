@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from coverage.finess import FINESS_COLUMNS, load_finess
+from coverage.indicators import CareData, territory_indicators
+from coverage.supply import load_population_ages
 from diagnosis.errors import FileReadError
 from diagnosis.referential import Referential
 
 pytestmark = pytest.mark.referential
 
-FIXTURE = Path(__file__).parent / "fixtures" / "coverage" / "finess_fixture.csv"
+FIXTURES = Path(__file__).parent / "fixtures" / "coverage"
+FIXTURE = FIXTURES / "finess_fixture.csv"
 
 
 def test_finess_fixture_points(real_referential: Referential) -> None:
@@ -94,3 +98,33 @@ def test_finess_refuses_other_files(content: bytes, real_referential: Referentia
     assert "ce n'est pas une extraction FINESS" in message
     assert "etalab-cs1100507" in message
     assert "/" not in message.split("Attendu", maxsplit=1)[0]  # no server path
+
+
+def test_finess_and_age_band_indicators(real_referential: Referential) -> None:
+    ref = real_referential
+    nothing = territory_indicators(["2A004"], ref, CareData()).set_index("indicator_id")
+    finess_ids = [f"finess_{k}_count" for k in ("msp", "centre_sante", "pharmacie", "hopital")]
+    band_ids = [f"share_{b}" for b in ("00_14", "15_29", "30_44", "45_59", "60_74")]
+    for indicator in finess_ids + band_ids:
+        assert nothing.loc[indicator, "status"] == "non chargé"
+        assert np.isnan(nothing.loc[indicator, "territory"])
+    care = CareData(
+        finess=load_finess(FIXTURE, referential=ref),
+        ages=load_population_ages(FIXTURES / "TD_POP1B_2021_fixture.csv", referential=ref),
+    )
+    rows = territory_indicators(["2A004"], ref, care).set_index("indicator_id")
+    assert rows.loc["finess_pharmacie_count", "territory"] == 1
+    assert rows.loc["finess_pharmacie_count", "france"] == 2  # 01053 and 2A004
+    assert rows.loc["finess_msp_count", "region"] == 1
+    assert rows.loc["finess_hopital_count", "territory"] == 0
+    assert rows.loc["finess_hopital_count", "france"] == 1
+    assert rows.loc["finess_centre_sante_count", "france"] == 1
+    assert rows.loc["finess_msp_count", "status"] == "chargé"
+    assert rows.loc["finess_msp_count", "source"].startswith("FINESS")
+    # Ages: 10 people of each sex at each single age 0..100 in 13004 and 13097.
+    arles = territory_indicators(["13004"], ref, care).set_index("indicator_id")
+    assert arles.loc["share_00_14", "territory"] == pytest.approx(15 / 101)
+    assert arles.loc["share_60_74", "territory"] == pytest.approx(15 / 101)
+    total = sum(arles.loc[i, "territory"] for i in [*band_ids, "share_75_plus"])
+    assert total == pytest.approx(1.0)
+    assert arles.loc["share_30_44", "france"] == pytest.approx(15 / 101)
