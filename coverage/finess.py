@@ -104,14 +104,18 @@ def _commune_codes(departement: pd.Series, commune: pd.Series) -> pd.Series:
     dep = departement.str.strip().str.upper()
     dep = dep.map(lambda d: overseas.get(d, d))
     dep = dep.where(dep.str.len() != 1, dep.str.zfill(2))
-    com = commune.str.strip().str.zfill(3)
+    raw = commune.str.strip()
+    com = raw.str.zfill(3)
     two = dep.str.len() == 2
     code = pd.Series("", index=dep.index, dtype=object)
     code[two] = dep[two] + com[two]
-    three = ~two
-    # Overseas: the commune field is the last three digits of the INSEE code
-    # (97101: département 971, commune 101).
+    # Overseas (3-character département): a 3-digit commune field holds the last
+    # three digits of the INSEE code (971 + 101 gives 97101); a 2-digit one
+    # completes the département code (971 + 01 gives 97101).
+    three = ~two & (raw.str.len() == 3)
     code[three] = dep[three].str[:2] + com[three]
+    short = ~two & (raw.str.len() != 3)
+    code[short] = dep[short] + raw[short].str.zfill(2)
     return code
 
 

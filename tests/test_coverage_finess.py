@@ -75,10 +75,13 @@ def test_finess_counts_by_unit(real_referential: Referential) -> None:
 
 def test_finess_utf8_and_overseas_letter_codes(real_referential: Referential) -> None:
     text = FIXTURE.read_bytes().decode("latin-1")
-    text = text.replace(";411;974;", ";411;9D;")
-    table = load_finess(text.encode("utf-8"), referential=real_referential)
-    points = table.points.set_index("finess")
-    assert points.loc["970400015", "code"] == "97411"
+    for written in (";411;9D;", ";11;974;"):
+        changed = text.replace(";411;974;", written)
+        points = load_finess(changed.encode("utf-8"), referential=real_referential).points
+        assert points.set_index("finess").loc["970400015", "code"] == "97411"
+    points = load_finess(text.encode("utf-8"), referential=real_referential).points.set_index(
+        "finess"
+    )
     assert points.loc["970400015", "name"] == "CENTRE DE SANTÉ DU BUTOR"
 
 
