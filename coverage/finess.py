@@ -36,7 +36,8 @@ __all__ = [
 
 #: Columns of :attr:`FinessTable.points`, one row per establishment kept.
 FINESS_COLUMNS = ["finess", "name", "category_key", "category_label", "code", "lon", "lat"]
-REPORT_COLUMNS = ["issue", "rows", "detail"]
+#: Columns of :attr:`FinessTable.report`: a stable ``kind`` id, a row count, a French detail.
+REPORT_COLUMNS = ["kind", "rows", "detail"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -60,7 +61,9 @@ class FinessTable:
         One row per establishment kept (:data:`FINESS_COLUMNS`); ``lon``/``lat``
         in WGS84, NaN when the file gives no usable coordinates.
     report
-        What was not used and why (``issue``, ``rows``, ``detail``; French).
+        What was not used and why (``kind``: ``malformed_line``,
+        ``category_not_kept``, ``unknown_commune``, ``no_coordinates``; ``rows``;
+        ``detail`` in French).
     source
         Citation of the file.
     rows_read
@@ -204,7 +207,7 @@ def load_finess(
         "autre": "lignes d'un type inconnu (ni « structureet » ni « geolocalisation »)",
     }
     for kind, count in bad.items():
-        report.append({"issue": "ligne mal formée", "rows": count, "detail": messages[kind]})
+        report.append({"kind": "malformed_line", "rows": count, "detail": messages[kind]})
 
     category_of: dict[str, tuple[str, str]] = {}
     for cat in finess_categories():
@@ -215,7 +218,7 @@ def load_finess(
     if other:
         report.append(
             {
-                "issue": "catégorie non retenue",
+                "kind": "category_not_kept",
                 "rows": other,
                 "detail": "établissements d'autres catégories (médico-social, etc.), non comptés",
             }
@@ -231,7 +234,7 @@ def load_finess(
         unknown = sorted(written[~known].unique())
         report.append(
             {
-                "issue": "commune inconnue",
+                "kind": "unknown_commune",
                 "rows": int((~known).sum()),
                 "detail": "codes non trouvés dans le référentiel : " + ", ".join(unknown[:10]),
             }
@@ -251,7 +254,7 @@ def load_finess(
     if missing_xy:
         report.append(
             {
-                "issue": "sans coordonnées",
+                "kind": "no_coordinates",
                 "rows": missing_xy,
                 "detail": "établissements comptés dans leur commune mais absents de la carte",
             }

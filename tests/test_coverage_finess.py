@@ -56,12 +56,12 @@ def test_finess_fixture_points(real_referential: Referential) -> None:
 
 
 def test_finess_report_counts_what_is_not_used(real_referential: Referential) -> None:
-    report = load_finess(FIXTURE, referential=real_referential).report.set_index("issue")
-    assert report.loc["catégorie non retenue", "rows"] == 1  # the EHPAD
-    assert report.loc["commune inconnue", "rows"] == 1
-    assert "99999" in report.loc["commune inconnue", "detail"]
-    assert report.loc["sans coordonnées", "rows"] == 1
-    malformed = report.loc[["ligne mal formée"], "rows"]
+    report = load_finess(FIXTURE, referential=real_referential).report.set_index("kind")
+    assert report.loc["category_not_kept", "rows"] == 1  # the EHPAD
+    assert report.loc["unknown_commune", "rows"] == 1
+    assert "99999" in report.loc["unknown_commune", "detail"]
+    assert report.loc["no_coordinates", "rows"] == 1
+    malformed = report.loc[["malformed_line"], "rows"]
     assert int(malformed.sum()) == 2  # the truncated line and the unknown kind
 
 
