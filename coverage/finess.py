@@ -122,16 +122,33 @@ def _commune_codes(departement: pd.Series, commune: pd.Series) -> pd.Series:
     return code
 
 
-def _to_wgs84(x: pd.Series, y: pd.Series, department: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+_EPSG_IN_SOURCE = r"EPSG\s*:\s*(\d{4,5})"
+
+
+def _source_epsg(sourcecoord: pd.Series, department: pd.Series) -> pd.Series:
+    """Metric CRS (EPSG code) of each point of a FINESS extraction.
+
+    The code named in ``sourcecoordet`` when there is one (``…,EPSG:4471
+    RGM04/UTM zone 38S``), Lambert-93 when it says ``LAMBERT_93``, else the
+    official CRS of the commune's zone (:data:`diagnosis.zones.ZONE_CRS`).
+    """
+    named = pd.to_numeric(sourcecoord.str.extract(_EPSG_IN_SOURCE, expand=False), errors="coerce")
+    lambert = sourcecoord.str.upper().str.contains("LAMBERT_?93", regex=True, na=False)
+    by_zone = zone_of(department).map(ZONE_CRS).astype(float)
+    return named.where(named.notna(), by_zone.where(~lambert, 2154.0))
+
+
+def _to_wgs84(x: pd.Series, y: pd.Series, epsg: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     lon = np.full(len(x), np.nan)
     lat = np.full(len(x), np.nan)
-    zones = zone_of(department).to_numpy()
-    for zone, epsg in ZONE_CRS.items():
-        mask = (zones == zone) & x.notna().to_numpy() & y.notna().to_numpy()
-        if not mask.any():
-            continue
-        transformer = Transformer.from_crs(epsg, 4326, always_xy=True)
+    valid = (x.notna() & y.notna() & epsg.notna()).to_numpy()
+    codes = epsg.to_numpy()
+    for code in pd.unique(codes[valid]):
+        mask = valid & (codes == code)
+        transformer = Transformer.from_crs(int(code), 4326, always_xy=True)
         lon[mask], lat[mask] = transformer.transform(x.to_numpy()[mask], y.to_numpy()[mask])
+    bad = ~(np.isfinite(lon) & np.isfinite(lat))
+    lon[bad], lat[bad] = np.nan, np.nan
     return lon, lat
 
 
@@ -249,7 +266,8 @@ def load_finess(
         et["nofinesset"].map(coords["coordyet"]).str.replace(",", "."), errors="coerce"
     )
     departments = unit.map(ref.units["department"].astype(str))
-    lon, lat = _to_wgs84(x, y, departments)
+    sourcecoord = et["nofinesset"].map(coords["sourcecoordet"]).fillna("")
+    lon, lat = _to_wgs84(x, y, _source_epsg(sourcecoord, departments))
     missing_xy = int(np.isnan(lon).sum())
     if missing_xy:
         report.append(

@@ -79,10 +79,15 @@ def test_finess_utf8_and_overseas_letter_codes(real_referential: Referential) ->
         changed = text.replace(";411;974;", written)
         points = load_finess(changed.encode("utf-8"), referential=real_referential).points
         assert points.set_index("finess").loc["970400015", "code"] == "97411"
-    points = load_finess(text.encode("utf-8"), referential=real_referential).points.set_index(
+    # The CRS named in sourcecoordet wins over the zone's (here the same one, named).
+    named = text.replace("V2.2,UTM_S40", "EPSG:2975 RGR92/UTM zone 40S")
+    points = load_finess(named.encode("utf-8"), referential=real_referential).points.set_index(
         "finess"
     )
     assert points.loc["970400015", "name"] == "CENTRE DE SANTÉ DU BUTOR"
+    assert points.loc["970400015", ["lon", "lat"]].tolist() == pytest.approx(
+        [55.4504, -20.8823], abs=1e-4
+    )
 
 
 @pytest.mark.parametrize(
