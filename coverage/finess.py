@@ -171,7 +171,10 @@ def _split_lines(
     geo_rows: list[list[str]] = []
     bad: dict[str, int] = {}
     et_min = _rules()["format"]["structureet"].index("libcategetab") + 1
-    for line in lines[1:]:
+    # The header line is skipped, unless the file starts directly with data.
+    first = lines[0].split(";", 1)[0].strip().lower()
+    start = 0 if first in ("structureet", "geolocalisation") else 1
+    for line in lines[start:]:
         if not line.strip():
             continue
         fields = line.split(";")

@@ -79,6 +79,9 @@ def test_finess_utf8_and_overseas_letter_codes(real_referential: Referential) ->
         changed = text.replace(";411;974;", written)
         points = load_finess(changed.encode("utf-8"), referential=real_referential).points
         assert points.set_index("finess").loc["970400015", "code"] == "97411"
+    # A file without its header line loses no establishment.
+    headless = "\n".join(text.splitlines()[1:])
+    assert load_finess(headless.encode("utf-8"), referential=real_referential).rows_used == 5
     # The CRS named in sourcecoordet wins over the zone's (here the same one, named).
     named = text.replace("V2.2,UTM_S40", "EPSG:2975 RGR92/UTM zone 40S")
     points = load_finess(named.encode("utf-8"), referential=real_referential).points.set_index(
