@@ -92,9 +92,9 @@ def _read_text(source: str | Path | bytes | IO[bytes]) -> tuple[str, str]:
     if isinstance(source, (str, Path)):
         data, name = Path(source).read_bytes(), Path(source).name
     elif isinstance(source, bytes):
-        data, name = source, "fichier"
+        data, name = source, ""
     else:
-        data, name = source.read(), Path(str(getattr(source, "name", "fichier"))).name
+        data, name = source.read(), Path(str(getattr(source, "name", ""))).name
     try:
         return data.decode("utf-8-sig"), name
     except UnicodeDecodeError:
@@ -153,8 +153,10 @@ def _to_wgs84(x: pd.Series, y: pd.Series, epsg: pd.Series) -> tuple[np.ndarray, 
 
 
 def _not_finess(name: str, why: str) -> FileReadError:
+    # A stream without a name (an upload) is named by the caller: no "fichier : " prefix.
+    prefix = f"{name} : ce" if name else "Ce"
     return FileReadError(
-        f"{name} : ce n'est pas une extraction FINESS. Attendu : le fichier « etalab-cs1100507-"
+        f"{prefix} n'est pas une extraction FINESS. Attendu : le fichier « etalab-cs1100507-"
         "stock-….csv » de data.gouv.fr (texte séparé par des « ; », une ligne d'en-tête puis des "
         f"lignes « structureet » et « geolocalisation »). {why}"
     )
