@@ -43,6 +43,10 @@ def test_territory_with_finess_and_ages(real_referential: Referential) -> None:
     assert rows.loc["Part des 60-74 ans", "état"] == "chargé"
     labels = [e.label for e in at.expander]
     assert "Carte des points de soins du territoire (FINESS)" in labels
+    captions = " ".join(c.value for c in at.caption)
+    # The fixture: 5 kept of 7 complete lines; what was not kept is said, not dropped.
+    assert "5 établissement(s) retenu(s) en France sur 7" in captions
+    assert "Non retenus ou incomplets" in captions
 
 
 def test_a_file_that_is_not_finess_is_refused_in_french(real_referential: Referential) -> None:

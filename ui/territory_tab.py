@@ -478,6 +478,15 @@ def _care_points_map(territory: list[str], care: Any, *, key: str) -> None:
             keep=3,
         )
         st.iframe(html, height=420)
+        not_used = "; ".join(
+            f"{fmt.number(r.rows)} {md_text(r.detail)}" for r in finess.report.itertuples()
+        )
+        st.caption(
+            f"{fmt.number(finess.rows_used)} établissement(s) retenu(s) en France sur "
+            f"{fmt.number(finess.rows_read)} ligne(s) « structureet » lue(s)"
+            + (f". Non retenus ou incomplets : {not_used}." if not_used else ".")
+            + f" Source : {md_text(finess.source)}."
+        )
 
 
 def margins_sentence(row: pd.Series) -> str:
