@@ -24,6 +24,7 @@ from coverage.access import (
 from coverage.apl import AplData, AplFileError, AplProfessionError, apl_summary, load_drees_apl
 from coverage.embedded import embedded_apl, embedded_manifest
 from coverage.fetch import CareSource, FetchError, care_sources, fetch_source
+from coverage.finess import FinessTable, finess_categories, load_finess
 from coverage.indicators import (
     INDICATOR_COLUMNS,
     CareData,
@@ -78,6 +79,7 @@ __all__ = [
     "CareSource",
     "Decay",
     "FetchError",
+    "FinessTable",
     "IndicatorSpec",
     "SupplyFileError",
     "SupplyTable",
@@ -98,10 +100,12 @@ __all__ = [
     "embedded_apl",
     "embedded_manifest",
     "fetch_source",
+    "finess_categories",
     "gp_whatif_model",
     "indicator_specs",
     "load_bpe",
     "load_drees_apl",
+    "load_finess",
     "load_population_ages",
     "load_rpps",
     "merge_apl",

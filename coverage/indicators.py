@@ -25,6 +25,7 @@ from coverage.access import (
     two_step_fca,
 )
 from coverage.apl import AplData, AplVintage
+from coverage.finess import FinessTable, finess_categories
 from coverage.rules import AplProfession, apl_professions, professions
 from coverage.supply import AGE_BANDS, SupplyTable, standardised_population
 from diagnosis.errors import DataError
@@ -96,6 +97,8 @@ class CareData:
     rpps: SupplyTable | None = None
     bpe: SupplyTable | None = None
     ages: SupplyTable | None = None
+    #: Points of care from FINESS (see :func:`coverage.finess.load_finess`).
+    finess: FinessTable | None = None
     #: Accessibility computed by the project's 2SFCA engine (see :func:`computed_gp_access`).
     access: pd.Series | None = None
     access_method: str = ""
@@ -285,6 +288,66 @@ def _share_75_plus(ctx: _Context, scope: pd.Index) -> float:
     return _ratio(old, float(sub[AGE_BANDS].sum().sum()))
 
 
+#: Broad age bands of the profile: stable id suffix, French label, 5-year bands.
+#: 75+ is ``share_75_plus`` (defined above).
+BROAD_AGE_BANDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("00_14", "0-14 ans", ("0-4", "5-9", "10-14")),
+    ("15_29", "15-29 ans", ("15-19", "20-24", "25-29")),
+    ("30_44", "30-44 ans", ("30-34", "35-39", "40-44")),
+    ("45_59", "45-59 ans", ("45-49", "50-54", "55-59")),
+    ("60_74", "60-74 ans", ("60-64", "65-69", "70-74")),
+)
+
+
+def _age_share(bands: tuple[str, ...]) -> Compute:
+    def compute(ctx: _Context, scope: pd.Index) -> float:
+        assert ctx.care.ages is not None
+        sub = ctx.care.ages.by_unit.reindex(scope)
+        return _ratio(float(sub[list(bands)].sum().sum()), float(sub[AGE_BANDS].sum().sum()))
+
+    return compute
+
+
+def _age_band_specs() -> list[IndicatorSpec]:
+    return [
+        IndicatorSpec(
+            indicator_id=f"share_{suffix}",
+            label=f"Part des {label}",
+            unit="part de la population",
+            loaded=lambda ctx: ctx.care.ages is not None,
+            compute=_age_share(bands),
+            decimals=3,
+            source=lambda ctx: ctx.care.ages.source,  # type: ignore[union-attr]
+            missing_source="INSEE, population par âge",
+        )
+        for suffix, label, bands in BROAD_AGE_BANDS
+    ]
+
+
+def _finess_count(key: str) -> Compute:
+    def compute(ctx: _Context, scope: pd.Index) -> float:
+        assert ctx.care.finess is not None
+        table = ctx.care.finess.by_unit
+        return float(table[key].reindex(scope).sum()) if key in table.columns else 0.0
+
+    return compute
+
+
+def _finess_specs() -> list[IndicatorSpec]:
+    return [
+        IndicatorSpec(
+            indicator_id=f"finess_{cat['key']}_count",
+            label=f"{cat['label']} (FINESS)",
+            unit="établissements",
+            loaded=lambda ctx: ctx.care.finess is not None,
+            compute=_finess_count(cat["key"]),
+            source=lambda ctx: ctx.care.finess.source,  # type: ignore[union-attr]
+            missing_source="FINESS, extraction du fichier des établissements",
+        )
+        for cat in finess_categories()
+    ]
+
+
 def _apl_table(ctx: _Context, prof: AplProfession) -> pd.DataFrame:
     return ctx.care.apl_vintage_of(ctx.apl[prof.key]).by_unit
 
@@ -389,6 +452,7 @@ def indicator_specs() -> tuple[IndicatorSpec, ...]:
     return (
         _population_spec(),
         *_rpps_specs(),
+        *_age_band_specs(),
         IndicatorSpec(
             indicator_id="share_75_plus",
             label="Part des 75 ans et plus",
@@ -429,6 +493,7 @@ def indicator_specs() -> tuple[IndicatorSpec, ...]:
             source=lambda ctx: ctx.care.bpe.source,  # type: ignore[union-attr]
             missing_source="INSEE, BPE",
         ),
+        *_finess_specs(),
     )
 
 

@@ -25,11 +25,13 @@ import streamlit as st
 from coverage import (
     AplData,
     CareData,
+    FinessTable,
     SupplyTable,
     computed_gp_access,
     embedded_apl,
     load_bpe,
     load_drees_apl,
+    load_finess,
     load_population_ages,
     load_rpps,
 )
@@ -353,7 +355,7 @@ def _load_care(kind: str, data: bytes, filename: str) -> LayerOutcome:
     ref = national()
     try:
         if kind == "apl":
-            value: AplData | SupplyTable | pd.DataFrame = load_drees_apl(
+            value: AplData | SupplyTable | FinessTable | pd.DataFrame = load_drees_apl(
                 data, referential=ref, filename=filename
             )
         elif kind == "rpps":
@@ -362,6 +364,8 @@ def _load_care(kind: str, data: bytes, filename: str) -> LayerOutcome:
             value = load_bpe(io.BytesIO(data), referential=ref)
         elif kind == "ages":
             value = load_population_ages(io.BytesIO(data), referential=ref)
+        elif kind == "finess":
+            value = load_finess(io.BytesIO(data), referential=ref)
         else:
             value = pd.read_csv(io.BytesIO(data), sep=None, engine="python", dtype={0: str, 1: str})
     except AtlasError as exc:
@@ -399,6 +403,7 @@ def care_data(layers: dict[str, Any], keys: dict[str, str] | None = None) -> Car
         rpps=layers.get("rpps"),
         bpe=layers.get("bpe"),
         ages=layers.get("ages"),
+        finess=layers.get("finess"),
     )
     if care.rpps is not None:
         keys = keys or {}

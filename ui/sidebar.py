@@ -20,6 +20,7 @@ CARE_UPLOADS = {
     "rpps": ("Extraction Annuaire santé, PS_LibreAcces_Personne_activite (.txt)", ["txt", "csv"]),
     "bpe": ("Base permanente des équipements de l'INSEE (.csv)", ["csv", "txt"]),
     "ages": ("Population par âge de l'INSEE (.csv)", ["csv", "txt"]),
+    "finess": ("Extraction FINESS des établissements, etalab-cs1100507-stock (.csv)", ["csv", "txt"]),
     "travel": (
         "Temps de trajet entre communes (.csv : origine, destination, minutes)",
         ["csv", "txt"],

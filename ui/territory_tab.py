@@ -16,7 +16,7 @@ import shapely
 import streamlit as st
 from streamlit_folium import st_folium
 
-from coverage import scope_names, territory_indicators
+from coverage import finess_categories, scope_names, territory_indicators
 from diagnosis import Referential, export_perimeters_csv, perimeters_from_members, simulate_funding
 from diagnosis.checks import territory_summary
 from diagnosis.labels import for_people
@@ -367,6 +367,7 @@ def territory_profile(
         indicators_for_people(indicators, scopes), hide_index=True, width="stretch"
     )
     _apl_map(territory, care, key=key)
+    _care_points_map(territory, care, key=key)
     care_panels.whatif_section(ref, territory, care, key=f"{key}_whatif")
     st.markdown("#### EPCI du territoire")
     st.dataframe(
@@ -408,6 +409,86 @@ def _apl_map(territory: list[str], care: Any, *, key: str) -> None:
     with st.expander("Carte de l'APL aux médecins généralistes des communes du territoire"):
         data.show_map(
             f"apl-{key}-{hash(tuple(territory))}", lambda: spec, tiles=False, height_px=420
+        )
+
+
+#: Marker colour of each FINESS category key (keys of ``data/rules/finess.toml``).
+_CARE_POINT_COLORS = {
+    "msp": "#1b9e77",
+    "centre_sante": "#7570b3",
+    "pharmacie": "#66a61e",
+    "hopital": "#d95f02",
+}
+
+
+def _care_points_figure(territory: list[str], finess: Any) -> folium.Map:
+    """The territory's communes (outlines) and its FINESS points of care, by category."""
+    frame = data.unit_display(tuple(territory))
+    points = finess.points
+    points = points[points["code"].isin(territory) & points["lon"].notna()]
+    communes = maps.MapLayer(
+        name="Communes du territoire",
+        frame=frame,
+        color="#555555",
+        style="outline",
+        tooltip=(("name", "Commune"),),
+        control=False,
+    )
+    labels = {c["key"]: c["label"] for c in finess_categories()}
+    entries = [
+        maps.LegendEntry(_CARE_POINT_COLORS.get(k, "#333333"), label)
+        for k, label in labels.items()
+    ]
+    spec = maps.MapSpec(
+        bounds=maps.bounds_of(frame),
+        layers=(communes,),
+        legend_title="Points de soins (FINESS)",
+        legend=tuple(entries),
+        legend_note=f"{len(points)} établissement(s) géolocalisé(s) ; {finess.source}",
+        layer_control=False,
+    )
+    fmap = maps.build_map(spec, tiles=False, height_px=410)
+    for cat_key, group in points.groupby("category_key"):
+        color = _CARE_POINT_COLORS.get(str(cat_key), "#333333")
+        gdf = gpd.GeoDataFrame(
+            group[["name", "category_label"]],
+            geometry=gpd.points_from_xy(group["lon"], group["lat"]),
+            crs=4326,
+        )
+        folium.GeoJson(
+            maps.geojson_collection(gdf, properties=["name", "category_label"]),
+            marker=folium.CircleMarker(radius=5, weight=1, fill=True, fill_opacity=0.9),
+            style_function=lambda _f, c=color: {"color": "#222222", "fillColor": c},
+            tooltip=folium.GeoJsonTooltip(
+                fields=["name", "category_label"],
+                aliases=["Établissement", "Catégorie"],
+                localize=False,
+            ),
+        ).add_to(fmap)
+    return fmap
+
+
+def _care_points_map(territory: list[str], care: Any, *, key: str) -> None:
+    """Points of care of the territory (FINESS), when an extraction is loaded."""
+    finess = getattr(care, "finess", None)
+    if finess is None:
+        return
+    with st.expander("Carte des points de soins du territoire (FINESS)"):
+        html = data.session_memo(
+            "map-html",
+            f"finess-{key}-{hash(tuple(territory))}-{id(finess)}",
+            lambda: maps.map_html(_care_points_figure(territory, finess)),
+            keep=3,
+        )
+        st.iframe(html, height=420)
+        not_used = "; ".join(
+            f"{fmt.number(r.rows)} {md_text(r.detail)}" for r in finess.report.itertuples()
+        )
+        st.caption(
+            f"{fmt.number(finess.rows_used)} établissement(s) retenu(s) en France sur "
+            f"{fmt.number(finess.rows_read)} ligne(s) « structureet » lue(s)"
+            + (f". Non retenus ou incomplets : {not_used}." if not_used else ".")
+            + f" Source : {md_text(finess.source)}."
         )
 
 
