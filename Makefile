@@ -61,7 +61,13 @@ bench: setup-dev data browser
 	$(PY) benchmarks/perimeter_import.py
 	$(PY) benchmarks/diagnosis.py
 	$(PY) benchmarks/access.py
-	$(PY) benchmarks/dashboard.py
+	$(PY) benchmarks/care_loaders.py
+	$(PY) benchmarks/whatif.py
+	$(PY) benchmarks/hardening.py
+	$(PY) benchmarks/dashboard.py --only region
+	$(PY) benchmarks/dashboard.py --only interactions
+	$(PY) benchmarks/dashboard.py --only france
+	$(PY) benchmarks/dashboard.py --only national
 
 clean:
 	rm -rf $(VENV) data/cache static/vendor
