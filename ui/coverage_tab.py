@@ -250,13 +250,7 @@ def render(ref: Referential, ctx: Context) -> None:
     if ctx.imported is None:
         st.info("Importez un fichier de périmètres (barre latérale) pour voir la couverture.")
         return
-    diag = data.diagnosis_for(
-        ctx.import_key,
-        ctx.imported,
-        region=ctx.region,
-        department=ctx.department,
-        status_min=ctx.status_min,
-    )
+    diag = ctx.diagnosis()
     scope = scope_label(ref, ctx)
     st.subheader(f"Couverture : {scope}")
     if _empty_notice(ref, ctx, diag):

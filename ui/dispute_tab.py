@@ -158,13 +158,7 @@ def render(ref: Referential, ctx: Context) -> None:
     if ctx.imported is None:
         st.info("Importez un fichier de périmètres (barre latérale) pour comparer deux projets.")
         return
-    diag = data.diagnosis_for(
-        ctx.import_key,
-        ctx.imported,
-        region=ctx.region,
-        department=ctx.department,
-        status_min="emergence",
-    )
+    diag = ctx.diagnosis("emergence")
     if len(_with_units(diag)) < 2:
         st.warning(
             "Le fichier contient moins de deux périmètres ayant des communes dans le périmètre "

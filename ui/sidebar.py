@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from diagnosis import STAGE_KEYS, PerimeterImport, Referential, StageKey, stage_label
+from diagnosis import STAGE_KEYS, Diagnosis, PerimeterImport, Referential, StageKey, stage_label
 from diagnosis.labels import REPORT_KIND_LABELS, SEVERITY_LABELS, for_people, people_csv
 from ui import data, fmt, limits
 from ui.safe import md_text
@@ -43,6 +43,17 @@ class Context:
     care_sources: list[str] = field(default_factory=list)
     care_keys: dict[str, str] = field(default_factory=dict)
     tiles: bool = False
+
+    def diagnosis(self, status_min: StageKey | None = None) -> Diagnosis:
+        """The diagnosis of the imported file in this scope (the page's threshold by default)."""
+        assert self.imported is not None, "callers check that a file was imported"
+        return data.diagnosis_for(
+            self.import_key,
+            self.imported,
+            region=self.region,
+            department=self.department,
+            status_min=status_min or self.status_min,
+        )
 
     @property
     def scope_key(self) -> str:
