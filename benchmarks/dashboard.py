@@ -109,8 +109,24 @@ def region_view() -> dict:
 
 
 def _metric(page: object, label: str) -> str:
+    """The value shown by the metric ``label``, or "" when it is not (yet) on the page."""
     box = page.locator("[data-testid='stMetric']", has_text=label)  # type: ignore[attr-defined]
-    return str(box.locator("[data-testid='stMetricValue']").first.inner_text()).strip()
+    if not box.count():
+        return ""
+    return str(box.locator("[data-testid='stMetricValue']").first.inner_text(timeout=5_000)).strip()
+
+
+def _click_targets(n: int, region: str = "93") -> list[tuple[float, float]]:
+    """Inner points of ``n`` large communes near the region's centre (latitude, longitude)."""
+    from diagnosis.referential import load_referential
+
+    units = load_referential(region=region).units
+    metric = units.to_crs(2154)
+    centre = metric.geometry.union_all().centroid
+    large = metric[metric.geometry.area > 40e6]
+    chosen = large.geometry.distance(centre).sort_values().index[:n]
+    points = units.loc[chosen].geometry.representative_point()
+    return [(round(p.y, 6), round(p.x, 6)) for p in points]
 
 
 def _wait_change(page: object, label: str, before: str, timeout_s: float = 120.0) -> float:
@@ -118,7 +134,8 @@ def _wait_change(page: object, label: str, before: str, timeout_s: float = 120.0
     start = time.perf_counter()
     while time.perf_counter() - start < timeout_s:
         try:
-            if _metric(page, label) != before:
+            value = _metric(page, label)
+            if value and value != before:
                 return time.perf_counter() - start
         except Exception:
             pass
@@ -141,27 +158,24 @@ def interactions(n_clicks: int = 20) -> dict:
         page.get_by_text("Mon territoire (CPTS)").click()
         page.get_by_text("Le territoire est vide").wait_for(timeout=120_000)
         frame = wait_for_map(page, min_paths=500)
-        container = frame.locator(".leaflet-container")
-        container.scroll_into_view_if_needed()
-        box = container.bounding_box()
+        frame.locator(".leaflet-container").scroll_into_view_if_needed()
+        page.wait_for_timeout(500)  # let the scroll settle before reading positions
         clicks = []
-        before = "0"
-        for i in range(n_clicks):
-            # A different point each time (a grid near the centre), each adding a commune;
-            # the map is located again, as the page grows when the diagnosis appears.
-            box = wait_for_map(page, min_paths=500).locator(".leaflet-container").bounding_box()
-            dx = ((i % 5) - 2) * box["width"] / 40
-            dy = ((i // 5) - 2) * box["height"] / 30
-            page.mouse.click(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2 + dy)
+        before = ""
+        for i, (lat, lng) in enumerate(_click_targets(n_clicks)):
+            # Each click adds a different commune: its inner point is placed on the screen by
+            # the drawn Leaflet map itself; the map is located again, as the page grows when
+            # the diagnosis appears.
+            frame = wait_for_map(page, min_paths=500)
+            box = frame.locator(".leaflet-container").bounding_box()
+            point = frame.evaluate(f"map_div.latLngToContainerPoint([{lat}, {lng}])")
+            page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
             try:
                 clicks.append(_wait_change(page, "Communes", before, timeout_s=15))
             except TimeoutError:
-                clicks.append(float("nan"))  # the point fell on a commune already taken, or outside
-            try:
-                before = _metric(page, "Communes")
-            except Exception:
-                before = "0"
-            print(f"  click {i + 1}: {clicks[-1]:.2f} s", flush=True)
+                clicks.append(float("nan"))  # reported as such: the click was lost
+            before = _metric(page, "Communes")
+            print(f"  click {i + 1}: {clicks[-1]:.2f} s (communes: {before})", flush=True)
         out["territory_clicks_s"] = clicks
         # A listing with several overlapping pairs (a city claimed by three CPTS, another by two).
         listing = PROJECT / "tests" / "fixtures" / "listings" / "ars_regional.csv"
@@ -240,7 +254,9 @@ def france_thresholds() -> dict:
             wait_for_map(page)
             out["france_example_s"] = time.perf_counter() - start
             page.get_by_text("Mon fichier", exact=True).click()
-            uploader = page.locator("[data-testid='stFileUploader']", has_text="Fichier de périmètres")
+            uploader = page.locator(
+                "[data-testid='stFileUploader']", has_text="Fichier de périmètres"
+            )
             uploader.wait_for(timeout=60_000)
             before = _metric(page, "Périmètres")
             start = time.perf_counter()
@@ -250,8 +266,12 @@ def france_thresholds() -> dict:
             out["france_upload_s"] = time.perf_counter() - start
             stage = page.locator("[data-testid='stSelectbox']", has_text="Stade minimal")
             timings = {}
-            for option in ("Lettre d'intention validée ou plus", "Projet de santé validé ou plus",
-                           "ACI signé ou plus", "Tous les stades (dès l'émergence)"):
+            for option in (
+                "Lettre d'intention validée ou plus",
+                "Projet de santé validé ou plus",
+                "ACI signé ou plus",
+                "Tous les stades (dès l'émergence)",
+            ):
                 before = _metric(page, "Population couverte")
                 stage.click()
                 start = time.perf_counter()

@@ -111,8 +111,16 @@ class Referential:
         return "France entière"
 
     def cached(self, key: str, factory: Callable[[], Any]) -> Any:
-        """A value derived from this referential, computed once (thread-safe)."""
+        """A value derived from this referential, computed once (thread-safe).
+
+        Each key has its own lock: two sessions asking for the same value wait
+        for one computation, while values under other keys stay available.
+        """
+        if key in self.cache:
+            return self.cache[key]
         with _CACHE_LOCK:
+            lock = _KEY_LOCKS.setdefault((id(self), key), threading.RLock())
+        with lock:
             if key not in self.cache:
                 self.cache[key] = factory()
             return self.cache[key]
@@ -128,7 +136,9 @@ def _directory(directory: Path | str | None) -> Path:
 
 
 _LOCK = threading.Lock()
-_CACHE_LOCK = threading.RLock()
+_CACHE_LOCK = threading.Lock()
+#: One lock per (referential, key) of :meth:`Referential.cached` (a few dozen in all).
+_KEY_LOCKS: dict[tuple[int, str], threading.RLock] = {}
 
 
 @functools.lru_cache(maxsize=4)

@@ -16,6 +16,8 @@ functions that draw, so that they are tested without a browser.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -43,11 +45,15 @@ from diagnosis.labels import for_people, fr_number, fr_share, people_csv
 from ui import data, maps
 from ui.safe import md_text
 
+logger = logging.getLogger(__name__)
+_PREPARING = threading.Lock()
+
 __all__ = [
     "APL_LAYER_NAME",
     "apl_layer",
     "apl_legend_entries",
     "gp_apl",
+    "prepare_whatif",
     "priority_table_for_people",
     "priority_white_zones_csv",
     "priority_white_zones_section",
@@ -221,6 +227,36 @@ def _supply_key(ref: Referential, care: CareData) -> str:
     return "|".join(parts)
 
 
+def _legal_whatif_model(ref: Referential) -> WhatIfModel:
+    """The what-if model from project data only (no Annuaire santé, no ages), kept with ``ref``."""
+    pairs = ref.cached("whatif_pairs", lambda: referential_pairs(ref))
+    model: WhatIfModel = ref.cached("whatif_model_legal", lambda: gp_whatif_model(ref, pairs=pairs))
+    return model
+
+
+def prepare_whatif(ref: Referential) -> None:
+    """Start computing the shared what-if pieces in the background, once per referential.
+
+    The travel pairs and the model from project data take about 0.8 s the
+    first time (France, this machine): started when a user opens a workflow
+    that shows the simulation, they are ready by the time a territory exists,
+    instead of slowing its first diagnosis. A failure here is only logged: the
+    section computes (and reports) it again when it is drawn.
+    """
+    with _PREPARING:
+        if ref.cache.get("whatif_prepared"):
+            return
+        ref.cache["whatif_prepared"] = True
+
+    def work() -> None:
+        try:
+            _legal_whatif_model(ref)
+        except Exception:  # reported when the section computes it again
+            logger.exception("what-if warm-up failed")
+
+    threading.Thread(target=work, name="atlas-whatif-warm-up", daemon=True).start()
+
+
 def whatif_model_for(ref: Referential, care: CareData) -> WhatIfModel:
     """The what-if model of a referential and care layers, computed once.
 
@@ -229,12 +265,9 @@ def whatif_model_for(ref: Referential, care: CareData) -> WhatIfModel:
     built from project data only (no Annuaire santé, no ages) is kept with
     the referential.
     """
-    pairs = ref.cached("whatif_pairs", lambda: referential_pairs(ref))
     if care.rpps is None and care.ages is None:
-        model: WhatIfModel = ref.cached(
-            "whatif_model_legal", lambda: gp_whatif_model(ref, pairs=pairs)
-        )
-        return model
+        return _legal_whatif_model(ref)
+    pairs = ref.cached("whatif_pairs", lambda: referential_pairs(ref))
     rpps, ages = care.rpps, care.ages
     return data.session_memo(
         "whatif-model",

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
+import folium
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
@@ -47,7 +48,7 @@ from diagnosis import (
 )
 from diagnosis.paths import EXAMPLES_DIR
 from diagnosis.referential import load_display_geometries, load_outlines
-from ui import maps
+from ui import clickmap, maps
 
 #: Example files made by the project, by workflow ("exemple fictif").
 EXAMPLES = {
@@ -99,7 +100,13 @@ def import_key(
     columns: dict[str, str] | None = None,
 ) -> str:
     """A key covering everything that changes an import: content, name, scope, columns."""
-    parts = [digest(data), filename, region or "", department or "", repr(sorted((columns or {}).items()))]
+    parts = [
+        digest(data),
+        filename,
+        region or "",
+        department or "",
+        repr(sorted((columns or {}).items())),
+    ]
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:24]
 
 
@@ -118,12 +125,13 @@ def approx_nbytes(value: object, *, _depth: int = 0) -> int:
         return 0
     if isinstance(value, pd.DataFrame):
         objects = sum(
-            pd.api.types.is_object_dtype(t) or pd.api.types.is_string_dtype(t)
-            for t in value.dtypes
+            pd.api.types.is_object_dtype(t) or pd.api.types.is_string_dtype(t) for t in value.dtypes
         )
         return int(value.memory_usage(index=True, deep=False).sum()) + objects * len(value) * 64
     if isinstance(value, (pd.Series, pd.Index)):
-        return int(value.memory_usage(deep=False)) + (len(value) * 64 if value.dtype == object else 0)
+        return int(value.memory_usage(deep=False)) + (
+            len(value) * 64 if value.dtype == object else 0
+        )
     if hasattr(value, "nbytes") and isinstance(getattr(value, "nbytes", None), int):
         return int(value.nbytes)  # numpy arrays
     if isinstance(value, (bytes, str)):
@@ -304,6 +312,19 @@ def show_map(
         keep=3,
     )
     st.iframe(html, height=height_px)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def clickable_base(
+    key: str, codes: tuple[str, ...], tiles: bool, _make_map: Callable[[], folium.Map]
+) -> clickmap.RenderedBase:
+    """The base of the clickable map ``key`` over the communes ``codes``, rendered once.
+
+    Project data only (the scope's communes and outlines), so shared by every
+    session; ``key`` names the map (and its widget), ``codes`` and ``tiles`` are
+    everything ``_make_map`` depends on.
+    """
+    return clickmap.render_base(_make_map(), key=key)
 
 
 # The referential's display frames are shared read-only by every session (callers

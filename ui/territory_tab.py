@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import functools
 from collections.abc import Callable
@@ -14,7 +13,6 @@ import numpy as np
 import pandas as pd
 import shapely
 import streamlit as st
-from streamlit_folium import st_folium
 
 from coverage import finess_categories, scope_names, territory_indicators
 from diagnosis import Referential, export_perimeters_csv, perimeters_from_members, simulate_funding
@@ -22,7 +20,7 @@ from diagnosis.checks import territory_summary
 from diagnosis.labels import for_people
 from diagnosis.rules import CrisisYear, OptionalMission
 from diagnosis.textnorm import name_key, slug
-from ui import care_panels, data, fmt, maps
+from ui import care_panels, clickmap, data, fmt, maps
 from ui.fiche import fiche_html, svg_map
 from ui.safe import md_text
 from ui.sidebar import Context
@@ -176,9 +174,7 @@ def _apply_click(map_state: object, scope_units: pd.DataFrame) -> None:
         )
 
 
-def territory_base_map(
-    scope_frame: gpd.GeoDataFrame, outlines: gpd.GeoDataFrame
-) -> maps.MapSpec:
+def territory_base_map(scope_frame: gpd.GeoDataFrame, outlines: gpd.GeoDataFrame) -> maps.MapSpec:
     """The clickable map of the scope's communes, identical whatever the territory.
 
     The territory is drawn on top as a separate layer (see :func:`territory_layer`),
@@ -260,6 +256,7 @@ def render(ref: Referential, ctx: Context) -> None:
         "Composez le territoire de votre CPTS : cliquez sur les communes de la carte, cherchez-les par "
         "leur nom, ou ajoutez un EPCI entier. Le diagnostic se met à jour aussitôt."
     )
+    care_panels.prepare_whatif(ref)
     scope_units = _scope_units(ref, ctx)
     map_key = f"territory-map-{ctx.scope_key}"
     _apply_click(st.session_state.get(map_key), scope_units)
@@ -275,18 +272,11 @@ def render(ref: Referential, ctx: Context) -> None:
             outlines = data.outlines("department", deps)
             return maps.build_map(territory_base_map(frame, outlines), tiles=ctx.tiles)
 
-        # streamlit-folium alters the map it is given (a kept Map object would not draw
-        # again): it gets a copy of the map built once per scope.
-        fmap = copy.deepcopy(
-            data.session_memo("territory-base-map", f"{map_key}|{ctx.tiles}", base)
-        )
-        st_folium(
-            fmap,
-            height=520,
-            use_container_width=True,
-            returned_objects=["last_object_clicked", "last_clicked"],
-            feature_group_to_add=territory_layer(frame, territory),
+        clickmap.clickable_map(
+            data.clickable_base(map_key, tuple(scope_units.index), ctx.tiles, base),
+            layer=territory_layer(frame, territory),
             key=map_key,
+            height=520,
         )
     if not territory:
         st.info("Le territoire est vide : ajoutez des communes pour obtenir son diagnostic.")
@@ -363,9 +353,7 @@ def territory_profile(
     scopes = scope_names(territory, ref)
     care = data.care_data(ctx.care, ctx.care_keys)
     indicators = territory_indicators(territory, ref, care)
-    st.dataframe(
-        indicators_for_people(indicators, scopes), hide_index=True, width="stretch"
-    )
+    st.dataframe(indicators_for_people(indicators, scopes), hide_index=True, width="stretch")
     _apl_map(territory, care, key=key)
     _care_points_map(territory, care, key=key)
     care_panels.whatif_section(ref, territory, care, key=f"{key}_whatif")
@@ -373,7 +361,13 @@ def territory_profile(
     st.dataframe(
         for_people(
             diag.epcis,
-            columns=["epci_name", "epci_population", "population_included", "share_included", "cut"],
+            columns=[
+                "epci_name",
+                "epci_population",
+                "population_included",
+                "share_included",
+                "cut",
+            ],
         ),
         hide_index=True,
         width="stretch",
@@ -436,8 +430,7 @@ def _care_points_figure(territory: list[str], finess: Any) -> folium.Map:
     )
     labels = {c["key"]: c["label"] for c in finess_categories()}
     entries = [
-        maps.LegendEntry(_CARE_POINT_COLORS.get(k, "#333333"), label)
-        for k, label in labels.items()
+        maps.LegendEntry(_CARE_POINT_COLORS.get(k, "#333333"), label) for k, label in labels.items()
     ]
     spec = maps.MapSpec(
         bounds=maps.bounds_of(frame),
@@ -549,7 +542,12 @@ def _funding_panel(row: pd.Series, *, key: str) -> pd.DataFrame:
     for col in ("fixed_eur", "variable_eur", "total_eur"):
         shown[col] = shown[col].map(fmt.euros)
     shown = shown.rename(
-        columns={"label": "ligne", "fixed_eur": "fixe", "variable_eur": "variable", "total_eur": "total"}
+        columns={
+            "label": "ligne",
+            "fixed_eur": "fixe",
+            "variable_eur": "variable",
+            "total_eur": "total",
+        }
     )
     st.dataframe(shown, hide_index=True, width="stretch")
     st.caption(
@@ -588,7 +586,9 @@ def _territory_exports(
     st.markdown("#### Enregistrer et imprimer")
     c1, c2 = st.columns(2)
     if saving:
-        saved = perimeters_from_members({"mon-territoire": territory}, names={"mon-territoire": name})
+        saved = perimeters_from_members(
+            {"mon-territoire": territory}, names={"mon-territoire": name}
+        )
         c1.download_button(
             "Enregistrer le territoire (CSV)",
             lambda: export_perimeters_csv(saved, referential=ref),
@@ -677,9 +677,7 @@ def territory_fiche(
 def display_indicators(indicators: pd.DataFrame) -> pd.DataFrame:
     """Indicators as French text: shares in %, numbers with their decimals, "non chargé" when missing."""
     shown = indicators.copy()
-    decimals = (
-        shown["decimals"].astype(int).tolist() if "decimals" in shown else [2] * len(shown)
-    )
+    decimals = shown["decimals"].astype(int).tolist() if "decimals" in shown else [2] * len(shown)
     for col in ("territory", "department", "region", "france"):
         values = []
         for value, unit, status, digits in zip(
