@@ -56,7 +56,8 @@ def coverage_rates(
         the membership is not rebuilt).
     ref
         Referential of the scope: with a regional referential, France is not
-        computed (only the region and its departments are in scope).
+        computed (only the region and its departments are in scope); with a
+        department's, neither France nor the region is.
     statuses
         Thresholds to compute (default: the four stages).
     levels
@@ -77,12 +78,15 @@ def coverage_rates(
     dep_names = dict(
         zip(ref.departments["department"], ref.departments["department_name"], strict=True)
     )
-    national = ref.scope.get("level") == "france"
+    scope_level = ref.scope.get("level")
+    national = scope_level == "france"
     rows = []
     groups: list[tuple[str, str, str, str, np.ndarray]] = []
     if "france" in levels and national:
         groups.append(("FR", "france", "FR", "France", np.ones(len(units), dtype=bool)))
-    if "region" in levels:
+    # A department's referential holds only part of its region: no region row then
+    # (it would show the department's figures under the region's name).
+    if "region" in levels and scope_level != "department":
         for code in sorted(set(region)):
             groups.append(
                 (f"REG-{code}", "region", code, region_names.get(code, code), region == code)

@@ -108,7 +108,8 @@ def test_status_threshold(
     assert len(perimeters) == 1
     assert read(out, "overlaps.csv").empty
     coverage = read(out, "coverage.csv").set_index("scope")
-    assert list(coverage.index) == ["REG-93", "DEP-13"]
+    # A department scope has no region row (it would give the department's figures).
+    assert list(coverage.index) == ["DEP-13"]
     signed = real_referential.units.loc[["13004", "13097"], "population"].sum()
     assert read(out, "perimeters.csv")["n_parts"].tolist() == [1]  # Arles borders Saint-Martin
     assert coverage.loc["DEP-13", "population_covered"] == signed

@@ -159,6 +159,13 @@ def test_coverage_figures_match_the_library(real_referential: Referential, case:
     assert shown["Communes en chevauchement"] == fr_int(len(diag.overlaps))
     # The per-CPTS table lists the perimeters of the threshold, and the exports are offered.
     assert "Classeur Excel des tableaux" in [b.label for b in at.get("download_button")]
+    # Coverage by stage: one row per scope of the library; a department alone has no region
+    # row (it would show the department's figures under the region's name).
+    rates = next(d.value for d in at.dataframe if "territoire" in d.value.columns)
+    assert rates["territoire"].tolist() == diag.coverage.drop_duplicates("scope")["name"].tolist()
+    departments = {"bdr": ["Bouches-du-Rhône"], "ille": ["Ille-et-Vilaine"]}
+    if case.scope in departments:
+        assert rates["territoire"].tolist() == departments[case.scope]
 
 
 def _covered_by_hand(ref: Referential, codes: set[str]) -> tuple[int, float]:
