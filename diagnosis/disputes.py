@@ -204,7 +204,7 @@ def compare_perimeters(
         side_b = np.concatenate([only_b, contested[~to_a]])
         evaluate(option, "A", np.sort(side_a), int(to_a.sum()))
         evaluate(option, "B", np.sort(side_b), int((~to_a).sum()))
-    share_a = _shares(index.codes[contested], shared)
+    share_a = _whole_inhabitants(_shares(index.codes[contested], shared), pop[contested])
     if np.isfinite(share_a).any():
         assignments["partage_population"] = _shared_option(
             evaluate, share_a, contested, only_a, only_b, nearest_to_a
@@ -277,6 +277,18 @@ def _shared_option(  # noqa: PLR0917 - private step of compare_perimeters
             weight[order],
         )
     return np.where(split, True, nearest_to_a)
+
+
+def _whole_inhabitants(share_a: np.ndarray, population: np.ndarray) -> np.ndarray:
+    """Shares rounded so that A's part of each shared commune is a whole number of inhabitants.
+
+    B gets the rest, so that the two parts add up to the commune's population
+    (rounding each side on its own could count one inhabitant twice).
+    """
+    population = population.astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        whole = np.round(population * share_a) / population
+    return np.where(np.isfinite(share_a) & (population > 0), whole, share_a)
 
 
 def _shares(codes: np.ndarray, shared: Mapping[str, float] | None) -> np.ndarray:

@@ -83,6 +83,21 @@ def test_dispute_shared_city_split_by_share(ref) -> None:
         compare_perimeters(m, ref, "A", "B", shared={cell(2, 0): 1.5})
 
 
+@pytest.mark.parametrize("share", [0.5, 1 / 3, 0.9995, 0.0005])
+def test_dispute_shared_city_with_an_odd_population_conserves_every_inhabitant(
+    share: float,
+) -> None:
+    """A's part of a shared city is whole inhabitants and B gets the rest: none counted twice."""
+    city = cell(2, 0)
+    ref = grid_referential({city: 149_695})
+    a = [cell(c, r) for c in range(3) for r in range(4)]
+    b = [cell(c, r) for c in range(2, 5) for r in range(4)]
+    m = membership(perimeters_from_members({"A": a, "B": b}), ref)
+    dispute = compare_perimeters(m, ref, "A", "B", shared={city: share})
+    sides = dispute.options.set_index(["option", "side"]).loc["partage_population", "population"]
+    assert sides.sum() == ref.units.loc[sorted(set(a) | set(b)), "population"].sum()
+
+
 def test_dispute_side_left_empty_has_no_size_class_nor_funding(ref) -> None:
     # B claims only communes that A claims too: "all to A" leaves B with nobody.
     a = [cell(c, r) for c in range(3) for r in range(4)]
