@@ -26,6 +26,7 @@ from tests.browser import (
     PROJECT_DIR,
     browser_or_skip,
     chromium_page,
+    map_frames,
     streamlit_server,
     wait_for_map,
 )
@@ -208,6 +209,26 @@ def test_ars_journey(real_referential: Referential, tmp_path: Path) -> None:
 # --------------------------------------------------------------------------
 
 
+def _opened_map_zoom(page: object, timeout_s: float = 30.0) -> float:
+    """Zoom of the static (non-clickable) map shown last, once it has a size."""
+    script = """() => {
+        const key = Object.keys(window).find(k => /^map_[0-9a-f]+$/.test(k));
+        const map = key && window[key];
+        return map && map.getSize().x > 0 ? map.getZoom() : null;
+    }"""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for frame in map_frames(page):
+            try:
+                zoom = frame.evaluate(script)  # type: ignore[attr-defined]
+            except Exception:  # a frame being replaced
+                continue
+            if zoom is not None and frame.evaluate("() => typeof map_div === 'undefined'"):  # type: ignore[attr-defined]
+                return float(zoom)
+        page.wait_for_timeout(250)  # type: ignore[attr-defined]
+    raise AssertionError("no opened static map")
+
+
 def test_cpts_leader_journey(real_referential: Referential, tmp_path: Path) -> None:
     """Build a territory by a map click and a search, name it, take the fiche, save and reload."""
     ref = real_referential
@@ -241,6 +262,12 @@ def test_cpts_leader_journey(real_referential: Referential, tmp_path: Path) -> N
         page.get_by_text(f"Diagnostic instantané : {name}").wait_for(timeout=120_000)
         settle(page)
         population = metric(page, "Habitants")
+        # The APL map drawn in a closed expander is fitted to the territory once opened
+        # (it used to show the whole world: Leaflet fitted it while it had no size).
+        apl = page.locator("[data-testid='stExpander']", has_text="Carte de l'APL")
+        apl.locator("summary").click()
+        zoom = _opened_map_zoom(page)
+        assert zoom >= 9, zoom
         shot(page, "journey-cpts-territory.png")
         fiche_path = download(page, "Fiche diagnostic imprimable (HTML)", tmp_path)
         saved_path = download(page, "Enregistrer le territoire (CSV)", tmp_path)
@@ -251,6 +278,9 @@ def test_cpts_leader_journey(real_referential: Referential, tmp_path: Path) -> N
         page.get_by_role("button", name="Utiliser ce territoire").click()
         wait_metric(page, "Communes", "2")
         reloaded = wait_metric(page, "Habitants", population)
+        # The saved file gives the territory its name back.
+        page.get_by_text(f"Diagnostic instantané : {name}").wait_for(timeout=60_000)
+        assert page.get_by_role("textbox", name="Nom du territoire").input_value() == name
         shot(page, "journey-cpts-reloaded.png")
 
     saved = read_people_csv(saved_path)

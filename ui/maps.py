@@ -86,6 +86,7 @@ def base_map(
         ).add_to(fmap)
     _MetricScale().add_to(fmap)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    _FitWhenShown([[miny, minx], [maxy, maxx]]).add_to(fmap)
     return fmap
 
 
@@ -103,6 +104,38 @@ class _MetricScale(MacroElement):
     def __init__(self) -> None:
         super().__init__()
         self._name = "MetricScale"
+
+
+class _FitWhenShown(MacroElement):
+    """Fit the map to its bounds again once it gets a size.
+
+    A map drawn while hidden (in a closed expander) has no size: Leaflet then
+    fits the bounds at the lowest zoom (the whole world). This fits them again
+    the first time the map is shown, and keeps Leaflet's size up to date.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map, bounds) {
+            var fitted = map.getSize().x > 0 && map.getSize().y > 0;
+            if (typeof ResizeObserver === "undefined") { return; }
+            new ResizeObserver(function () {
+                map.invalidateSize();
+                if (!fitted && map.getSize().x > 0 && map.getSize().y > 0) {
+                    map.fitBounds(bounds);
+                    fitted = true;
+                }
+            }).observe(map.getContainer());
+        })({{ this._parent.get_name() }}, {{ this.bounds|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: list[list[float]]) -> None:
+        super().__init__()
+        self._name = "FitWhenShown"
+        self.bounds = bounds
 
 
 def geojson_collection(

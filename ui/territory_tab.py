@@ -32,8 +32,13 @@ def _territory() -> list[str]:
     return list(st.session_state.setdefault(STATE, []))
 
 
-def _set_territory(codes: list[str]) -> None:
+def _set_territory(codes: list[str], *, name: str | None = None) -> None:
+    """Replace the territory's communes (and its name, when a loaded file gives one)."""
     st.session_state[STATE] = list(dict.fromkeys(codes))
+    if name and name.strip():
+        # Set before the name field is drawn in this run (the builders come first).
+        st.session_state["territory_name"] = name.strip()[:120]
+        st.session_state["territory_name_value"] = name.strip()[:120]
 
 
 def _scope_units(ref: Referential, ctx: Context) -> pd.DataFrame:
@@ -119,7 +124,8 @@ def _other_builders(ref: Referential, territory: list[str]) -> None:
             blob, name = data.example_bytes("territoire")
             outcome = data.import_file(blob, name, region=None, department=None)
             if outcome.result is not None:
-                _set_territory(list(outcome.result.perimeters.iloc[0]["unit_codes"]))
+                first = outcome.result.perimeters.iloc[0]
+                _set_territory(list(first["unit_codes"]), name=str(first["name"]))
                 st.rerun()
         if territory and st.button("Vider le territoire", key="territory_clear"):
             _set_territory([])
@@ -145,7 +151,7 @@ def _other_builders(ref: Referential, territory: list[str]) -> None:
                 st.caption(result.summary_fr())
                 if st.button("Utiliser ce territoire", key="territory_upload_use"):
                     row = result.perimeters[result.perimeters["name"] == pick].iloc[0]
-                    _set_territory(list(row["unit_codes"]))
+                    _set_territory(list(row["unit_codes"]), name=str(row["name"]))
                     st.rerun()
 
 
@@ -281,10 +287,14 @@ def render(ref: Referential, ctx: Context) -> None:
     if not territory:
         st.info("Le territoire est vide : ajoutez des communes pour obtenir son diagnostic.")
         return
+    if "territory_name" not in st.session_state:
+        # A widget's state is dropped on a run that does not draw it (empty territory).
+        st.session_state["territory_name"] = st.session_state.get(
+            "territory_name_value", "Mon territoire"
+        )
     name = (
         st.text_input(
             "Nom du territoire",
-            value=st.session_state.get("territory_name_value", "Mon territoire"),
             key="territory_name",
             max_chars=120,
             help="Repris dans la fiche, le fichier enregistré et les exports.",
