@@ -274,6 +274,11 @@ def test_cpts_leader_journey(real_referential: Referential, tmp_path: Path) -> N
 
         page.get_by_role("button", name="Vider le territoire").click()
         page.get_by_text("Le territoire est vide").wait_for(timeout=120_000)
+        # Another day: a new browser session (the page reloaded) takes the saved file back.
+        page.reload()
+        wait_for_map(page)
+        page.get_by_text("Mon territoire (CPTS)").click()
+        page.get_by_text("Le territoire est vide").wait_for(timeout=120_000)
         upload(page, "Charger un territoire enregistré", saved_path)
         page.get_by_role("button", name="Utiliser ce territoire").click()
         wait_metric(page, "Communes", "2")
