@@ -175,8 +175,8 @@ def crow_fly_pairs(
         supply=np.concatenate(supplies) if supplies else empty,
         minutes=np.concatenate(minutes) if minutes else empty.astype(np.float32),
         method=(
-            f"proxy à vol d'oiseau entre mairies : vitesse {speed:g} km/h, coefficient de détour "
-            f"{detour_f:g} (pas un distancier routier)"
+            f"proxy à vol d'oiseau entre mairies : vitesse {_fr(speed)} km/h, coefficient de "
+            f"détour {_fr(detour_f)} (pas un distancier routier)"
         ),
     )
 
@@ -371,7 +371,13 @@ def age_weights(vintage: int) -> dict[str, float]:
 def describe(result: AccessResult) -> str:
     """French sentence describing how an accessibility result was computed."""
     bands = ", ".join(
-        f"{w:.2g} jusqu'à {m:g} min"
+        f"{_fr(w, '.2g')} jusqu'à {_fr(m)} min"
         for m, w in zip(result.decay.upper_minutes, result.decay.weights, strict=True)
     )
-    return f"2SFCA ({bands}) ; temps : {result.method} ; {result.n_pairs} paires."
+    pairs = f"{result.n_pairs:,}".replace(",", "\u202f")
+    return f"2SFCA ({bands}) ; temps : {result.method} ; {pairs} paires."
+
+
+def _fr(value: float, spec: str = "g") -> str:
+    """A parameter written the French way (decimal comma)."""
+    return format(value, spec).replace(".", ",")

@@ -303,6 +303,22 @@ class SizeRules:
         return self.minimum_for(region), self.minimum_citation(region)
 
 
+_MONTHS_FR = (
+    "janvier", "février", "mars", "avril", "mai", "juin",
+    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+)  # fmt: skip
+
+
+def _fr_date(value: object) -> str:
+    """A rules table's date for people: "2019-08-21" → "21 août 2019" (other text unchanged)."""
+    text = str(value)
+    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text)
+    if not match or not 1 <= int(match[2]) <= 12:
+        return text
+    day = int(match[3])
+    return f"{'1er' if day == 1 else day} {_MONTHS_FR[int(match[2]) - 1]} {match[1]}"
+
+
 def _regional_floors(
     by_region: Mapping[str, Any],
 ) -> tuple[dict[str, int], dict[str, str]]:
@@ -315,7 +331,7 @@ def _regional_floors(
                 if not str(entry.get(key, "")).strip():
                     raise ValueError(f"aci.toml: regional floor {code!r} has no {key!r}")
             floors[str(code)] = int(entry["population"])
-            citations[str(code)] = f"{entry['source']} ({entry['date']})"
+            citations[str(code)] = f"{entry['source']} ({_fr_date(entry['date'])})"
         else:
             floors[str(code)] = int(entry)
     return floors, citations
@@ -333,8 +349,8 @@ def size_rules(directory: str | None = None) -> SizeRules:
         labels=tuple(classes["labels"]),
         minimum_default=int(minimum["default"]),
         minimum_by_region=floors,
-        source=f"{classes['source']} ({classes['date']})",
-        minimum_source=f"{minimum['source']} ({minimum['date']})",
+        source=f"{classes['source']} ({_fr_date(classes['date'])})",
+        minimum_source=f"{minimum['source']} ({_fr_date(minimum['date'])})",
         minimum_source_by_region=citations,
     )
 
@@ -374,7 +390,7 @@ def proposal_rules(directory: str | None = None) -> ProposalRules:
         split_target_population=int(data["split_target_population"]),
         attach_enclosed_below=int(data["attach_enclosed_below"]),
         enclosed_border_share=float(data["enclosed_border_share"]),
-        source=f"{data['source']} ({data['date']})",
+        source=f"{data['source']} ({_fr_date(data['date'])})",
     )
     if not 0 < rules.split_target_population <= rules.max_population:
         raise ValueError("aci.toml: split_target_population must be in (0, max_population]")
@@ -441,7 +457,7 @@ def funding_rules(directory: str | None = None) -> FundingRules:
         one_off_label=data["one_off_letter_of_intent"]["label"],
         one_off_size_1=int(data["one_off_letter_of_intent"]["amount_size_1"]),
         one_off_size_4=int(data["one_off_letter_of_intent"]["amount_size_4"]),
-        source=f"{data['source']} ({data['date']})",
+        source=f"{data['source']} ({_fr_date(data['date'])})",
     )
 
 

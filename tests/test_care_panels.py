@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import geopandas as gpd
+import pytest
 import shapely
 from streamlit.testing.v1 import AppTest
 
@@ -116,9 +117,16 @@ def test_whatif_section_without_and_with_the_annuaire() -> None:
     assert "pas l'APL officielle" in at.caption[0].value
     assert at.metric[0].label == "Territoire (moyenne pondérée)"
     assert at.metric[0].value.endswith("ETP pour 10 000 hab.")
-    assert float(at.metric[0].value.split()[0].replace(",", ".")) > 0
+    one_fte = float(at.metric[0].value.split()[0].replace(",", "."))
+    assert one_fte > 0
     table = at.dataframe[0].value
     assert "variation (ETP pour 10 000 hab.)" in table.columns
+    # The French decimal comma is read as such: "2,5" ETP is 2.5 times the change of 1 (not 25).
+    at.text_input[0].input("2,5").run()
+    assert not at.error
+    two_and_a_half = float(at.metric[0].value.split()[0].replace(",", "."))
+    assert two_and_a_half == pytest.approx(2.5 * one_fte, rel=1e-2)
+    at.text_input[0].input("1").run()
     assert "avant (ETP pour 10 000 hab.)" not in table.columns
 
     at.session_state["with_rpps"] = True
@@ -127,8 +135,27 @@ def test_whatif_section_without_and_with_the_annuaire() -> None:
     table = at.dataframe[0].value
     assert "avant (ETP pour 10 000 hab.)" in table.columns
     assert any("Offre actuelle de la commune : 2,0 ETP" in c.value for c in at.caption)
-    at.number_input[0].set_value(-3.0).run()
+    at.text_input[0].input("-3").run()
     assert "retirer plus d'ETP" in at.error[0].value
+    at.text_input[0].input("deux").run()
+    assert "n'est pas un nombre d'ETP" in at.error[0].value
+
+
+@pytest.mark.parametrize(
+    ("typed", "value"),
+    [("2,5", 2.5), ("-1", -1.0), ("+0.5", 0.5), (" 3 ", 3.0), (",5", 0.5), ("100", 100.0)],
+)
+def test_parse_fte_reads_french_and_english_decimals(typed: str, value: float) -> None:
+    from ui.care_panels import parse_fte
+
+    assert parse_fte(typed) == value
+
+
+@pytest.mark.parametrize("typed", ["", "deux", "2,5,1", "1e3", "100,5", "-101", "2.5.1", "--1"])
+def test_parse_fte_refuses_what_is_not_a_number_of_fte(typed: str) -> None:
+    from ui.care_panels import parse_fte
+
+    assert parse_fte(typed) is None
 
 
 def _national_whatif_app() -> None:
@@ -147,7 +174,7 @@ def test_whatif_section_at_national_scale(real_referential: Referential) -> None
     assert any(o.endswith("· à proximité") for o in options)
     nearby = next(o for o in options if "(13027)" in o)
     at.selectbox[0].set_value("13027")
-    at.number_input[0].set_value(-2.0).run()
+    at.text_input[0].input("-2").run()
     assert not at.exception
     assert nearby.startswith("Châteaurenard")
     assert any("au moins 2,0 ETP" in c.value for c in at.caption)

@@ -17,6 +17,7 @@ functions that draw, so that they are tested without a browser.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -53,6 +54,7 @@ __all__ = [
     "apl_layer",
     "apl_legend_entries",
     "gp_apl",
+    "parse_fte",
     "prepare_whatif",
     "priority_table_for_people",
     "priority_white_zones_csv",
@@ -318,6 +320,23 @@ def _metric(
         )
 
 
+#: Largest change of GP FTE the simulation accepts, either way.
+FTE_LIMIT = 100.0
+
+
+def parse_fte(text: str) -> float | None:
+    """A number of FTE typed by a person ("2,5", "-1", "+0.5", "1 000"), or None if it is not one.
+
+    The decimal comma and point are both read; the value must lie within
+    ±:data:`FTE_LIMIT`.
+    """
+    cleaned = re.sub(r"[\s\u00a0\u202f]", "", str(text)).replace(",", ".")
+    if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", cleaned):
+        return None
+    value = float(cleaned)
+    return value if abs(value) <= FTE_LIMIT else None
+
+
 def whatif_section(
     ref: Referential, territory_codes: Sequence[str], care: CareData, *, key: str = "whatif"
 ) -> None:
@@ -353,14 +372,20 @@ def whatif_section(
         format_func=_commune_label(ref, inside),
         key=f"{key}_commune",
     )
-    fte = c2.number_input(
+    typed = c2.text_input(
         "ETP de médecins généralistes (négatif pour retirer)",
-        min_value=-100.0,
-        max_value=100.0,
-        value=1.0,
-        step=0.5,
+        value="1",
         key=f"{key}_fte",
+        max_chars=12,
+        help=f"Un nombre entre -{FTE_LIMIT:g} et {FTE_LIMIT:g}, par exemple 2,5 ou -1.",
     )
+    fte = parse_fte(typed)
+    if fte is None:
+        st.error(
+            f"« {md_text(typed)} » n'est pas un nombre d'ETP : écrivez par exemple 2,5 ou -1 "
+            f"(entre -{FTE_LIMIT:g} et {FTE_LIMIT:g})."
+        )
+        return
     if model.supply is not None:
         current = float(model.supply[model.codes.get_loc(code)])
         st.caption(f"Offre actuelle de la commune : {fr_number(current, 1)} ETP (Annuaire santé).")

@@ -561,7 +561,8 @@ def _funding_panel(row: pd.Series, *, key: str) -> pd.DataFrame:
     )
     st.dataframe(shown, hide_index=True, width="stretch")
     st.caption(
-        "Montants annuels maximaux, ACI après l'avenant 2 (2022) ; table dans data/rules/aci.toml."
+        "Montants annuels maximaux de l'accord conventionnel interprofessionnel (ACI) des CPTS, "
+        "après son avenant 2 (2022)."
     )
     return funding
 
