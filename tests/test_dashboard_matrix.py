@@ -408,6 +408,10 @@ def test_dispute_without_overlap_or_without_perimeters(
         # Two CPTS that do not overlap: chosen by hand, nothing contested.
         assert "Aucun chevauchement dans ce fichier" in texts(at.caption)
         assert metrics(at)["Communes disputées"] == "0"
+        # Said in words, instead of identical options and an empty table.
+        assert "ne revendiquent aucune commune en commun" in texts(at.info)
+        assert not any("Options de partage" in md.value for md in at.markdown)
+        assert not at.main.dataframe
     else:
         assert "il n'y a rien à arbitrer" in texts(at.warning)
         assert not at.metric
@@ -427,4 +431,7 @@ def test_arbitrage_at_a_department_offers_only_its_perimeters(
     offered |= set(at.selectbox(key="dispute_b").options)
     names = dict(zip(m.perimeters["perimeter_id"], m.perimeters["name"], strict=True))
     assert offered == {names[p] for p in with_units}
-    assert any("Options de partage" in md.value for md in at.markdown)
+    # The example's perimeters of the department do not overlap: the first two chosen by hand
+    # share no commune, which is said instead of options that would all be equal.
+    assert "Aucun chevauchement dans ce fichier" in texts(at.caption)
+    assert "ne revendiquent aucune commune en commun" in texts(at.info)

@@ -201,6 +201,13 @@ def render(ref: Referential, ctx: Context) -> None:
         tiles=ctx.tiles,
         height_px=530,
     )
+    if not int(s["n_contested"]):
+        st.info(
+            "Ces deux projets ne revendiquent aucune commune en commun : il n'y a rien à "
+            "partager. Choisissez « Parmi les chevauchements » pour voir les paires qui se "
+            "chevauchent."
+        )
+        return
     _tables(dispute)
     _exports(dispute, frames, names)
 
