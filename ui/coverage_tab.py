@@ -230,6 +230,12 @@ def _empty_notice(ref: Referential, ctx: Context, diag: Diagnosis) -> bool:
     """Warn when nothing of the file is in the scope or at the threshold; True when empty."""
     imported = diag.imported
     n_at_threshold = len(diag.perimeters.summary)
+    if imported.perimeters.empty:
+        st.warning(
+            "Le fichier ne contient aucun périmètre exploitable : aucune ligne de données, ou "
+            "toutes rejetées (voir le rapport d'import dans la barre latérale)."
+        )
+        return True
     if data.units_in_scope(imported) == 0:
         st.warning(
             f"Aucune commune du fichier n'est dans le périmètre d'étude ({scope_label(ref, ctx)}). "

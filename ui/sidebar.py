@@ -141,7 +141,13 @@ def _import_report(imported: PerimeterImport, *, in_scope: int) -> None:
     """The import's outcome and report, for people: problems first, information folded."""
     report = imported.report
     n_per = len(imported.perimeters)
-    if n_per == 0 or in_scope == 0:
+    if n_per == 0:
+        st.warning(
+            imported.summary_fr()
+            + " Le fichier ne contient aucun périmètre exploitable : aucune ligne de données, "
+            "ou toutes rejetées (voir le rapport ci-dessous)."
+        )
+    elif in_scope == 0:
         st.warning(
             imported.summary_fr()
             + " Aucune commune du fichier n'est retenue dans le périmètre d'étude : "
