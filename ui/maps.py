@@ -85,6 +85,10 @@ def base_map(
             "OpenStreetMap", name="OpenStreetMap", attr="© contributeurs OpenStreetMap"
         ).add_to(fmap)
     _MetricScale().add_to(fmap)
+    # A clicked shape keeps the browser's focus ring: a black rectangle around the commune.
+    fmap.get_root().header.add_child(
+        folium.Element("<style>path.leaflet-interactive:focus { outline: none; }</style>")
+    )
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     _FitWhenShown([[miny, minx], [maxy, maxx]]).add_to(fmap)
     return fmap

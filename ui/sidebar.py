@@ -10,6 +10,7 @@ import streamlit as st
 
 from diagnosis import STAGE_KEYS, Diagnosis, PerimeterImport, Referential, StageKey, stage_label
 from diagnosis.labels import REPORT_KIND_LABELS, SEVERITY_LABELS, for_people, people_csv
+from diagnosis.textnorm import name_key
 from ui import data, fmt, limits
 from ui.safe import md_text
 from ui.sources import embedded_care_lines, sources_markdown
@@ -62,7 +63,8 @@ class Context:
 
 
 def _scope(ref: Referential) -> tuple[str | None, str | None]:
-    regions = ref.regions.sort_values("region_name")
+    # Sorted as people read them (accents ignored: Île-de-France among the I).
+    regions = ref.regions.sort_values("region_name", key=lambda names: names.map(name_key))
     names = dict(zip(regions["region"], regions["region_name"], strict=True))
     options = ["", *names]
     default = options.index("93") if "93" in options else 0

@@ -94,10 +94,12 @@ def _epci_builder(ref: Referential, territory: list[str], scope_units: pd.DataFr
         epci = st.selectbox(
             "Ajouter un EPCI entier",
             list(epcis.index),
+            index=None,
+            placeholder="Choisir un EPCI",
             format_func=lambda e: str(epcis[e]),
             key="territory_epci",
         )
-        if st.button("Ajouter toutes ses communes", key="territory_add_epci"):
+        if epci is not None and st.button("Ajouter toutes ses communes", key="territory_add_epci"):
             members = list(ref.units.index[ref.units["epci_code"] == epci])
             _set_territory([*territory, *members])
             st.rerun()
@@ -125,7 +127,7 @@ def _other_builders(ref: Referential, territory: list[str]) -> None:
             outcome = data.import_file(blob, name, region=None, department=None)
             if outcome.result is not None:
                 first = outcome.result.perimeters.iloc[0]
-                _set_territory(list(first["unit_codes"]), name=str(first["name"]))
+                _set_territory(list(first["unit_codes"]), name="Exemple fictif (Alpilles)")
                 st.rerun()
         if territory and st.button("Vider le territoire", key="territory_clear"):
             _set_territory([])
@@ -151,7 +153,11 @@ def _other_builders(ref: Referential, territory: list[str]) -> None:
                 st.caption(result.summary_fr())
                 if st.button("Utiliser ce territoire", key="territory_upload_use"):
                     row = result.perimeters[result.perimeters["name"] == pick].iloc[0]
-                    _set_territory(list(row["unit_codes"]), name=str(row["name"]))
+                    # The file's name for it, when it has a column of names (a saved territory).
+                    named = "perimeter" in result.source.get("columns", {})
+                    _set_territory(
+                        list(row["unit_codes"]), name=str(row["name"]) if named else None
+                    )
                     st.rerun()
 
 

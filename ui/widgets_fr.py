@@ -2,7 +2,7 @@
 
 The file uploader's button ("Upload") and its instructions ("50MB per file •
 CSV, …") are English in Streamlit; a small style sheet replaces them with
-French text. Only texts written by the project are injected (no user data).
+French text, and hides the size of an uploaded file (written "1.6KB"). Only texts written by the project are injected (no user data).
 """
 
 from __future__ import annotations
@@ -26,6 +26,10 @@ _CSS = f"""
 [data-testid="stFileUploaderDropzoneInstructions"] span::after {{
   content: "ou glisser-déposer ici · {limits.MAX_UPLOAD_MIB} Mo au plus";
   font-size: 0.8rem;
+}}
+/* The size of an uploaded file is written the English way ("1.6KB"): not shown. */
+[data-testid="stFileChipName"] + * {{
+  display: none;
 }}
 </style>
 """
