@@ -25,10 +25,12 @@ __all__ = [
     "SEVERITY_LABELS",
     "NumberStyle",
     "for_people",
+    "fr_count",
     "fr_number",
     "fr_share",
     "number_style",
     "people_csv",
+    "plural",
 ]
 
 NNBSP = "\u202f"
@@ -325,6 +327,25 @@ def fr_share(value: object, digits: int = 1) -> str:
     """A share (0..1) as a French percentage ("98,1 %"); empty when missing."""
     x = _finite(value)
     return "" if x is None else f"{fr_number(100 * x, digits)}{NNBSP}%"
+
+
+def plural(n: object, one: str, many: str) -> str:
+    """The noun that follows the count ``n`` in French: singular for 0 and 1.
+
+    >>> plural(1, "partie", "parties"), plural(3, "commune disputée", "communes disputées")
+    ('partie', 'communes disputées')
+    """
+    x = _finite(n)
+    return one if x is not None and abs(x) < 2 else many
+
+
+def fr_count(n: object, one: str, many: str) -> str:
+    r"""A count and its noun the French way.
+
+    >>> fr_count(1, "commune", "communes"), fr_count(12345, "habitant", "habitants")
+    ('1 commune', '12 345 habitants')
+    """
+    return f"{fr_number(n)} {plural(n, one, many)}"
 
 
 def _yes_no(value: object) -> str:

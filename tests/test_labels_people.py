@@ -1,4 +1,4 @@
-"""What people read in exports: level and stage wording, rounding, number formats.
+"""What people read in exports: level and stage wording, rounding, number formats, plurals.
 
 Tiny hand-made tables; the answers are those the dashboard shows on screen
 ("23,9 %", "286,5 km²", "118 894 m").
@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from diagnosis.export import excel_bytes, people_tables
-from diagnosis.labels import for_people, people_csv
+from diagnosis.labels import for_people, people_csv, plural
 from diagnosis.rules import stage_label
 
 UNKNOWN = "Statut non renseigné"
@@ -87,3 +87,12 @@ def test_people_csv_writes_shares_in_percent_as_on_screen() -> None:
     assert row["distance à la mairie principale de A (km)"] == "8,2"
     assert row["niveau"] == "France"
     assert text.count(";") > 10
+
+
+@pytest.mark.parametrize(
+    ("n", "expected"),
+    [(0, "partie"), (1, "partie"), (1.0, "partie"), (np.int64(1), "partie"), (2, "parties"),
+     (1234, "parties")],
+)  # fmt: skip
+def test_plural_follows_french_usage(n: object, expected: str) -> None:
+    assert plural(n, "partie", "parties") == expected
