@@ -20,7 +20,7 @@ import io
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -29,7 +29,7 @@ import shapely
 
 from diagnosis.disputes import Dispute
 from diagnosis.geometry import dissolve_perimeters
-from diagnosis.labels import for_people, people_csv
+from diagnosis.labels import NUMBER_STYLES_ATTR, for_people, people_csv
 from diagnosis.limits import EXCEL_MAX_CELL_CHARS, EXCEL_MAX_ROWS, format_count
 from diagnosis.pipeline import Diagnosis
 from diagnosis.rules import stage_label
@@ -183,29 +183,47 @@ SHEET_NAMES = {
 def excel_bytes(
     tables: Mapping[str, pd.DataFrame], *, sources: pd.DataFrame | None = None
 ) -> bytes:
-    """An Excel workbook, one sheet per table; strings are never written as formulas."""
+    """An Excel workbook, one sheet per table; strings are never written as formulas.
+
+    Numeric columns of tables made by :func:`diagnosis.labels.for_people`
+    (``as_text=False``) get the number format of what the dashboard shows
+    (``0.0%`` for a share, ``#,##0.0`` for kilometres…).
+    """
     buffer = io.BytesIO()
     with pd.ExcelWriter(
         buffer,
         engine="xlsxwriter",
         engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}},
     ) as writer:
+        formats: dict[str, object] = {}
         for name, original in tables.items():
-            sheet = SHEET_NAMES.get(name, Path(name).stem)[:31]
-            frame = original
-            if len(original) > EXCEL_MAX_ROWS - 1:
-                frame = pd.DataFrame({"note": [_overflow_note(name, len(original))]})
-            else:
-                frame = _excel_cells(original, name)
-            frame.to_excel(writer, sheet_name=sheet, index=False)
-            worksheet = writer.sheets[sheet]
-            worksheet.freeze_panes(1, 0)
-            for i, col in enumerate(frame.columns):
-                width = min(60, max(10, len(str(col)) + 2))
-                worksheet.set_column(i, i, width)
+            _write_sheet(writer, name, original, formats)
         if sources is not None:
             sources.to_excel(writer, sheet_name="Sources", index=False)
     return buffer.getvalue()
+
+
+def _write_sheet(
+    writer: pd.ExcelWriter, name: str, original: pd.DataFrame, formats: dict[str, object]
+) -> None:
+    """One table as a sheet: frozen header, widths, number formats (shared in ``formats``)."""
+    sheet = SHEET_NAMES.get(name, Path(name).stem)[:31]
+    if len(original) > EXCEL_MAX_ROWS - 1:
+        frame = pd.DataFrame({"note": [_overflow_note(name, len(original))]})
+    else:
+        frame = _excel_cells(original, name)
+    frame.to_excel(writer, sheet_name=sheet, index=False)
+    worksheet = writer.sheets[sheet]
+    worksheet.freeze_panes(1, 0)
+    styles = original.attrs.get(NUMBER_STYLES_ATTR, {})
+    for i, col in enumerate(frame.columns):
+        width = min(60, max(10, len(str(col)) + 2))
+        style = styles.get(str(col))
+        excel_format = style.excel_format if style is not None else None
+        if excel_format is not None and excel_format not in formats:
+            book: Any = writer.book  # an xlsxwriter Workbook (engine chosen in excel_bytes)
+            formats[excel_format] = book.add_format({"num_format": excel_format})
+        worksheet.set_column(i, i, width, formats.get(excel_format) if excel_format else None)
 
 
 def _overflow_note(name: str, n_rows: int) -> str:

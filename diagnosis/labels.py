@@ -13,17 +13,24 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 
 __all__ = [
     "COLUMN_LABELS",
+    "LEVEL_LABELS",
+    "NUMBER_STYLES_ATTR",
     "REPORT_KIND_LABELS",
     "SEVERITY_LABELS",
+    "NumberStyle",
     "for_people",
+    "fr_count",
     "fr_number",
     "fr_share",
+    "number_style",
     "people_csv",
+    "plural",
 ]
 
 NNBSP = "\u202f"
@@ -208,6 +215,14 @@ VIA_LABELS: dict[str, str] = {
     "polygone": "polygone",
 }
 
+#: French names of the scope levels (column ``level`` of the coverage rates).
+LEVEL_LABELS: dict[str, str] = {
+    "france": "France",
+    "region": "Région",
+    "department": "Département",
+    "epci": "EPCI",
+}
+
 #: Columns shown as percentages (values are shares between 0 and 1).
 SHARE_COLUMNS = frozenset(
     {
@@ -216,21 +231,72 @@ SHARE_COLUMNS = frozenset(
         "share_included",
         "share_units_covered",
         "share_a",
+        "share_under_threshold",
     }
 )
-#: Columns shown with one decimal (distances, areas, densities).
+#: Decimals shown for measured columns (distances and areas, densities, lengths in metres).
 DECIMAL_COLUMNS: dict[str, int] = {
     "area_km2": 1,
     "area_shared_km2": 1,
     "density_per_km2": 1,
     "distance_a_km": 1,
     "distance_b_km": 1,
+    "border_m": 0,
     "compactness": 2,
+    "apl_mg_mean": 2,
+    "threshold": 1,  # the DREES APL threshold ("2,5 consultations")
 }
 #: Columns holding stage keys.
 STAGE_COLUMNS = frozenset({"status", "status_min", "status_a", "status_b"})
+#: Columns holding stage keys joined with " | " (one per perimeter of an overlap).
+STAGE_LIST_COLUMNS = frozenset({"statuses"})
 #: Columns holding euros.
 EURO_COLUMNS = frozenset({"funding_max_eur"})
+
+
+@dataclass(frozen=True)
+class NumberStyle:
+    """How a numeric column is shown to people: its decimals, and whether it is a share.
+
+    A share (0 to 1) is shown as a percentage: ``digits`` are those of the
+    percentage (one for "23,9 %"), so the fraction keeps ``digits + 2``.
+    """
+
+    digits: int
+    percent: bool = False
+
+    def rounded(self, value: float) -> float:
+        """``value`` rounded to what is shown (a share stays a fraction)."""
+        return round(value, self.digits + (2 if self.percent else 0))
+
+    @property
+    def excel_format(self) -> str | None:
+        """The Excel number format showing the value as on screen (None: Excel's default)."""
+        decimals = "." + "0" * self.digits if self.digits else ""
+        if self.percent:
+            return f"0{decimals}%"
+        return f"#,##0{decimals}" if self.digits else None
+
+
+#: Key of ``DataFrame.attrs`` where :func:`for_people` (``as_text=False``) leaves the
+#: :class:`NumberStyle` of each numeric column, by French header, for the writers.
+NUMBER_STYLES_ATTR = "atlas_number_styles"
+
+
+def number_style(column: str, series: pd.Series) -> NumberStyle | None:
+    """The style of a numeric column as the dashboard shows it; None for other columns."""
+    if column in SHARE_COLUMNS:
+        return NumberStyle(1, percent=True)
+    if column in DECIMAL_COLUMNS:
+        return NumberStyle(DECIMAL_COLUMNS[column])
+    if column in EURO_COLUMNS:
+        return NumberStyle(0)
+    if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return None
+    if pd.api.types.is_integer_dtype(series):
+        return NumberStyle(0)
+    whole = series.dropna()
+    return NumberStyle(0 if len(whole) and (whole == whole.round()).all() else 2)
 
 
 def _finite(value: object) -> float | None:
@@ -263,6 +329,25 @@ def fr_share(value: object, digits: int = 1) -> str:
     return "" if x is None else f"{fr_number(100 * x, digits)}{NNBSP}%"
 
 
+def plural(n: object, one: str, many: str) -> str:
+    """The noun that follows the count ``n`` in French: singular for 0 and 1.
+
+    >>> plural(1, "partie", "parties"), plural(3, "commune disputée", "communes disputées")
+    ('partie', 'communes disputées')
+    """
+    x = _finite(n)
+    return one if x is not None and abs(x) < 2 else many
+
+
+def fr_count(n: object, one: str, many: str) -> str:
+    r"""A count and its noun the French way.
+
+    >>> fr_count(1, "commune", "communes"), fr_count(12345, "habitant", "habitants")
+    ('1 commune', '12 345 habitants')
+    """
+    return f"{fr_number(n)} {plural(n, one, many)}"
+
+
 def _yes_no(value: object) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
@@ -288,17 +373,26 @@ def _text(value: object) -> str:
 
 
 def _stage_label(value: object) -> str:
+    """The stage's label; the one wording of statuses.toml when missing or unknown."""
     from diagnosis.rules import stage_label  # noqa: PLC0415 - rules read lazily
 
-    if not isinstance(value, str) or not value:
-        return "non renseigné"
-    return stage_label(value)
+    return stage_label(value if isinstance(value, str) and value else None)
+
+
+def _stage_list_label(value: object) -> str:
+    if not isinstance(value, str):
+        return _text(value)
+    return " | ".join(_stage_label(part) for part in value.split(" | "))
 
 
 def _named_formatter(column: str, series: pd.Series) -> Callable[[object], str] | None:
     """The formatter of a column known by its name (stages, kinds, shares, euros…)."""
     if column in STAGE_COLUMNS:
         return _stage_label
+    if column in STAGE_LIST_COLUMNS:
+        return _stage_list_label
+    if column == "level":
+        return lambda v: LEVEL_LABELS.get(str(v), _text(v))
     if column == "severity":
         return lambda v: SEVERITY_LABELS.get(str(v), _text(v))
     if column == "kind":
@@ -326,13 +420,9 @@ def _column_formatter(column: str, series: pd.Series) -> Callable[[object], str]
         return named
     if pd.api.types.is_bool_dtype(series):
         return _yes_no
-    if pd.api.types.is_integer_dtype(series):
-        return fr_number
-    if pd.api.types.is_float_dtype(series):
-        whole = series.dropna()
-        if len(whole) and (whole == whole.round()).all():
-            return fr_number
-        return lambda v: fr_number(v, 2)
+    style = number_style(column, series)
+    if style is not None:
+        return lambda v: fr_number(v, style.digits)
     if series.map(lambda v: isinstance(v, bool)).any():
         return _yes_no
     return _text
@@ -362,17 +452,16 @@ def for_people(
     """
     out = frame.loc[:, list(columns)] if columns is not None else frame.copy()
     out = out.copy()
+    styles: list[NumberStyle | None] = []
     for column in out.columns:
         series = out[column]
-        fmt = _column_formatter(str(column), series)
-        numeric_kept = (
-            not as_text
-            and (pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series))
-            and str(column) not in STAGE_COLUMNS
-        )
-        if numeric_kept:
-            out[column] = series.astype("float64").where(series.notna(), None)
+        style = None if as_text else _kept_number_style(str(column), series)
+        styles.append(style)
+        if style is not None:
+            values = series.astype("float64").map(style.rounded)
+            out[column] = values.where(series.notna(), None)
             continue
+        fmt = _column_formatter(str(column), series)
         out[column] = [fmt(v) for v in series.astype(object)]
     headers = {**COLUMN_LABELS, **(labels or {})}
     names = [headers.get(str(c), str(c).replace("_", " ")) for c in out.columns]
@@ -383,13 +472,27 @@ def for_people(
         if seen[name] > 1:
             names[i] = f"{name} ({seen[name]})"
     out.columns = names
+    if not as_text:
+        out.attrs[NUMBER_STYLES_ATTR] = {
+            name: style for name, style in zip(names, styles, strict=True) if style is not None
+        }
     return out
 
 
-def _csv_cell(value: object) -> object:
+def _kept_number_style(column: str, series: pd.Series) -> NumberStyle | None:
+    """The style of a column kept numeric for a spreadsheet (None: written as text)."""
+    numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    if not numeric or column in STAGE_COLUMNS:
+        return None
+    return number_style(column, series)
+
+
+def _csv_cell(value: object, style: NumberStyle | None) -> object:
     if isinstance(value, float):
         if math.isnan(value):
             return ""
+        if style is not None:
+            return f"{value:.{style.digits}f}".replace(".", ",")
         text = str(int(value)) if value.is_integer() else f"{value:.6g}"
         return text.replace(".", ",")
     return value
@@ -404,18 +507,24 @@ def people_csv(
     """A CSV for people's spreadsheets: ``;``, UTF-8 with BOM, French headers and values.
 
     Numbers are written as French spreadsheets read them (``12345``, ``4,6``),
-    without thousands separators, so that they stay numbers; cells that a
-    spreadsheet would read as a formula are neutralised.
+    without thousands separators, so that they stay numbers, with the decimals
+    the dashboard shows; shares are written in percent (``23,9``) under a
+    header ending in "(%)". Cells that a spreadsheet would read as a formula
+    are neutralised.
     """
     from diagnosis.export import protect_text  # noqa: PLC0415 - avoid an import cycle
 
     shown = for_people(frame, columns=columns, labels=labels, as_text=False)
-    for column in shown.columns:
-        shown[column] = pd.Series(
-            [protect_text(_csv_cell(v)) for v in shown[column].astype(object)],
-            index=shown.index,
-            dtype=object,
-        )
+    styles: dict[str, NumberStyle] = shown.attrs.get(NUMBER_STYLES_ATTR, {})
+    headers = []
+    for i, column in enumerate(list(shown.columns)):
+        style = styles.get(str(column))
+        values = shown.iloc[:, i].astype(object).tolist()
+        if style is not None and style.percent:
+            values = [None if v is None else round(100 * v, style.digits) for v in values]
+        shown.isetitem(i, [protect_text(_csv_cell(v, style)) for v in values])
+        headers.append(f"{column} (%)" if style is not None and style.percent else str(column))
+    shown.columns = headers
     buffer = io.StringIO()
     shown.to_csv(buffer, index=False, sep=";", lineterminator="\r\n")
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

@@ -46,6 +46,7 @@ from scipy.sparse.csgraph import connected_components
 
 from diagnosis.checks import size_class_table
 from diagnosis.geometry import dissolve_groups, polsby_popper, zone_epsg
+from diagnosis.labels import fr_count as _count
 from diagnosis.labels import fr_number
 from diagnosis.membership import Membership, UnitIndex
 from diagnosis.referential import Referential
@@ -298,8 +299,10 @@ def propose_for_white_zones(
         row["compactness"] = polsby_popper(geom, epsg=epsg)
         if row["kind"] == "nouveau_perimetre":
             row["evidence"] = (
-                f"{row['n_units']} communes, {fr_number(row['population'])} habitants (taille "
-                f"{row['size_class']}) ; {row['n_epci_whole']} EPCI entier(s) sur "
+                f"{_count(row['n_units'], 'commune', 'communes')}, "
+                f"{_count(row['population'], 'habitant', 'habitants')} (taille "
+                f"{row['size_class']}) ; "
+                f"{_count(row['n_epci_whole'], 'EPCI entier', 'EPCI entiers')} sur "
                 f"{row['n_epci']} ; compacité {fr_number(row['compactness'], 2)}."
             )
             if i in split_of:
@@ -356,8 +359,8 @@ def _attachment(  # noqa: PLR0917 - private step of propose_for_white_zones
         return {
             "kind": "a_examiner",
             "evidence": (
-                f"{fr_number(cluster_pop)} habitants, sous le seuil de {fr_number(minimum)} ; "
-                "aucun périmètre "
+                f"{_count(cluster_pop, 'habitant', 'habitants')}, sous le seuil de "
+                f"{fr_number(minimum)} ; aucun périmètre "
                 "voisin (île ou zone enclavée dans d'autres zones blanches)."
             ),
         }
@@ -376,14 +379,17 @@ def _attachment(  # noqa: PLR0917 - private step of propose_for_white_zones
         "border_m": float(best["border_m"]),
         "evidence": (
             (
-                f"{fr_number(cluster_pop)} habitants, sous le seuil de {fr_number(minimum)} : "
+                f"{_count(cluster_pop, 'habitant', 'habitants')}, sous le seuil de "
+                f"{fr_number(minimum)} : "
                 if enclosed is None
-                else f"{fr_number(cluster_pop)} habitants, zone blanche enclavée (périmètres "
+                else f"{_count(cluster_pop, 'habitant', 'habitants')}, zone blanche enclavée "
+                "(périmètres "
                 f"existants sur {fr_number(enclosed * 100)}\u202f% de son contour) : "
             )
             + f"rattachement proposé à {best['name']} (frontière commune de "
-            f"{fr_number(best['border_m'] / 1000, 1)} km, la plus longue parmi {len(nb)} "
-            f"périmètre(s) voisin(s)) ; {fr_number(before)} → {fr_number(after)} habitants, "
+            f"{fr_number(best['border_m'] / 1000, 1)} km, la plus longue parmi "
+            f"{_count(len(nb), 'périmètre voisin', 'périmètres voisins')}) ; "
+            f"{fr_number(before)} → {fr_number(after)} habitants, "
             f"taille {size_after}."
         ),
     }

@@ -235,11 +235,11 @@ def stage_rank(key: str | None) -> int:
 
 
 def stage_label(key: str | None) -> str:
-    """French label of a stage ("statut non renseigné" when missing or unknown)."""
+    """French label of a stage ("Statut non renseigné" when missing or unknown)."""
     for stage in stages():
         if stage.key == key:
             return stage.label_fr
-    return str(_read_toml("statuses.toml")["unknown"]["label_fr"]).lower()
+    return str(_read_toml("statuses.toml")["unknown"]["label_fr"])
 
 
 # --------------------------------------------------------------------------

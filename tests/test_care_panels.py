@@ -66,8 +66,12 @@ def test_priority_table_and_csv_for_people() -> None:
     diag = SimpleNamespace(white=SimpleNamespace(units=UNITS))
     text = care_panels.priority_white_zones_csv(diag, (APL,)).decode("utf-8-sig")  # type: ignore[arg-type]
     header, row = text.splitlines()[:2]
-    assert header.startswith("rang;groupe de zone blanche;communes;habitants;")
-    assert row.startswith("1;2;3;1300;1200;")
+    assert header.startswith(
+        "rang;groupe de zone blanche;communes;habitants;habitants sous le seuil d'APL;"
+        "part des habitants sous le seuil (%);"
+    )
+    # As on screen: the share in percent with one decimal, the mean APL with two.
+    assert row.startswith("1;2;3;1300;1200;92,3;2;1;1,75;2,5;")
     assert "millésime" in header
     nurses = apl_data({"A": (150.0, 10.0)}, profession="infirmier", label="infirmières")
     assert care_panels.gp_apl((nurses,)) is None

@@ -36,6 +36,15 @@ RAW = {
     "booléen anglais": re.compile(r"\b(?:True|False)\b"),
     "identifiant snake_case": re.compile(r"\b[a-z]+_[a-z_]+\b"),
     "trop de décimales": re.compile(r"\b\d+\.\d{3,}\b"),
+    # A French decimal comma with more decimals than any table shows ("0,018821"; accessibility
+    # in GP full-time equivalents is shown with three), as a whole cell.
+    "trop de décimales (virgule)": re.compile(r"^-?\d+,\d{4,}$"),
+    # The keys of the scope levels (diagnosis.rates), shown as "France", "Région", "Département".
+    "clé de niveau": re.compile(r"\b(?:france|region|department)\b"),
+    # A count of one followed by a plural noun ("1 communes", "1 parties").
+    "pluriel après 1": re.compile(
+        r"(?<![\d\u202f,.])1 (?:communes|parties|périmètres|habitants|enclaves|groupes)\b"
+    ),
 }
 #: English words a French page must not show (whole words, any case).
 ENGLISH_WORDS = (
@@ -99,13 +108,16 @@ def test_scanner_flags_raw_values_and_spares_french() -> None:
     for bad in (
         "nan", "None", "True", "False", "proposal_id", "distance_b_km", "4.611373514963556",
         "0.4459", "Upload", "200MB per file", "unknown", "warning", "kind", "severity", "scope",
-        "margin to nearest bound", "perimeter ids",
+        "margin to nearest bound", "perimeter ids", "0,018821", "4,55493", "region", "department",
+        "france", "1 communes, 357 737 habitants", "1 parties",
     ):  # fmt: skip
         assert findings(bad), bad
     for good in (
         "Population couverte : 98,1 %", "4,6 km", "1 234 567 habitants", "250 000 €", "oui",
         "non", "Télécharger atlas_cpts_couverture.xlsx", "https://www.data.gouv.fr/x_y",
         "Taille 3", "Lettre d'intention validée ou plus", "Rapport d'import", "Ids-Saint-Roch",
+        "1,9", "1,75", "Région", "Département", "France", "1 commune", "21 communes",
+        "1\u202f234 communes", "04,05,06,13,83,84",
     ):  # fmt: skip
         assert not findings(good), (good, findings(good))
 
@@ -252,79 +264,101 @@ def workbook_texts(raw: bytes) -> list[str]:
     return out
 
 
-EXPORT_CASES = [("paca", "ars_regional.csv"), ("bdr", EXAMPLE), ("paca", "unknown_codes.csv")]
+def format_decimals(number_format: str) -> int:
+    """Decimals an Excel number format shows; "General" gets the 2 of the dashboard's numbers."""
+    if number_format == "General":
+        return 2
+    found = re.search(r"\.(0+)", number_format)
+    digits = len(found.group(1)) if found else 0
+    return digits + 2 if "%" in number_format else digits
 
 
-@pytest.mark.parametrize(("scope", "name"), EXPORT_CASES)
-def test_coverage_csv_exports_are_french(
-    real_referential: Referential, scope: str, name: str
-) -> None:
-    from diagnosis.export import white_zone_csv
-    from diagnosis.labels import people_csv
-    from ui.sidebar import report_for_people
-
-    diag = library_diagnosis(name, scope, "emergence")
-    white = csv_texts(white_zone_csv(diag))
-    report = csv_texts(people_csv(report_for_people(diag.imported.report)))
-    assert len(white) > 20 and len(report) > 8
-    assert scan(white) == [], "CSV des zones blanches"
-    assert scan(report) == [], "CSV du rapport d'import"
-
-
-@pytest.mark.parametrize(("scope", "name"), EXPORT_CASES[:1])
-def test_coverage_workbook_is_french(real_referential: Referential, scope: str, name: str) -> None:
-    from diagnosis.export import people_workbook
-
-    workbook = workbook_texts(people_workbook(library_diagnosis(name, scope, "emergence")))
-    assert len(workbook) > 20
-    assert scan(workbook) == [], "classeur Excel de la couverture"
-
-
-def test_coverage_workbook_headers_are_unique(real_referential: Referential) -> None:
+def workbook_number_findings(raw: bytes) -> list[str]:
+    """Numeric cells shown otherwise than on screen: more decimals than their format shows,
+    or a share ("part …", between 0 and 1) without a percentage format."""
     import openpyxl
 
-    from diagnosis.export import people_workbook
-
-    raw = people_workbook(library_diagnosis("ars_regional.csv", "paca", "emergence"))
-    book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True)
+    book = openpyxl.load_workbook(io.BytesIO(raw))
+    out = []
     for sheet in book.worksheets:
-        headers = next(sheet.iter_rows(values_only=True, max_row=1))
-        assert len(set(headers)) == len(headers), (sheet.title, headers)
+        headers = [str(c.value) for c in sheet[1]]
+        for row in sheet.iter_rows(min_row=2):
+            for cell in row:
+                value = cell.value
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    continue
+                where = f"{sheet.title} / {headers[cell.column - 1]} = {value!r}"
+                digits = format_decimals(cell.number_format)
+                if round(value, digits) != value:
+                    out.append(f"trop de décimales ({cell.number_format}): {where}")
+                if headers[cell.column - 1].startswith("part ") and "%" not in cell.number_format:
+                    out.append(f"part sans format % ({cell.number_format}): {where}")
+    return out
 
 
-def test_territory_fiche_is_french(real_referential: Referential) -> None:
-    from coverage.embedded import embedded_apl
-    from coverage.indicators import CareData, scope_names, territory_indicators
-    from diagnosis.checks import territory_summary
-    from diagnosis.rules import simulate_funding
-    from ui.territory_tab import territory_fiche
+def workbook_stage_findings(raw: bytes) -> list[str]:
+    """Cells of stage columns ("stade…") that are not a stage label or the one unknown wording."""
+    import openpyxl
 
-    ref = real_referential
-    # Salon-de-Provence and neighbours, across two EPCIs (one cut): every table is filled.
-    codes = ["13103", "13044", "13063", "13069", "13092", "13004"]
-    diag = territory_summary(codes, ref, name="CPTS d'essai")
-    funding = simulate_funding(int(diag.summary.iloc[0]["size_class"]))
-    indicators = territory_indicators(
-        codes, ref, CareData(apl_layers=tuple(embedded_apl(ref).values()))
-    )
-    page = territory_fiche(
-        ref,
-        codes,
-        diag=diag,
-        funding=funding,
-        indicators=indicators,
-        scopes=scope_names(codes, ref),
-        name="CPTS d'essai",
-    )
-    shown = html_texts(page)
-    assert "Fiche diagnostic : CPTS d'essai" in shown
-    assert scan(shown) == []
+    from diagnosis.rules import stage_label, stages
+
+    allowed = {s.label_fr for s in stages()} | {stage_label(None)}
+    book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True)
+    out = []
+    for sheet in book.worksheets:
+        rows = sheet.iter_rows(values_only=True)
+        headers = [str(h) for h in next(rows)]
+        stage_columns = [i for i, h in enumerate(headers) if h.startswith("stade")]
+        for row in rows:
+            for i in stage_columns:
+                if row[i] is None:
+                    continue
+                out += [
+                    f"stade: {sheet.title} / {headers[i]} = {part!r}"
+                    for part in str(row[i]).split(" | ")
+                    if part not in allowed
+                ]
+    return out
 
 
-def test_dispute_fiche_is_french(real_referential: Referential) -> None:
+def _tiny_workbook(cells: dict[str, tuple[object, str | None]]) -> bytes:
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    with xlsxwriter.Workbook(buffer) as book:
+        sheet = book.add_worksheet("f")
+        for col, (header, (value, number_format)) in enumerate(cells.items()):
+            sheet.write(0, col, header)
+            fmt = book.add_format({"num_format": number_format}) if number_format else None
+            sheet.write(1, col, value, fmt)
+    return buffer.getvalue()
+
+
+def test_workbook_number_scanner_flags_floats_shown_raw() -> None:
+    bad = {
+        "part couverte": (0.2388949722607822, None),
+        "superficie (km²)": (286.471627749281, None),
+        "frontière commune (m)": (118893.8804934081, "0"),
+        "part incluse": (0.239, None),
+        "densité": (541.07, "#,##0.0"),
+    }
+    found = workbook_number_findings(_tiny_workbook(bad))
+    assert {f.split(" / ")[1].split(" = ")[0] for f in found} == set(bad), found
+    assert sum("part sans format %" in f for f in found) == 2, found
+    good = {
+        "part couverte": (0.239, "0.0%"),
+        "superficie (km²)": (286.5, "#,##0.0"),
+        "frontière commune (m)": (118894, None),
+        "habitants": (155002, None),
+        "compacité": (0.3, "0.00"),
+    }
+    assert workbook_number_findings(_tiny_workbook(good)) == []
+
+
+def _dispute_case() -> tuple[object, dict[str, object], dict[str, str]]:
+    """A dispute of the Bouches-du-Rhône listing (Aix-en-Provence shared), its map frames, names."""
     from diagnosis.disputes import compare_perimeters
     from ui import data
-    from ui.dispute_tab import dispute_fiche
 
     diag = library_diagnosis("ars_regional.csv", "bdr", "emergence")
     pair = diag.overlap_pairs.iloc[0]
@@ -344,6 +378,120 @@ def test_dispute_fiche_is_french(real_referential: Referential) -> None:
         "contested": frame(a_units & b_units),
     }
     names = {"A": str(dispute.summary["name_a"]), "B": str(dispute.summary["name_b"])}
+    return dispute, frames, names
+
+
+EXPORT_CASES = [("paca", "ars_regional.csv"), ("bdr", EXAMPLE), ("paca", "unknown_codes.csv")]
+
+
+@pytest.mark.parametrize(("scope", "name"), EXPORT_CASES)
+def test_coverage_csv_exports_are_french(
+    real_referential: Referential, scope: str, name: str
+) -> None:
+    from coverage.embedded import embedded_apl
+    from diagnosis.export import white_zone_csv
+    from diagnosis.labels import people_csv
+    from ui.care_panels import priority_white_zones_csv
+    from ui.sidebar import report_for_people
+
+    diag = library_diagnosis(name, scope, "emergence")
+    white = csv_texts(white_zone_csv(diag))
+    report = csv_texts(people_csv(report_for_people(diag.imported.report)))
+    apl = tuple(embedded_apl(diag.referential).values())
+    priority = csv_texts(priority_white_zones_csv(diag, apl))
+    assert len(white) > 20 and len(report) > 8 and len(priority) > 20
+    assert scan(white) == [], "CSV des zones blanches"
+    assert scan(report) == [], "CSV du rapport d'import"
+    assert scan(priority) == [], "CSV des zones blanches prioritaires"
+
+
+@pytest.mark.parametrize(("scope", "name"), EXPORT_CASES[:1])
+def test_coverage_workbook_is_french(real_referential: Referential, scope: str, name: str) -> None:
+    from diagnosis.export import people_workbook
+
+    raw = people_workbook(library_diagnosis(name, scope, "emergence"))
+    workbook = workbook_texts(raw)
+    assert len(workbook) > 20
+    assert scan(workbook) == [], "classeur Excel de la couverture"
+    assert workbook_number_findings(raw) == [], "nombres du classeur de la couverture"
+    assert workbook_stage_findings(raw) == [], "stades du classeur de la couverture"
+
+
+def test_dispute_workbook_is_french(real_referential: Referential) -> None:
+    from diagnosis.export import dispute_workbook
+
+    dispute, _, _ = _dispute_case()
+    raw = dispute_workbook(dispute)  # type: ignore[arg-type]
+    workbook = workbook_texts(raw)
+    assert "Communes disputées" in workbook
+    assert scan(workbook) == [], "classeur Excel de l'arbitrage"
+    assert workbook_number_findings(raw) == [], "nombres du classeur de l'arbitrage"
+
+
+def test_coverage_workbook_headers_are_unique(real_referential: Referential) -> None:
+    import openpyxl
+
+    from diagnosis.export import people_workbook
+
+    raw = people_workbook(library_diagnosis("ars_regional.csv", "paca", "emergence"))
+    book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True)
+    for sheet in book.worksheets:
+        headers = next(sheet.iter_rows(values_only=True, max_row=1))
+        assert len(set(headers)) == len(headers), (sheet.title, headers)
+
+
+@pytest.mark.parametrize(
+    ("codes", "figures"),
+    [
+        # Salon-de-Provence and neighbours, across two EPCIs (one cut), with Arles apart: every
+        # table is filled.
+        (
+            ["13103", "13044", "13063", "13069", "13092", "13004"],
+            {"communes": "6", "parties": "2"},
+        ),
+        # Salon-de-Provence alone: the key figures are singular.
+        (["13103"], {"commune": "1", "partie": "1"}),
+    ],
+)
+def test_territory_fiche_is_french(
+    real_referential: Referential, codes: list[str], figures: dict[str, str]
+) -> None:
+    from coverage.embedded import embedded_apl
+    from coverage.indicators import CareData, scope_names, territory_indicators
+    from diagnosis.checks import territory_summary
+    from diagnosis.rules import simulate_funding
+    from ui.territory_tab import territory_fiche
+
+    ref = real_referential
+    diag = territory_summary(codes, ref, name="CPTS d'essai")
+    funding = simulate_funding(int(diag.summary.iloc[0]["size_class"]))
+    indicators = territory_indicators(
+        codes, ref, CareData(apl_layers=tuple(embedded_apl(ref).values()))
+    )
+    page = territory_fiche(
+        ref,
+        codes,
+        diag=diag,
+        funding=funding,
+        indicators=indicators,
+        scopes=scope_names(codes, ref),
+        name="CPTS d'essai",
+    )
+    shown = html_texts(page)
+    assert "Fiche diagnostic : CPTS d'essai" in shown
+    assert scan(shown) == []
+    # The key figures read value then noun ("1 partie", "2 parties").
+    for noun, value in figures.items():
+        assert shown[shown.index(noun) - 1] == value, noun
+
+
+def test_dispute_fiche_is_french(real_referential: Referential) -> None:
+    from ui.dispute_tab import dispute_fiche
+
+    dispute, frames, names = _dispute_case()
     shown = html_texts(dispute_fiche(dispute, frames, names))  # type: ignore[arg-type]
     assert "Revendiquée par les deux" in shown  # the legend
     assert scan(shown) == []
+    # The key figures read value then noun: one contested commune (Aix-en-Provence).
+    assert shown[shown.index("commune disputée") - 1] == "1"
+    assert "communes disputées" not in shown

@@ -42,7 +42,7 @@ from coverage import (
 )
 from coverage.priority import NO_APL_COLOR
 from diagnosis import AtlasError, Diagnosis, Referential
-from diagnosis.labels import for_people, fr_number, fr_share, people_csv
+from diagnosis.labels import for_people, fr_number, people_csv
 from ui import data, maps
 from ui.safe import md_text
 
@@ -111,14 +111,8 @@ def gp_apl(apl_layers: Sequence[AplData | None] | AplData | None) -> AplData | N
 
 def priority_table_for_people(table: pd.DataFrame) -> pd.DataFrame:
     """The ranked table with French headers and French numbers (decimal comma, %)."""
-    shown = table.assign(
-        share_under_threshold=[fr_share(v) for v in table["share_under_threshold"]],
-        apl_mg_mean=[fr_number(v, 2) for v in table["apl_mg_mean"]],
-        threshold=[fr_number(v, 1) for v in table["threshold"]],
-        vintage=table["vintage"].astype(str),
-    )
     columns = [c for c in PRIORITY_LABELS if c not in ("threshold", "source", "vintage")]
-    return for_people(shown, columns=columns, labels=PRIORITY_LABELS)
+    return for_people(table, columns=columns, labels=PRIORITY_LABELS)
 
 
 def priority_white_zones_csv(diag: Diagnosis, apl_layers: Sequence[AplData | None]) -> bytes:

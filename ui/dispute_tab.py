@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from diagnosis import Dispute, Referential, compare_perimeters, export
+from diagnosis.labels import fr_count, plural
 from ui import data, fmt, maps
 from ui.fiche import fiche_html, svg_map
 from ui.safe import md_text
@@ -61,8 +62,9 @@ def legend_entries(names: dict[str, str]) -> tuple[maps.LegendEntry, ...]:
 
 def _pair_label(row: pd.Series) -> str:
     return (
-        f"{row['name_a']} / {row['name_b']} : {fmt.number(row['n_units_shared'])} commune(s), "
-        f"{fmt.number(row['population_shared'])} habitants en jeu"
+        f"{row['name_a']} / {row['name_b']} : "
+        f"{fr_count(row['n_units_shared'], 'commune', 'communes')}, "
+        f"{fr_count(row['population_shared'], 'habitant', 'habitants')} en jeu"
     )
 
 
@@ -281,11 +283,13 @@ def dispute_fiche(
             (frames["contested"], maps.CONTESTED_COLOR, "#333"),
         ]
     )
+    n_contested = dispute.summary["n_contested"]
+    population = dispute.summary["population_contested"]
     return fiche_html(
         title=f"Arbitrage : {names['A']} / {names['B']}",
         key_figures={
-            "communes disputées": fmt.number(dispute.summary["n_contested"]),
-            "habitants en jeu": fmt.number(dispute.summary["population_contested"]),
+            plural(n_contested, "commune disputée", "communes disputées"): fmt.number(n_contested),
+            plural(population, "habitant en jeu", "habitants en jeu"): fmt.number(population),
         },
         map_svg=svg,
         legend=[(e.color, e.label) for e in legend_entries(names)],

@@ -17,7 +17,7 @@ import streamlit as st
 from coverage import finess_categories, scope_names, territory_indicators
 from diagnosis import Referential, export_perimeters_csv, perimeters_from_members, simulate_funding
 from diagnosis.checks import territory_summary
-from diagnosis.labels import for_people
+from diagnosis.labels import for_people, fr_count, plural
 from diagnosis.rules import CrisisYear, OptionalMission
 from diagnosis.textnorm import name_key, slug
 from ui import care_panels, clickmap, data, fmt, maps
@@ -351,7 +351,8 @@ def territory_profile(
             f"Source : {md_text(floor_source)}."
         )
     if row["n_parts"] > 1:
-        st.warning(f"Territoire discontinu : {row['n_parts']} parties séparées.")
+        parts = fr_count(row["n_parts"], "partie séparée", "parties séparées")
+        st.warning(f"Territoire discontinu : {parts}.")
     if row["n_enclaves"]:
         names = ", ".join(diag.enclaves["name"].astype(str))
         st.warning(f"Enclaves (communes entourées mais non incluses) : {md_text(names)}.")
@@ -648,11 +649,11 @@ def territory_fiche(
     return fiche_html(
         title=f"Fiche diagnostic : {name}",
         key_figures={
-            "habitants": fmt.number(row["population"]),
-            "communes": fmt.number(row["n_units"]),
+            plural(row["population"], "habitant", "habitants"): fmt.number(row["population"]),
+            plural(row["n_units"], "commune", "communes"): fmt.number(row["n_units"]),
             "taille ACI": str(row["size_label"]),
             "financement annuel maximal": fmt.euros(funding.iloc[-1]["total_eur"]),
-            "parties": fmt.number(row["n_parts"]),
+            plural(row["n_parts"], "partie", "parties"): fmt.number(row["n_parts"]),
         },
         map_svg=svg,
         legend=[(maps.TERRITORY_COLOR, f"Communes du territoire « {name} »")],
