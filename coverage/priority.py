@@ -56,8 +56,10 @@ APL_CLASS_COLUMNS = ["code", "apl", "apl_class", "colour", "label"]
 
 #: Upper bounds of the map classes above the threshold (consultations per standardised inhabitant).
 UPPER_BREAKS = (3.0, 4.0, 5.0)
-#: From red (under-served) to blue (well served); ColorBrewer RdYlBu, 5 classes.
-CLASS_COLOURS = ("#d7191c", "#fdae61", "#ffffbf", "#abd9e9", "#2c7bb6")
+#: From brown (under-served) to teal (well served); ColorBrewer BrBG, 5 classes, safe for
+#: colour-blind readers. Not the stages' red-yellow-green, nor the red of overlaps and
+#: disputes: both are drawn on the same maps, and one colour must not mean two things.
+CLASS_COLOURS = ("#8c510a", "#d8b365", "#f6e8c3", "#5ab4ac", "#01665e")
 NO_APL_COLOR = "#d9d9d9"
 NO_APL_LABEL = "APL non disponible"
 

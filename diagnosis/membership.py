@@ -10,6 +10,7 @@ membership serves every status threshold (:meth:`Membership.covered_at`,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -173,6 +174,26 @@ class Membership:
                 f"({self.status_min!r}) : construisez-la avec status_min={status_min!r}."
             )
         return rank
+
+    def claims_of(self, codes: Sequence[str]) -> pd.DataFrame:
+        """Perimeters claiming each of ``codes``: one row per (code, perimeter), in code order.
+
+        Columns: code, perimeter_id, name, status. Codes outside the scope or
+        claimed by no perimeter have no row.
+        """
+        wanted = self.index.positions(list(codes))
+        order = {int(p): i for i, p in enumerate(wanted) if p >= 0}
+        rows = np.flatnonzero(np.isin(self.member_unit, list(order)))
+        rows = rows[np.argsort([order[int(u)] for u in self.member_unit[rows]], kind="stable")]
+        perimeters = self.perimeters.iloc[self.member_perimeter[rows]]
+        return pd.DataFrame(
+            {
+                "code": self.index.codes[self.member_unit[rows]],
+                "perimeter_id": perimeters["perimeter_id"].to_numpy(),
+                "name": perimeters["name"].to_numpy(),
+                "status": perimeters["status"].to_numpy(),
+            }
+        ).drop_duplicates(["code", "perimeter_id"], ignore_index=True)
 
     def units_of(self, perimeter: int) -> np.ndarray:
         """Unit positions of one perimeter."""

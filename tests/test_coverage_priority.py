@@ -168,3 +168,12 @@ def test_on_the_paca_example_with_the_embedded_apl(real_referential: Referential
         "population_standardised"
     ].sum()
     assert first["apl_mg_mean"] == pytest.approx(expected)
+
+
+def test_apl_classes_never_share_a_colour_with_stages_or_overlaps() -> None:
+    """The coverage map draws APL classes with stages and overlaps: one colour, one meaning."""
+    from coverage.priority import CLASS_COLOURS
+    from ui import maps
+
+    others = {*maps.STATUS_COLORS.values(), maps.OVERLAP_COLOR, maps.CONTESTED_COLOR}
+    assert not {c.lower() for c in CLASS_COLOURS} & {c.lower() for c in others}

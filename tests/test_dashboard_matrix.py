@@ -194,6 +194,9 @@ def test_ars_listing_hand_counts(
     white, share = _covered_by_hand(scoped_ref(scope), codes)
     shown = metrics(at)
     assert shown["Communes en chevauchement"] == "2"  # Aix-en-Provence (3 CPTS) and Arles (2)
+    # The stage caption says the perimeters without status are counted at "emergence".
+    n_in_scope = int(shown["Périmètres"])
+    assert f"dont {n_in_scope} périmètres au statut non renseigné" in texts(at.caption)
     assert shown["Communes en zone blanche"] == fr_int(white)
     assert shown["Population couverte"] == fr_share(share)
     # The former code is reported, and the missing status said next to the stage selector.
@@ -354,6 +357,26 @@ def test_territory_by_search(
     assert shown["Taille ACI"] == f"Taille {size}"
     labels = [b.label for b in at.get("download_button")]
     assert "Fiche diagnostic imprimable (HTML)" in labels
+
+
+def test_territory_says_which_communes_the_loaded_perimeters_claim(
+    real_referential: Referential,
+) -> None:
+    """A CPTS leader taking Aix-en-Provence learns that three CPTS of the listing claim it."""
+    at = start("paca", "ars_regional.csv")
+    at.radio(key="workflow").set_value("territoire").run()
+    for code in ("13001", "13041"):
+        at.text_input(key="territory_search").input(code).run()
+        at.selectbox(key="territory_search_choice").set_value(code).run()
+        at.button(key="territory_add_commune").click().run()
+    ok(at)
+    m = library_diagnosis("ars_regional.csv", "paca", "emergence").membership
+    claimed = m.claims_of(["13001", "13041"])
+    assert set(claimed["code"]) == {"13001"}  # Gardanne is in no CPTS of the listing
+    notice = next(i.value for i in at.info if "déjà revendiquée" in i.value)
+    assert notice.startswith("1 commune du territoire sur 2 est déjà revendiquée")
+    for cpts in claimed["name"]:
+        assert str(cpts).replace("'", "\\'") in notice or str(cpts) in notice, cpts
 
 
 # --------------------------------------------------------------------------

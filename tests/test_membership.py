@@ -84,3 +84,21 @@ def test_members_outside_the_scope_are_evidence_not_a_warning(ref, imported) -> 
     assert m.outside.to_dict("records") == [{"perimeter_id": "D", "code": "99999"}]
     assert diag.outside.to_dict("records") == [{"perimeter_id": "D", "code": "99999"}]
     assert membership(imported, ref, status_min="projet_sante").outside.empty
+
+
+def test_claims_of_lists_each_claim_in_the_order_of_the_codes_asked() -> None:
+    from diagnosis.model import perimeters_from_members
+    from tests.grid import cell, grid_referential
+
+    ref = grid_referential()
+    m = membership(
+        perimeters_from_members({"A": [cell(0, 0), cell(0, 1)], "B": [cell(0, 1), cell(1, 1)]}),
+        ref,
+    )
+    claims = m.claims_of([cell(1, 1), cell(0, 1), cell(4, 3), "99999"])
+    assert list(zip(claims["code"], claims["perimeter_id"], strict=True)) == [
+        (cell(1, 1), "B"),
+        (cell(0, 1), "A"),
+        (cell(0, 1), "B"),
+    ]
+    assert m.claims_of([]).empty

@@ -12,7 +12,7 @@ import streamlit as st
 from coverage import AplData
 from diagnosis import STAGE_KEYS, Diagnosis, Referential, export, stage_label
 from diagnosis.geometry import dissolve_perimeters
-from diagnosis.labels import PROPOSAL_KIND_LABELS, for_people
+from diagnosis.labels import PROPOSAL_KIND_LABELS, for_people, fr_count
 from diagnosis.referential import load_display_geometries, load_outlines
 from diagnosis.white_zones import cluster_geometries
 from ui import care_panels, data, fmt, maps
@@ -263,8 +263,18 @@ def render(ref: Referential, ctx: Context) -> None:
         return
     rates = diag.coverage_at_threshold()
     main = rates.iloc[0]
+    summary = diag.perimeters.summary
+    shown = summary[summary["n_units"] > 0]
+    unknown = int(shown["status"].map(maps.status_key).isna().sum())
     st.caption(
-        f"Stade pris en compte : {stage_label(ctx.status_min)} ou plus · "
+        f"Stade pris en compte : {stage_label(ctx.status_min)} ou plus"
+        + (
+            f" (dont {fr_count(unknown, 'périmètre', 'périmètres')} au statut non renseigné, "
+            "compté(s) au stade « en émergence »)"
+            if unknown and ctx.status_min == "emergence"
+            else ""
+        )
+        + " · "
         f"{md_text(diag.referential.population_label)} · périmètres : {md_text(ctx.source_label)}"
     )
     c1, c2, c3, c4 = st.columns(4)

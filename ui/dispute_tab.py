@@ -244,7 +244,9 @@ def contested_for_people(dispute: Dispute) -> pd.DataFrame:
 
 def _tables(dispute: Dispute) -> None:
     st.markdown("#### Options de partage")
-    st.dataframe(options_for_people(dispute), hide_index=True, width="stretch")
+    options = options_for_people(dispute)
+    # Every option in view (a dozen rows at most): the shared-city rows come last.
+    st.dataframe(options, hide_index=True, width="stretch", height=36 * (len(options) + 1) + 4)
     st.caption(
         "Une option qui laisse un côté sans habitant ne lui donne ni taille ni financement. "
         "« Situation déclarée » compte les communes disputées des deux côtés."

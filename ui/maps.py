@@ -86,7 +86,7 @@ def base_map(
         ).add_to(fmap)
     _MetricScale().add_to(fmap)
     # A clicked shape keeps the browser's focus ring: a black rectangle around the commune.
-    fmap.get_root().header.add_child(
+    fmap.get_root().header.add_child(  # type: ignore[attr-defined]
         folium.Element("<style>path.leaflet-interactive:focus { outline: none; }</style>")
     )
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])

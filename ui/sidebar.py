@@ -9,7 +9,13 @@ import pandas as pd
 import streamlit as st
 
 from diagnosis import STAGE_KEYS, Diagnosis, PerimeterImport, Referential, StageKey, stage_label
-from diagnosis.labels import REPORT_KIND_LABELS, SEVERITY_LABELS, for_people, people_csv
+from diagnosis.labels import (
+    REPORT_KIND_LABELS,
+    SEVERITY_LABELS,
+    for_people,
+    fr_count,
+    people_csv,
+)
 from diagnosis.textnorm import name_key
 from ui import data, fmt, limits
 from ui.safe import md_text
@@ -167,13 +173,14 @@ def _import_report(imported: PerimeterImport, *, in_scope: int) -> None:
         )
     problems = report[report["severity"] != "info"]
     with st.expander(
-        f"Rapport d'import : {fmt.number(len(problems))} point(s) à vérifier",
+        f"Rapport d'import : {fr_count(len(problems), 'point', 'points')} à vérifier",
         expanded=bool(len(problems)) and imported.n_rejected > 0,
     ):
         groups = report_groups(report)
         if groups.empty:
             st.caption("Rien à signaler.")
         else:
+            st.markdown("**Résumé par type (informations comprises)**")
             st.dataframe(groups, hide_index=True, width="stretch")
         if len(problems):
             st.markdown("**Lignes concernées (rejets et avertissements)**")

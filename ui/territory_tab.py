@@ -308,7 +308,30 @@ def render(ref: Referential, ctx: Context) -> None:
         or "Mon territoire"
     )
     st.session_state["territory_name_value"] = name
+    _claims_notice(ref, ctx, territory)
     territory_profile(ref, ctx, territory, name=name, key="territory", saving=True)
+
+
+def _claims_notice(ref: Referential, ctx: Context, territory: list[str], shown: int = 12) -> None:
+    """Say which communes of the territory the loaded perimeters already claim."""
+    if ctx.imported is None:
+        return
+    claims = ctx.diagnosis().membership.claims_of(territory)
+    if claims.empty:
+        return
+    by_code = claims.groupby("code", sort=False)["name"].agg(lambda s: ", ".join(map(str, s)))
+    names = ref.units["name"]
+    listed = "; ".join(
+        f"{names.get(code, code)} ({cpts})" for code, cpts in by_code.head(shown).items()
+    )
+    n = len(by_code)
+    st.info(
+        f"{md_text(fr_count(n, 'commune', 'communes'))} du territoire sur "
+        f"{fmt.number(len(territory))} {'est déjà revendiquée' if n < 2 else 'sont déjà revendiquées'} "
+        f"par des CPTS des périmètres chargés ({md_text(ctx.source_label)}) : {md_text(listed)}"
+        + (" …" if n > shown else "")
+        + ". L'onglet « Arbitrage » compare deux projets qui se chevauchent."
+    )
 
 
 def territory_profile(
