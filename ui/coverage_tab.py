@@ -465,7 +465,9 @@ def _proposals_section(diag: Diagnosis) -> None:
 
 def _exports(diag: Diagnosis, ctx: Context, apl_layers: tuple[AplData | None, ...]) -> None:
     st.markdown("#### Exports")
-    c1, c2, c3, c4, c5 = st.columns(5)
+    # Three buttons a row, so that their French labels are not cut.
+    c1, c2, c3 = st.columns(3)
+    c4, c5, _ = st.columns(3)
     c1.download_button(
         "Classeur Excel des tableaux",
         lambda: export.people_workbook(diag),
