@@ -292,6 +292,8 @@ def render(ref: Referential, ctx: Context) -> None:
         f"coverage-{layers_key}",
         lambda: coverage_map(_layers_data(diag, layers_key, gp)),
         tiles=ctx.tiles,
+        # The example with the embedded APL is project data only: one map for every session.
+        example=ctx.is_example and not ctx.care_keys.get("apl"),
     )
     st.caption(
         "Contours simplifiés pour l'affichage ; calculs sur les contours complets. "

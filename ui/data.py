@@ -273,6 +273,16 @@ def _run_diagnosis(
     return run_diagnosis(imported, scoped(region, department), status_min=status_min)
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _example_diagnosis(full_key: str, _imported: PerimeterImport, *args: Any) -> Diagnosis:
+    """The diagnosis of a project's example, shared by sessions (read-only).
+
+    ``full_key`` holds everything the result depends on (the example's import
+    key, the scope and the threshold, also passed in ``args``).
+    """
+    return _run_diagnosis(_imported, *args)
+
+
 def diagnosis_for(
     key: str,
     imported: PerimeterImport,
@@ -280,13 +290,18 @@ def diagnosis_for(
     region: str | None,
     department: str | None,
     status_min: StageKey,
+    example: bool = False,
 ) -> Diagnosis:
     """The diagnosis of an import, kept in the session for each threshold.
 
     ``key`` is :func:`import_key` of the import (content, name, scope, columns).
+    The diagnosis of a project's example (``example``: no user data in it) is
+    computed once for every session.
     """
     full_key = f"{key}|{region}|{department}|{status_min}"
     with st.spinner("Diagnostic en cours…"):
+        if example:
+            return _example_diagnosis(full_key, imported, region, department, status_min)
         return session_memo(
             "diagnosis",
             full_key,
@@ -295,22 +310,41 @@ def diagnosis_for(
         )
 
 
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _example_map_html(
+    key: str, tiles: bool, height_px: int, _make_spec: Callable[[], maps.MapSpec]
+) -> str:
+    """A map of a project's example, rendered once for every session (``key`` names it)."""
+    return maps.map_html(maps.build_map(_make_spec(), tiles=tiles, height_px=height_px - 10))
+
+
 def show_map(
-    key: str, make_spec: Callable[[], maps.MapSpec], *, tiles: bool, height_px: int = 600
+    key: str,
+    make_spec: Callable[[], maps.MapSpec],
+    *,
+    tiles: bool,
+    height_px: int = 600,
+    example: bool = False,
 ) -> None:
     """Show a map that returns nothing to the app, from HTML rendered once per session.
 
     The coverage and dispute maps need no click back: their standalone HTML
     (Leaflet served by the app) is rendered once for a given ``key`` and shown
     in a component frame, which costs a fraction of a folium component that is
-    re-rendered and scanned on every rerun.
+    re-rendered and scanned on every rerun. A map made from a project's example
+    and project data only (``example``) is rendered once for every session.
     """
-    html = session_memo(
-        "map-html",
-        f"{key}|{tiles}",
-        lambda: maps.map_html(maps.build_map(make_spec(), tiles=tiles, height_px=height_px - 10)),
-        keep=3,
-    )
+    if example:
+        html = _example_map_html(key, tiles, height_px, make_spec)
+    else:
+        html = session_memo(
+            "map-html",
+            f"{key}|{tiles}",
+            lambda: maps.map_html(
+                maps.build_map(make_spec(), tiles=tiles, height_px=height_px - 10)
+            ),
+            keep=3,
+        )
     st.iframe(html, height=height_px)
 
 

@@ -202,6 +202,7 @@ def render(ref: Referential, ctx: Context) -> None:
         lambda: dispute_map(frames, names),
         tiles=ctx.tiles,
         height_px=530,
+        example=ctx.is_example,
     )
     if not int(s["n_contested"]):
         st.info(

@@ -60,6 +60,7 @@ class Context:
             region=self.region,
             department=self.department,
             status_min=status_min or self.status_min,
+            example=self.is_example,
         )
 
     @property
