@@ -14,7 +14,10 @@ Run by hand (needs Debian's chromium)::
   then drawn in Chromium from a local server.
 
 Targets (issue "Dashboard"): region first render ≤ 3 s with a payload ≤ 5 MB;
-national view ≤ 10 MB.
+national view ≤ 10 MB. Issue 10: a new session on a region ≤ 2 s to the map
+drawn; France scope with 1,000 perimeters ≤ 5 s at every threshold; a click in
+Mon territoire ≤ 1 s to the updated diagnosis (none over 3 s in 20); a change
+of pair in Arbitrage ≤ 1.5 s (``--only region|france|interactions``).
 """
 
 from __future__ import annotations
@@ -32,6 +35,25 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
+
+
+def _drawn(page: object, min_paths: int = 1, timeout_s: float = 120.0) -> float:
+    """Seconds until a map frame draws ``min_paths`` shapes, polled every 20 ms.
+
+    (``tests.browser.wait_for_map`` sleeps 250 ms between its looks: right for
+    tests, too coarse to time a page that draws in about a second.)
+    """
+    start = time.perf_counter()
+    script = f"document.querySelectorAll('path.leaflet-interactive').length >= {min_paths}"
+    while time.perf_counter() - start < timeout_s:
+        for frame in page.frames[1:]:  # type: ignore[attr-defined]
+            try:
+                if frame.evaluate(script):
+                    return time.perf_counter() - start
+            except Exception:  # a frame being replaced or not yet loaded
+                continue
+        page.wait_for_timeout(20)  # type: ignore[attr-defined]
+    raise TimeoutError(f"no map drawing {min_paths} shapes")
 
 
 def region_view() -> dict:
@@ -67,7 +89,7 @@ def region_view() -> dict:
         # cache of Streamlit's own scripts are cold.
         start = time.perf_counter()
         page.goto(base)
-        wait_for_map(page)
+        _drawn(page)
         out["region_cold_first_render_s"] = time.perf_counter() - start
         out["cold_http_mb"] = responses["bytes"] / 1e6
         page.close()
@@ -76,7 +98,7 @@ def region_view() -> dict:
         first = fresh.new_page()
         start = time.perf_counter()
         first.goto(base)
-        wait_for_map(first)
+        _drawn(first)
         out["region_first_visit_s"] = time.perf_counter() - start
         fresh.close()
         # A new session (new tab) of a browser that already has Streamlit's scripts.
@@ -85,8 +107,9 @@ def region_view() -> dict:
         received["bytes"] = 0
         start = time.perf_counter()
         page.goto(base)
-        frame = wait_for_map(page)
+        _drawn(page)
         out["region_first_render_s"] = time.perf_counter() - start
+        frame = wait_for_map(page)
         out["region_ws_mb"] = received["bytes"] / 1e6
         out["region_paths"] = frame.locator("path.leaflet-interactive").count()
         received["bytes"] = 0
@@ -411,7 +434,7 @@ def main() -> None:
         print(
             f"region view (example, Provence-Alpes-Côte d'Azur), new tab of that browser: first render "
             f"{results['region_first_render_s']:.2f} s, websocket payload {results['region_ws_mb']:.2f} MB, "
-            f"{results['region_paths']} shapes drawn — targets ≤ 3 s, ≤ 5 MB"
+            f"{results['region_paths']} shapes drawn — targets ≤ 2 s (issue 10), ≤ 5 MB"
         )
         print(
             f"switch to the dispute workflow: {results['switch_to_dispute_s']:.2f} s, "
