@@ -12,7 +12,7 @@ import streamlit as st
 from coverage import AplData
 from diagnosis import STAGE_KEYS, Diagnosis, Referential, export, stage_label
 from diagnosis.geometry import dissolve_perimeters
-from diagnosis.labels import PROPOSAL_KIND_LABELS, for_people, fr_count
+from diagnosis.labels import PROPOSAL_KIND_LABELS, for_people, fr_count, plural
 from diagnosis.referential import load_display_geometries, load_outlines
 from diagnosis.white_zones import cluster_geometries
 from ui import care_panels, data, fmt, maps
@@ -270,7 +270,7 @@ def render(ref: Referential, ctx: Context) -> None:
         f"Stade pris en compte : {stage_label(ctx.status_min)} ou plus"
         + (
             f" (dont {fr_count(unknown, 'périmètre', 'périmètres')} au statut non renseigné, "
-            "compté(s) au stade « en émergence »)"
+            f"{plural(unknown, 'compté', 'comptés')} au stade « en émergence »)"
             if unknown and ctx.status_min == "emergence"
             else ""
         )

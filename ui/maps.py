@@ -47,6 +47,12 @@ def leaflet_assets_available() -> bool:
     ).exists()
 
 
+#: Padding of every map's fit to its bounds, in pixels: room on the right for the legend
+#: (also written in :class:`_FitWhenShown`'s script).
+FIT_TOP_LEFT = (10, 10)
+FIT_BOTTOM_RIGHT = (200, 10)
+
+
 def base_map(
     bounds: Sequence[float],
     *,
@@ -89,7 +95,12 @@ def base_map(
     fmap.get_root().header.add_child(  # type: ignore[attr-defined]
         folium.Element("<style>path.leaflet-interactive:focus { outline: none; }</style>")
     )
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    # Room on the right for the legend (bottom right), so that no shape hides under it.
+    fmap.fit_bounds(
+        [[miny, minx], [maxy, maxx]],
+        padding_top_left=FIT_TOP_LEFT,
+        padding_bottom_right=FIT_BOTTOM_RIGHT,
+    )
     _FitWhenShown([[miny, minx], [maxy, maxx]]).add_to(fmap)
     return fmap
 
@@ -127,7 +138,7 @@ class _FitWhenShown(MacroElement):
             new ResizeObserver(function () {
                 map.invalidateSize();
                 if (!fitted && map.getSize().x > 0 && map.getSize().y > 0) {
-                    map.fitBounds(bounds);
+                    map.fitBounds(bounds, {{ this.padding|tojson }});
                     fitted = true;
                 }
             }).observe(map.getContainer());
@@ -140,6 +151,7 @@ class _FitWhenShown(MacroElement):
         super().__init__()
         self._name = "FitWhenShown"
         self.bounds = bounds
+        self.padding = {"paddingTopLeft": FIT_TOP_LEFT, "paddingBottomRight": FIT_BOTTOM_RIGHT}
 
 
 def geojson_collection(
