@@ -348,9 +348,24 @@ def write_diagnosis(diag: Diagnosis, out_dir: Path) -> list[Path]:
 # --------------------------------------------------------------------------
 
 
+#: Columns of the coverage tables that repeat another for people: the threshold's label
+#: (the stage is already shown, translated) and the machine scope code (its name is there).
+_COVERAGE_REPEATS = ("status_label", "scope")
+
+
 def people_tables(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Tables with French headers and values; numbers stay numbers for the spreadsheet."""
-    return {name: for_people(frame, as_text=False) for name, frame in tables.items()}
+    out = {}
+    for name, frame in tables.items():
+        if name.startswith("coverage"):
+            out[name] = for_people(
+                frame.drop(columns=list(_COVERAGE_REPEATS), errors="ignore"),
+                labels={"code": "code du territoire", "name": "territoire"},
+                as_text=False,
+            )
+        else:
+            out[name] = for_people(frame, as_text=False)
+    return out
 
 
 def people_workbook(diag: Diagnosis) -> bytes:

@@ -96,3 +96,27 @@ def test_people_csv_writes_shares_in_percent_as_on_screen() -> None:
 )  # fmt: skip
 def test_plural_follows_french_usage(n: object, expected: str) -> None:
     assert plural(n, "partie", "parties") == expected
+
+
+def test_coverage_sheets_name_each_territory_once() -> None:
+    """No machine scope code ("DEP-13") and no repeated stage in the people's coverage sheets."""
+    frame = pd.DataFrame(
+        {
+            "scope": ["REG-93", "DEP-13"],
+            "level": ["region", "department"],
+            "code": ["93", "13"],
+            "name": ["Provence-Alpes-Côte d'Azur", "Bouches-du-Rhône"],
+            "status_min": ["emergence", "emergence"],
+            "status_label": [stage_label("emergence")] * 2,
+            "share_covered": [0.1, 0.2],
+        }
+    )
+    for name in ("coverage.csv", "coverage_by_status.csv"):
+        sheet = people_tables({name: frame})[name]
+        assert "stade (tel qu'écrit)" not in sheet.columns
+        assert sheet["territoire"].tolist() == ["Provence-Alpes-Côte d'Azur", "Bouches-du-Rhône"]
+        assert sheet["code du territoire"].tolist() == ["93", "13"]
+        assert not sheet.astype(str).apply(lambda c: c.str.contains("DEP-|REG-")).any().any()
+    # Other sheets keep the stage as written in the file.
+    other = people_tables({"perimeters.csv": frame})["perimeters.csv"]
+    assert "stade (tel qu'écrit)" in other.columns
