@@ -200,8 +200,12 @@ def test_ars_listing_hand_counts(
     assert shown["Communes en zone blanche"] == fr_int(white)
     assert shown["Population couverte"] == fr_share(share)
     # The former code is reported, and the missing status said next to the stage selector.
-    report = next(d.value for d in at.sidebar.dataframe if "type" in d.value.columns)
-    assert len(report) >= 1
+    report = next(d.value for d in at.sidebar.dataframe if "valeur lue" in d.value.columns)
+    assert "04002" in report["valeur lue"].astype(str).tolist()
+    # The summary by type lists rejections and warnings before the information lines.
+    summary = next(m.value for m in at.sidebar.markdown if "· " in m.value)
+    assert "- avertissement · ancien code de commune" in summary
+    assert summary.index("avertissement") < summary.index("- information · stade non renseigné")
     assert "aucun stade" in texts(at.sidebar.info)
     # No status: above "emergence" nothing is kept, and the page says why (a warning).
     at.sidebar.selectbox(key="status_min").set_value("aci_signe").run()
