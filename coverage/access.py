@@ -27,6 +27,7 @@ import pyproj
 from scipy.spatial import cKDTree
 
 from coverage.rules import apl_parameters
+from diagnosis.labels import fr_decimal, fr_number
 from diagnosis.referential import Referential
 from diagnosis.zones import metric_zones, zone_of
 
@@ -175,8 +176,8 @@ def crow_fly_pairs(
         supply=np.concatenate(supplies) if supplies else empty,
         minutes=np.concatenate(minutes) if minutes else empty.astype(np.float32),
         method=(
-            f"proxy à vol d'oiseau entre mairies : vitesse {_fr(speed)} km/h, coefficient de "
-            f"détour {_fr(detour_f)} (pas un distancier routier)"
+            f"proxy à vol d'oiseau entre mairies : vitesse {fr_decimal(speed)} km/h, "
+            f"coefficient de détour {fr_decimal(detour_f)} (pas un distancier routier)"
         ),
     )
 
@@ -371,13 +372,8 @@ def age_weights(vintage: int) -> dict[str, float]:
 def describe(result: AccessResult) -> str:
     """French sentence describing how an accessibility result was computed."""
     bands = ", ".join(
-        f"{_fr(w, '.2g')} jusqu'à {_fr(m)} min"
+        f"{fr_decimal(w, '.2g')} jusqu'à {fr_decimal(m)} min"
         for m, w in zip(result.decay.upper_minutes, result.decay.weights, strict=True)
     )
-    pairs = f"{result.n_pairs:,}".replace(",", "\u202f")
-    return f"2SFCA ({bands}) ; temps : {result.method} ; {pairs} paires."
+    return f"2SFCA ({bands}) ; temps : {result.method} ; {fr_number(result.n_pairs)} paires."
 
-
-def _fr(value: float, spec: str = "g") -> str:
-    """A parameter written the French way (decimal comma)."""
-    return format(value, spec).replace(".", ",")

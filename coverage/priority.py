@@ -18,6 +18,7 @@ around the threshold, its colour and a French legend label.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,7 @@ import pandas as pd
 
 from coverage.apl import AplData, AplVintage
 from diagnosis.errors import DataError
+from diagnosis.labels import fr_decimal
 
 __all__ = [
     "APL_CLASS_COLUMNS",
@@ -73,11 +75,6 @@ class AplClass:
     label: str
 
 
-def _fr(value: float) -> str:
-    """A bound with a decimal comma ("2,5", "3")."""
-    return f"{value:g}".replace(".", ",")
-
-
 def _gp_vintage(apl: AplData, vintage: int | None) -> AplVintage:
     if apl.profession != GP_KEY:
         raise DataError(
@@ -120,9 +117,12 @@ def apl_classes(threshold: float = 2.5) -> tuple[AplClass, ...]:
      '4 à moins de 5', '5 ou plus']
     """
     bounds = (threshold, *(b for b in UPPER_BREAKS if b > threshold))
-    labels = [f"moins de {_fr(bounds[0])} (sous le seuil)"]
-    labels += [f"{_fr(bounds[k])} à moins de {_fr(bounds[k + 1])}" for k in range(len(bounds) - 1)]
-    labels.append(f"{_fr(bounds[-1])} ou plus")
+    labels = [f"moins de {fr_decimal(bounds[0])} (sous le seuil)"]
+    labels += [
+        f"{fr_decimal(low)} à moins de {fr_decimal(high)}"
+        for low, high in itertools.pairwise(bounds)
+    ]
+    labels.append(f"{fr_decimal(bounds[-1])} ou plus")
     # The last colour is always the best served class, whatever the threshold.
     colours = (*CLASS_COLOURS[: len(labels) - 1], CLASS_COLOURS[-1])
     pairs = zip(colours, labels, strict=True)

@@ -38,6 +38,7 @@ import pandas as pd
 from coverage.access import Decay, TravelPairs, age_weights, referential_pairs
 from coverage.supply import SupplyTable, standardised_population
 from diagnosis.errors import DataError
+from diagnosis.labels import fr_decimal
 from diagnosis.referential import Referential
 
 __all__ = [
@@ -179,7 +180,7 @@ class WhatIfModel:
             if negative:
                 raise DataError(
                     "Simulation : on ne peut pas retirer plus d'ETP qu'une commune n'en compte ("
-                    + "; ".join(f"{c} : {_fr(v)} ETP" for c, v in negative)
+                    + "; ".join(f"{c} : {fr_decimal(v)} ETP" for c, v in negative)
                     + ")."
                 )
         after = self.accessibility(after_supply)
@@ -268,10 +269,6 @@ def _weighted_mean(values: pd.Series, weights: pd.Series) -> float:
     return float(
         (values.to_numpy(dtype=np.float64) * weights.to_numpy(dtype=np.float64)).sum() / total
     )
-
-
-def _fr(value: float) -> str:
-    return f"{value:g}".replace(".", ",")
 
 
 def whatif_model(

@@ -26,6 +26,7 @@ __all__ = [
     "NumberStyle",
     "for_people",
     "fr_count",
+    "fr_decimal",
     "fr_number",
     "fr_share",
     "number_style",
@@ -321,6 +322,15 @@ def fr_number(value: object, digits: int = 0) -> str:
     if digits == 0:
         x = round(x)
     return f"{x:,.{digits}f}".replace(",", NNBSP).replace(".", ",")
+
+
+def fr_decimal(value: float, spec: str = "g") -> str:
+    """A parameter written by ``format(value, spec)`` with a decimal comma (no grouping).
+
+    >>> fr_decimal(1.3), fr_decimal(3.0), fr_decimal(0.6667, ".2g")
+    ('1,3', '3', '0,67')
+    """
+    return format(value, spec).replace(".", ",")
 
 
 def fr_share(value: object, digits: int = 1) -> str:

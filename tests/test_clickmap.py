@@ -70,7 +70,7 @@ def test_same_component_arguments_as_st_folium(monkeypatch: pytest.MonkeyPatch) 
     base = clickmap.render_base(copy.deepcopy(fmap), key="k")
     got = _recorded(
         monkeypatch,
-        lambda: clickmap.clickable_map(base, layer=copy.deepcopy(group), key="k", height=520),
+        lambda: clickmap.clickable_map(base, layer=copy.deepcopy(group), height=520),
     )
     assert set(got) == set(expected)
     for name in expected:
@@ -86,10 +86,10 @@ def test_base_rendered_once_serves_every_layer(monkeypatch: pytest.MonkeyPatch) 
     fmap, group = _base_and_layer()
     base = clickmap.render_base(fmap, key="k")
     empty = _recorded(
-        monkeypatch, lambda: clickmap.clickable_map(base, layer=None, key="k", height=300)
+        monkeypatch, lambda: clickmap.clickable_map(base, layer=None, height=300)
     )
     drawn = _recorded(
-        monkeypatch, lambda: clickmap.clickable_map(base, layer=group, key="k", height=300)
+        monkeypatch, lambda: clickmap.clickable_map(base, layer=group, height=300)
     )
     # Same script and component key whatever the layer: the front end keeps the drawn map.
     assert empty["script"] == drawn["script"] and empty["key"] == drawn["key"]
@@ -104,7 +104,7 @@ def test_a_click_reaches_the_widget_key(monkeypatch: pytest.MonkeyPatch) -> None
     base = clickmap.render_base(fmap, key="territory-map-84-")
     sent = _recorded(
         monkeypatch,
-        lambda: clickmap.clickable_map(base, layer=None, key="territory-map-84-", height=300),
+        lambda: clickmap.clickable_map(base, layer=None, height=300),
     )
     click = {"last_object_clicked": {"lat": 45.005, "lng": 5.005}, "last_clicked": None}
     state[sent["key"]] = click

@@ -47,7 +47,6 @@ from ui import data, maps
 from ui.safe import md_text
 
 logger = logging.getLogger(__name__)
-_PREPARING = threading.Lock()
 
 __all__ = [
     "APL_LAYER_NAME",
@@ -223,11 +222,23 @@ def _supply_key(ref: Referential, care: CareData) -> str:
     return "|".join(parts)
 
 
+def _whatif_pairs(ref: Referential) -> Any:
+    """Travel pairs between the referential's town halls (project data: kept with ``ref``)."""
+    return ref.cached("whatif_pairs", lambda: referential_pairs(ref))
+
+
 def _legal_whatif_model(ref: Referential) -> WhatIfModel:
     """The what-if model from project data only (no Annuaire santé, no ages), kept with ``ref``."""
-    pairs = ref.cached("whatif_pairs", lambda: referential_pairs(ref))
+    pairs = _whatif_pairs(ref)
     model: WhatIfModel = ref.cached("whatif_model_legal", lambda: gp_whatif_model(ref, pairs=pairs))
     return model
+
+
+def _warm_up(ref: Referential) -> None:
+    try:
+        _legal_whatif_model(ref)
+    except Exception:  # reported when the section computes it again
+        logger.exception("what-if warm-up failed")
 
 
 def prepare_whatif(ref: Referential) -> None:
@@ -239,18 +250,12 @@ def prepare_whatif(ref: Referential) -> None:
     instead of slowing its first diagnosis. A failure here is only logged: the
     section computes (and reports) it again when it is drawn.
     """
-    with _PREPARING:
-        if ref.cache.get("whatif_prepared"):
-            return
-        ref.cache["whatif_prepared"] = True
-
-    def work() -> None:
-        try:
-            _legal_whatif_model(ref)
-        except Exception:  # reported when the section computes it again
-            logger.exception("what-if warm-up failed")
-
-    threading.Thread(target=work, name="atlas-whatif-warm-up", daemon=True).start()
+    ref.cached(
+        "whatif_warm_up",
+        lambda: threading.Thread(
+            target=_warm_up, args=(ref,), name="atlas-whatif-warm-up", daemon=True
+        ).start(),
+    )
 
 
 def whatif_model_for(ref: Referential, care: CareData) -> WhatIfModel:
@@ -263,7 +268,7 @@ def whatif_model_for(ref: Referential, care: CareData) -> WhatIfModel:
     """
     if care.rpps is None and care.ages is None:
         return _legal_whatif_model(ref)
-    pairs = ref.cached("whatif_pairs", lambda: referential_pairs(ref))
+    pairs = _whatif_pairs(ref)
     rpps, ages = care.rpps, care.ages
     return data.session_memo(
         "whatif-model",

@@ -43,6 +43,8 @@ class RenderedBase:
     map_id: str
     css_links: tuple[str, ...]
     js_links: tuple[str, ...]
+    #: The widget key: the map's clicks land in ``st.session_state[key]``.
+    key: str
     #: The component's key: st_folium's hash of the script and the widget key.
     hash_key: str
 
@@ -86,6 +88,7 @@ def render_base(fmap: folium.Map, *, key: str) -> RenderedBase:
         map_id=sf.get_full_id(fmap),
         css_links=css,
         js_links=js,
+        key=key,
         hash_key=sf.generate_js_hash(script, key, False),
     )
 
@@ -102,20 +105,18 @@ def clickable_map(
     base: RenderedBase,
     *,
     layer: folium.FeatureGroup | None,
-    key: str,
     height: int,
 ) -> None:
-    """Draw ``base`` with ``layer`` on top; clicks land in ``st.session_state[key]``.
+    """Draw ``base`` with ``layer`` on top; clicks land in ``st.session_state[base.key]``.
 
-    ``key`` must be the one ``base`` was rendered for.
-    Same component and arguments as ``st_folium(fmap, key=key, height=height,
+    Same component and arguments as ``st_folium(fmap, key=base.key, height=height,
     use_container_width=True, returned_objects=CLICK_OBJECTS,
     feature_group_to_add=layer)``.
     """
     hash_key = base.hash_key
 
     def on_change() -> None:
-        st.session_state[key] = st.session_state.get(hash_key, {})
+        st.session_state[base.key] = st.session_state.get(hash_key, {})
 
     sf._component_func(
         script=base.script,

@@ -16,7 +16,7 @@ import streamlit as st
 
 from coverage import finess_categories, scope_names, territory_indicators
 from diagnosis import Referential, export_perimeters_csv, perimeters_from_members, simulate_funding
-from diagnosis.checks import territory_summary
+from diagnosis.checks import PerimeterDiagnosis, territory_summary
 from diagnosis.labels import for_people, fr_count, plural
 from diagnosis.rules import CrisisYear, OptionalMission
 from diagnosis.textnorm import name_key, slug
@@ -287,7 +287,6 @@ def render(ref: Referential, ctx: Context) -> None:
         clickmap.clickable_map(
             data.clickable_base(map_key, tuple(scope_units.index), ctx.tiles, base),
             layer=territory_layer(frame, territory),
-            key=map_key,
             height=520,
         )
     if not territory:
@@ -399,16 +398,7 @@ def territory_profile(
     care_panels.whatif_section(ref, territory, care, key=f"{key}_whatif")
     st.markdown("#### EPCI du territoire")
     st.dataframe(
-        for_people(
-            diag.epcis,
-            columns=[
-                "epci_name",
-                "epci_population",
-                "population_included",
-                "share_included",
-                "cut",
-            ],
-        ),
+        epcis_for_people(diag),
         hide_index=True,
         width="stretch",
     )
@@ -523,6 +513,14 @@ def _care_points_map(territory: list[str], care: Any, *, key: str) -> None:
             + (f". Non retenus ou incomplets : {not_used}." if not_used else ".")
             + f" Source : {md_text(finess.source)}."
         )
+
+
+def epcis_for_people(diag: PerimeterDiagnosis) -> pd.DataFrame:
+    """The territory's EPCIs for people (on screen and in the fiche)."""
+    return for_people(
+        diag.epcis,
+        columns=["epci_name", "epci_population", "population_included", "share_included", "cut"],
+    )
 
 
 def margins_sentence(row: pd.Series) -> str:
@@ -691,16 +689,7 @@ def territory_fiche(
             "Offre et accès aux soins, comparée au département, à la région et à la France": (
                 indicators_for_people(indicators, scopes)
             ),
-            "EPCI du territoire": for_people(
-                diag.epcis,
-                columns=[
-                    "epci_name",
-                    "epci_population",
-                    "population_included",
-                    "share_included",
-                    "cut",
-                ],
-            ),
+            "EPCI du territoire": epcis_for_people(diag),
         },
         sources=[
             s.get("citation") or str(s.get("package")) for s in ref.manifest.get("sources", [])
