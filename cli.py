@@ -30,7 +30,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from diagnosis import (
-    STAGE_KEYS,
+    STATUS_KEYS,
     AtlasError,
     PerimeterFileError,
     ReferentialMissingError,
@@ -39,11 +39,11 @@ from diagnosis import (
     run_diagnosis,
     write_diagnosis,
 )
-from diagnosis.export import diagnosis_tables, excel_overflow
-from diagnosis.limits import check_input_path, limits_fr
+from diagnosis.analysis.pipeline import STEPS
+from diagnosis.io.limits import check_input_path, limits_fr
+from diagnosis.io.reading import detect_format
+from diagnosis.outputs.export import diagnosis_tables, excel_overflow
 from diagnosis.paths import DEFAULT_REFERENTIAL_DIR, DOWNLOADS_DIR, STATIC_VENDOR_DIR
-from diagnosis.pipeline import STEPS
-from diagnosis.reading import detect_format
 
 
 def _build_data(args: argparse.Namespace) -> int:
@@ -309,7 +309,7 @@ def _add_profile_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
 
 def _fetch_data(args: argparse.Namespace) -> int:
     """Run the ``fetch-data`` command; returns 0 when every file is in place, else 1."""
-    from coverage.fetch import FetchError, care_sources, fetch_source
+    from coverage.loaders.fetch import FetchError, care_sources, fetch_source
 
     sources = care_sources()
     keys = args.only or list(sources)
@@ -345,7 +345,7 @@ def _fetch_data(args: argparse.Namespace) -> int:
 
 
 def _add_fetch_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from coverage.fetch import DEFAULT_CARE_DIR, care_sources
+    from coverage.loaders.fetch import DEFAULT_CARE_DIR, care_sources
 
     fetch = sub.add_parser(
         "fetch-data",
@@ -408,8 +408,8 @@ def build_parser() -> argparse.ArgumentParser:
     scope.add_argument("--department", help="code de département (ex. 13)")
     diag.add_argument(
         "--status-min",
-        default=STAGE_KEYS[0],
-        choices=list(STAGE_KEYS),
+        default=STATUS_KEYS[0],
+        choices=list(STATUS_KEYS),
         help="stade minimal pour compter un territoire comme couvert (défaut : emergence)",
     )
     _add_output_options(diag, out_help="dossier de sortie")

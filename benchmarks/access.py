@@ -38,7 +38,7 @@ case = {case!r}
 out = {{"case": case}}
 rng = np.random.default_rng(0)
 if case == "national":
-    from diagnosis.referential import load_referential
+    from diagnosis.core.referential import load_referential
     ref = load_referential()
     t0 = time.perf_counter()
     pairs = referential_pairs(ref, max_minutes=20)

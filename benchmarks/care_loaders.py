@@ -48,18 +48,18 @@ DEFAULT_APL = Path(
 CASE = r"""
 import json, resource, sys, time
 sys.path.insert(0, {project!r})
-from diagnosis.referential import load_referential
+from diagnosis.core.referential import load_referential
 ref = load_referential()
 case, path = {case!r}, {path!r}
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 start = time.perf_counter()
 if case == "apl":
-    from coverage.apl import load_drees_apl
+    from coverage.loaders.apl import load_drees_apl
     data = load_drees_apl(path, referential=ref)
     extra = {{"rows": {{v: len(x.rows) for v, x in data.vintages.items()}},
               "profession": data.profession}}
 else:
-    from coverage.supply import load_rpps
+    from coverage.loaders.supply import load_rpps
     table = load_rpps(path, referential=ref)
     extra = {{"rows_read": table.rows_read, "rows_used": table.rows_used,
               "units": len(table.by_unit),
@@ -106,7 +106,7 @@ PROFESSIONS = [
 def write_synthetic_rpps(path: Path, *, rows: int, seed: int = 0) -> None:
     """A synthetic national extraction in the official format (not timed)."""
     sys.path.insert(0, str(PROJECT))
-    from diagnosis.referential import load_referential
+    from diagnosis.core.referential import load_referential
 
     ref = load_referential()
     header = _rpps_header()

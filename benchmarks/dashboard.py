@@ -152,7 +152,7 @@ def _metric(page: object, label: str) -> str:
 
 def _click_targets(n: int, region: str = "93") -> list[tuple[float, float]]:
     """Inner points of ``n`` large communes near the region's centre (latitude, longitude)."""
-    from diagnosis.referential import load_referential
+    from diagnosis.core.referential import load_referential
 
     units = load_referential(region=region).units
     metric = units.to_crs(2154)
@@ -253,7 +253,7 @@ def france_thresholds() -> dict:
     import pandas as pd
     from playwright.sync_api import sync_playwright
 
-    from diagnosis.referential import load_referential
+    from diagnosis.core.referential import load_referential
     from tests.browser import CHROMIUM_ARGS, streamlit_server, wait_for_map
 
     ref = load_referential()
@@ -326,9 +326,9 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 def national_view() -> dict:
     import numpy as np
 
-    from diagnosis.model import perimeters_from_members
-    from diagnosis.pipeline import run_diagnosis
-    from diagnosis.referential import load_referential
+    from diagnosis.analysis.pipeline import run_diagnosis
+    from diagnosis.core.model import perimeters_from_members
+    from diagnosis.core.referential import load_referential
     from ui import maps
     from ui.coverage_tab import coverage_layers, coverage_map
 

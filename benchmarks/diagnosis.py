@@ -26,14 +26,14 @@ CASE = r"""
 import json, resource, sys, time, warnings
 sys.path.insert(0, {project!r})
 import numpy as np
-from diagnosis.referential import load_referential
-from diagnosis.model import perimeters_from_members
-from diagnosis.membership import membership
-from diagnosis.checks import diagnose_perimeters
-from diagnosis.overlaps import overlaps, overlap_pairs, declared_splits
-from diagnosis.white_zones import white_zones
-from diagnosis.rates import coverage_rates
-from diagnosis.proposals import propose_for_white_zones
+from diagnosis.core.referential import load_referential
+from diagnosis.core.model import perimeters_from_members
+from diagnosis.analysis.membership import membership
+from diagnosis.analysis.checks import diagnose_perimeters
+from diagnosis.analysis.overlaps import overlaps, overlap_pairs, declared_splits
+from diagnosis.analysis.white_zones import white_zones
+from diagnosis.analysis.rates import coverage_rates
+from diagnosis.analysis.proposals import propose_for_white_zones
 
 def synthetic(ref, n_perimeters, seed=0):
     # Perimeters made of one or two neighbouring EPCIs; about one EPCI in ten stays

@@ -35,8 +35,8 @@ import shapely
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from diagnosis.perimeters import import_perimeters  # noqa: E402
-from diagnosis.referential import load_referential  # noqa: E402
+from diagnosis.core.referential import load_referential  # noqa: E402
+from diagnosis.importer.perimeters import import_perimeters  # noqa: E402
 
 STATUSES = ["ACI signé", "projet de santé validé", "lettre d'intention validée", "en émergence"]
 

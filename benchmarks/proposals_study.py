@@ -30,13 +30,13 @@ import pandas as pd
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from diagnosis.geometry import dissolve_groups, polsby_popper  # noqa: E402
-from diagnosis.membership import membership  # noqa: E402
-from diagnosis.model import perimeters_from_members  # noqa: E402
-from diagnosis.proposals import propose_for_white_zones  # noqa: E402
-from diagnosis.referential import load_referential  # noqa: E402
-from diagnosis.rules import size_rules  # noqa: E402
-from diagnosis.white_zones import white_zones  # noqa: E402
+from diagnosis.analysis.geometry import dissolve_groups, polsby_popper  # noqa: E402
+from diagnosis.analysis.membership import membership  # noqa: E402
+from diagnosis.analysis.proposals import propose_for_white_zones  # noqa: E402
+from diagnosis.analysis.white_zones import white_zones  # noqa: E402
+from diagnosis.core.model import perimeters_from_members  # noqa: E402
+from diagnosis.core.referential import load_referential  # noqa: E402
+from diagnosis.core.rules import size_rules  # noqa: E402
 
 
 def scenario(region: str):

@@ -53,7 +53,7 @@ def bench_build() -> dict:
 LOAD_CODE = """
 import json, time, resource
 t0 = time.perf_counter()
-from diagnosis.referential import load_referential
+from diagnosis.core.referential import load_referential
 t1 = time.perf_counter()
 ref = load_referential({arg})
 t2 = time.perf_counter()
@@ -75,7 +75,7 @@ def bench_loads(region: str) -> dict:
 def bench_map(region: str) -> tuple[dict, str]:
     import geopandas as gpd
 
-    from diagnosis.referential import load_display_geometries, load_outlines, load_referential
+    from diagnosis.core.referential import load_display_geometries, load_outlines, load_referential
     from ui import maps
 
     t0 = time.perf_counter()

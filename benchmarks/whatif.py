@@ -35,7 +35,7 @@ sys.path.insert(0, str(PROJECT))
 
 from coverage.access import referential_pairs, two_step_fca  # noqa: E402
 from coverage.whatif import whatif_model  # noqa: E402
-from diagnosis.referential import load_referential  # noqa: E402
+from diagnosis.core.referential import load_referential  # noqa: E402
 
 TARGET_MS = 100.0
 

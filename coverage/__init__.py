@@ -21,10 +21,6 @@ from coverage.access import (
     referential_pairs,
     two_step_fca,
 )
-from coverage.apl import AplData, AplFileError, AplProfessionError, apl_summary, load_drees_apl
-from coverage.embedded import embedded_apl, embedded_manifest
-from coverage.fetch import CareSource, FetchError, care_sources, fetch_source
-from coverage.finess import FinessTable, finess_categories, load_finess
 from coverage.indicators import (
     INDICATOR_COLUMNS,
     CareData,
@@ -35,7 +31,24 @@ from coverage.indicators import (
     scope_names,
     territory_indicators,
 )
-from coverage.normalise import attach_to_units, resolve_codes
+from coverage.loaders.apl import (
+    AplData,
+    AplFileError,
+    AplProfessionError,
+    apl_summary,
+    load_drees_apl,
+)
+from coverage.loaders.embedded import embedded_apl, embedded_manifest
+from coverage.loaders.fetch import CareSource, FetchError, care_sources, fetch_source
+from coverage.loaders.finess import FinessTable, finess_categories, load_finess
+from coverage.loaders.normalise import attach_to_units, resolve_codes
+from coverage.loaders.supply import (
+    SupplyFileError,
+    SupplyTable,
+    load_bpe,
+    load_population_ages,
+    load_rpps,
+)
 from coverage.priority import (
     APL_CLASS_COLUMNS,
     PRIORITY_COLUMNS,
@@ -46,13 +59,6 @@ from coverage.priority import (
 )
 from coverage.profile import PROFILE_COLUMNS, perimeter_profiles
 from coverage.rules import AplProfession, apl_profession, apl_professions
-from coverage.supply import (
-    SupplyFileError,
-    SupplyTable,
-    load_bpe,
-    load_population_ages,
-    load_rpps,
-)
 from coverage.whatif import (
     ESTIMATE_LABEL,
     WHATIF_COLUMNS,

@@ -27,9 +27,9 @@ import pyproj
 from scipy.spatial import cKDTree
 
 from coverage.rules import apl_parameters
-from diagnosis.labels import fr_decimal, fr_number
-from diagnosis.referential import Referential
-from diagnosis.zones import metric_zones, zone_of
+from diagnosis.core.numbers import fr_decimal, fr_number
+from diagnosis.core.referential import Referential
+from diagnosis.core.zones import metric_zones, zone_of
 
 __all__ = [
     "AccessResult",

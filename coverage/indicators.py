@@ -24,12 +24,12 @@ from coverage.access import (
     referential_pairs,
     two_step_fca,
 )
-from coverage.apl import AplData, AplVintage
-from coverage.finess import FinessTable, finess_categories
+from coverage.loaders.apl import AplData, AplVintage
+from coverage.loaders.finess import FinessTable, finess_categories
+from coverage.loaders.supply import AGE_BANDS, SupplyTable, standardised_population
 from coverage.rules import AplProfession, apl_professions, professions
-from coverage.supply import AGE_BANDS, SupplyTable, standardised_population
+from diagnosis.core.referential import Referential, main_zone
 from diagnosis.errors import DataError
-from diagnosis.referential import Referential
 
 __all__ = [
     "INDICATOR_COLUMNS",
@@ -87,7 +87,7 @@ class CareData:
     """Care layers loaded by the user (any may be missing).
 
     ``apl`` is one workbook (an upload); ``apl_layers`` more of them (the
-    embedded data first, see :func:`coverage.embedded.embedded_apl`); for a
+    embedded data first, see :func:`coverage.loaders.embedded.embedded_apl`); for a
     profession and vintage given twice, ``apl`` wins, then the last of
     ``apl_layers``.
     """
@@ -97,7 +97,7 @@ class CareData:
     rpps: SupplyTable | None = None
     bpe: SupplyTable | None = None
     ages: SupplyTable | None = None
-    #: Points of care from FINESS (see :func:`coverage.finess.load_finess`).
+    #: Points of care from FINESS (see :func:`coverage.loaders.finess.load_finess`).
     finess: FinessTable | None = None
     #: Accessibility computed by the project's 2SFCA engine (see :func:`computed_gp_access`).
     access: pd.Series | None = None
@@ -121,18 +121,8 @@ def comparison_scopes(codes: Sequence[str], ref: Referential) -> dict[str, pd.In
     inside = units.index.intersection(pd.Index(codes))
     if len(inside) == 0:
         raise DataError("Territoire vide : aucune commune du référentiel.")
-    dep = (
-        units.loc[inside]
-        .groupby(units.loc[inside, "department"].astype(str))["population"]
-        .sum()
-        .idxmax()
-    )
-    reg = (
-        units.loc[inside]
-        .groupby(units.loc[inside, "region"].astype(str))["population"]
-        .sum()
-        .idxmax()
-    )
+    dep = main_zone(units, inside, level="department")
+    reg = main_zone(units, inside, level="region")
     return {
         "territory": inside,
         "department": units.index[units["department"].astype(str) == dep],

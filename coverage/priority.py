@@ -1,6 +1,6 @@
 """Priority white zones: white-zone groups ranked by access to general practitioners (DREES APL).
 
-A white-zone group (a cluster of :func:`diagnosis.white_zones.white_zones`) is
+A white-zone group (a cluster of :func:`diagnosis.analysis.white_zones.white_zones`) is
 the more urgent for an ARS the more of its inhabitants live in communes where
 the DREES APL to general practitioners is under the under-service threshold
 (2.5 consultations a year per standardised inhabitant, ``data/rules/apl.toml``).
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from coverage.apl import AplData, AplVintage
+from coverage.loaders.apl import AplData, AplVintage
+from diagnosis.core.numbers import fr_decimal
 from diagnosis.errors import DataError
-from diagnosis.labels import fr_decimal
 
 __all__ = [
     "APL_CLASS_COLUMNS",

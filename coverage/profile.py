@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import pandas as pd
 
 from coverage.indicators import CareData, IndicatorEvaluator, comparison_scopes
+from diagnosis.core.referential import Referential
 from diagnosis.errors import DataError
-from diagnosis.referential import Referential
 
 __all__ = ["PROFILE_COLUMNS", "perimeter_profiles"]
 
@@ -59,7 +59,7 @@ def perimeter_profiles(
         National referential (the comparisons need the whole of France).
     care
         Care layers (the embedded APL is added by the caller, see
-        :func:`coverage.embedded.embedded_apl`).
+        :func:`coverage.loaders.embedded.embedded_apl`).
     indicators
         Ids of the indicators (default: the whole registry).
     id_column, name_column, units_column

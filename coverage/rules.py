@@ -13,9 +13,9 @@ import tomllib
 from dataclasses import dataclass
 from typing import Any
 
+from diagnosis.core.textnorm import label_key
 from diagnosis.errors import DataError
 from diagnosis.paths import RULES_DIR
-from diagnosis.textnorm import label_key
 
 __all__ = [
     "AplProfession",

@@ -36,10 +36,10 @@ import numpy as np
 import pandas as pd
 
 from coverage.access import Decay, TravelPairs, age_weights, referential_pairs
-from coverage.supply import SupplyTable, standardised_population
+from coverage.loaders.supply import SupplyTable, standardised_population
+from diagnosis.core.numbers import fr_decimal
+from diagnosis.core.referential import Referential
 from diagnosis.errors import DataError
-from diagnosis.labels import fr_decimal
-from diagnosis.referential import Referential
 
 __all__ = [
     "ESTIMATE_LABEL",

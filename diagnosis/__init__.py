@@ -30,43 +30,43 @@ from typing import TYPE_CHECKING, Any
 from diagnosis.errors import AtlasError, DataError, FileReadError, ReferentialError
 
 if TYPE_CHECKING:
-    from diagnosis.communes import resolve_commune_codes
-    from diagnosis.disputes import Dispute, compare_perimeters
-    from diagnosis.export import write_diagnosis
-    from diagnosis.model import PerimeterImport, perimeters_from_members
-    from diagnosis.perimeter_csv import export_perimeters_csv
-    from diagnosis.perimeters import import_perimeters
-    from diagnosis.pipeline import Diagnosis, run_diagnosis
-    from diagnosis.rates import coverage_rates
-    from diagnosis.reading import PerimeterFileError
-    from diagnosis.referential import Referential, ReferentialMissingError, load_referential
-    from diagnosis.rules import STAGE_KEYS, StageKey, simulate_funding, stage_label
+    from diagnosis.analysis.disputes import Dispute, compare_perimeters
+    from diagnosis.analysis.pipeline import Diagnosis, run_diagnosis
+    from diagnosis.analysis.rates import coverage_rates
+    from diagnosis.core.communes import resolve_commune_codes
+    from diagnosis.core.model import PerimeterImport, perimeters_from_members
+    from diagnosis.core.referential import Referential, ReferentialMissingError, load_referential
+    from diagnosis.core.rules import STATUS_KEYS, StatusKey, simulate_funding, status_name
+    from diagnosis.importer.perimeter_csv import export_perimeters_csv
+    from diagnosis.importer.perimeters import import_perimeters
+    from diagnosis.io.reading import PerimeterFileError
+    from diagnosis.outputs.export import write_diagnosis
 
 #: Public name -> module defining it (imported on first use).
 _LAZY: dict[str, str] = {
-    "resolve_commune_codes": "diagnosis.communes",
-    "Dispute": "diagnosis.disputes",
-    "compare_perimeters": "diagnosis.disputes",
-    "write_diagnosis": "diagnosis.export",
-    "PerimeterImport": "diagnosis.model",
-    "perimeters_from_members": "diagnosis.model",
-    "export_perimeters_csv": "diagnosis.perimeter_csv",
-    "import_perimeters": "diagnosis.perimeters",
-    "Diagnosis": "diagnosis.pipeline",
-    "run_diagnosis": "diagnosis.pipeline",
-    "coverage_rates": "diagnosis.rates",
-    "PerimeterFileError": "diagnosis.reading",
-    "Referential": "diagnosis.referential",
-    "ReferentialMissingError": "diagnosis.referential",
-    "load_referential": "diagnosis.referential",
-    "STAGE_KEYS": "diagnosis.rules",
-    "StageKey": "diagnosis.rules",
-    "simulate_funding": "diagnosis.rules",
-    "stage_label": "diagnosis.rules",
+    "resolve_commune_codes": "diagnosis.core.communes",
+    "Dispute": "diagnosis.analysis.disputes",
+    "compare_perimeters": "diagnosis.analysis.disputes",
+    "write_diagnosis": "diagnosis.outputs.export",
+    "PerimeterImport": "diagnosis.core.model",
+    "perimeters_from_members": "diagnosis.core.model",
+    "export_perimeters_csv": "diagnosis.importer.perimeter_csv",
+    "import_perimeters": "diagnosis.importer.perimeters",
+    "Diagnosis": "diagnosis.analysis.pipeline",
+    "run_diagnosis": "diagnosis.analysis.pipeline",
+    "coverage_rates": "diagnosis.analysis.rates",
+    "PerimeterFileError": "diagnosis.io.reading",
+    "Referential": "diagnosis.core.referential",
+    "ReferentialMissingError": "diagnosis.core.referential",
+    "load_referential": "diagnosis.core.referential",
+    "STATUS_KEYS": "diagnosis.core.rules",
+    "StatusKey": "diagnosis.core.rules",
+    "simulate_funding": "diagnosis.core.rules",
+    "status_name": "diagnosis.core.rules",
 }
 
 __all__ = [
-    "STAGE_KEYS",
+    "STATUS_KEYS",
     "AtlasError",
     "DataError",
     "Diagnosis",
@@ -77,7 +77,7 @@ __all__ = [
     "Referential",
     "ReferentialError",
     "ReferentialMissingError",
-    "StageKey",
+    "StatusKey",
     "compare_perimeters",
     "coverage_rates",
     "export_perimeters_csv",
@@ -87,7 +87,7 @@ __all__ = [
     "resolve_commune_codes",
     "run_diagnosis",
     "simulate_funding",
-    "stage_label",
+    "status_name",
     "write_diagnosis",
 ]
 

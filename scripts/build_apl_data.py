@@ -5,7 +5,7 @@ and 2023) and writes one compact Parquet file per profession (one row per
 commune code *as written in the workbook* and vintage) and a manifest with the
 source, the licence, the vintages, the sha256 of every source and output file
 and the row counts. Attachment to the current communes happens at run time
-(``coverage.embedded``), so a new referential needs no rebuild.
+(``coverage.loaders.embedded``), so a new referential needs no rebuild.
 
 Run from the project folder (outputs are committed)::
 
@@ -30,8 +30,8 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from coverage.apl import read_apl_workbook  # noqa: E402
-from coverage.embedded import EMBEDDED_DIR, MANIFEST_NAME  # noqa: E402
+from coverage.loaders.apl import read_apl_workbook  # noqa: E402
+from coverage.loaders.embedded import EMBEDDED_DIR, MANIFEST_NAME  # noqa: E402
 
 WORKBOOKS = {
     "mg": "drees_apl_mg_2022_2023.xlsx",

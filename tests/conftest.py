@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from diagnosis.core.referential import Referential, clear_cache, load_referential
 from diagnosis.paths import DEFAULT_REFERENTIAL_DIR
-from diagnosis.referential import Referential, clear_cache, load_referential
 
 
 @pytest.fixture(autouse=True)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from diagnosis.referential import Referential
+from diagnosis.core.referential import Referential
 
 NX, NY = 5, 4
 X0, Y0, STEP = 5.0, 45.0, 0.01

@@ -42,7 +42,8 @@ from coverage import (
 )
 from coverage.priority import NO_APL_COLOR
 from diagnosis import AtlasError, Diagnosis, Referential
-from diagnosis.labels import for_people, fr_number, people_csv
+from diagnosis.core.numbers import fr_number
+from diagnosis.outputs.labels import for_people, people_csv
 from ui import data, maps
 from ui.safe import md_text
 

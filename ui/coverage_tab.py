@@ -10,11 +10,13 @@ import pandas as pd
 import streamlit as st
 
 from coverage import AplData
-from diagnosis import STAGE_KEYS, Diagnosis, Referential, export, stage_label
-from diagnosis.geometry import dissolve_perimeters
-from diagnosis.labels import PROPOSAL_KIND_LABELS, for_people, fr_count, plural
-from diagnosis.referential import load_display_geometries, load_outlines
-from diagnosis.white_zones import cluster_geometries
+from diagnosis import STATUS_KEYS, Diagnosis, Referential, status_name
+from diagnosis.analysis.geometry import dissolve_perimeters
+from diagnosis.analysis.white_zones import cluster_geometries
+from diagnosis.core.numbers import fr_count, plural
+from diagnosis.core.referential import load_display_geometries, load_outlines
+from diagnosis.outputs import export
+from diagnosis.outputs.labels import PROPOSAL_KIND_LABELS, for_people
 from ui import care_panels, data, fmt, maps
 from ui.safe import md_text
 from ui.sidebar import Context, scope_label
@@ -244,7 +246,7 @@ def _empty_notice(ref: Referential, ctx: Context, diag: Diagnosis) -> bool:
         return True
     if n_at_threshold == 0:
         st.warning(
-            f"Aucun périmètre n'atteint le stade « {stage_label(ctx.status_min)} » : toute la "
+            f"Aucun périmètre n'atteint le stade « {status_name(ctx.status_min)} » : toute la "
             "population est comptée en zone blanche. Choisissez « Tous les stades » dans la "
             "barre latérale pour voir les projets."
         )
@@ -267,7 +269,7 @@ def render(ref: Referential, ctx: Context) -> None:
     shown = summary[summary["n_units"] > 0]
     unknown = int(shown["status"].map(maps.status_key).isna().sum())
     st.caption(
-        f"Stade pris en compte : {stage_label(ctx.status_min)} ou plus"
+        f"Stade pris en compte : {status_name(ctx.status_min)} ou plus"
         + (
             f" (dont {fr_count(unknown, 'périmètre', 'périmètres')} au statut non renseigné, "
             f"{plural(unknown, 'compté', 'comptés')} au stade « en émergence »)"
@@ -323,10 +325,10 @@ def _coverage_rates(diag: Diagnosis) -> None:
     pivot = coverage.pivot_table(
         index=["scope", "name"], columns="status_min", values="share_covered", sort=False
     )
-    stages = [c for c in STAGE_KEYS if c in pivot]
+    statuses = [c for c in STATUS_KEYS if c in pivot]
     shown = pd.DataFrame({"territoire": [name for _, name in pivot.index]})
-    for stage in stages:
-        shown[f"{stage_label(stage)} ou plus"] = [fmt.share(v) for v in pivot[stage]]
+    for status in statuses:
+        shown[f"{status_name(status)} ou plus"] = [fmt.share(v) for v in pivot[status]]
     st.dataframe(shown, hide_index=True, width="stretch")
 
 

@@ -41,13 +41,13 @@ from diagnosis import (
     Diagnosis,
     PerimeterImport,
     Referential,
-    StageKey,
+    StatusKey,
     import_perimeters,
     load_referential,
     run_diagnosis,
 )
+from diagnosis.core.referential import load_display_geometries, load_outlines
 from diagnosis.paths import EXAMPLES_DIR
-from diagnosis.referential import load_display_geometries, load_outlines
 from ui import clickmap, maps
 
 #: Example files made by the project, by workflow ("exemple fictif").
@@ -268,7 +268,7 @@ def example_bytes(kind: str) -> tuple[bytes, str]:
 
 
 def _run_diagnosis(
-    imported: PerimeterImport, region: str | None, department: str | None, status_min: StageKey
+    imported: PerimeterImport, region: str | None, department: str | None, status_min: StatusKey
 ) -> Diagnosis:
     return run_diagnosis(imported, scoped(region, department), status_min=status_min)
 
@@ -289,7 +289,7 @@ def diagnosis_for(
     *,
     region: str | None,
     department: str | None,
-    status_min: StageKey,
+    status_min: StatusKey,
     example: bool = False,
 ) -> Diagnosis:
     """The diagnosis of an import, kept in the session for each threshold.

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from diagnosis import Dispute, Referential, compare_perimeters, export
-from diagnosis.labels import fr_count, plural
+from diagnosis import Dispute, Referential, compare_perimeters
+from diagnosis.core.numbers import fr_count, plural
+from diagnosis.outputs import export
 from ui import data, fmt, maps
 from ui.fiche import fiche_html, svg_map
 from ui.safe import md_text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from diagnosis.limits import MAX_UPLOAD_MB, MIB, limits_fr
+from diagnosis.io.limits import MAX_UPLOAD_MB, MIB, limits_fr
 from ui import fmt
 
 #: Largest file accepted, in Mo as people count them (mebibytes): the library's limit.

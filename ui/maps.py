@@ -23,8 +23,8 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
+from diagnosis.core.rules import status_legend
 from diagnosis.paths import STATIC_VENDOR_DIR
-from diagnosis.rules import status_legend
 from ui.safe import html_text
 
 #: URL of Streamlit's static file serving (``server.enableStaticServing``).

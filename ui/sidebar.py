@@ -8,15 +8,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from diagnosis import STAGE_KEYS, Diagnosis, PerimeterImport, Referential, StageKey, stage_label
-from diagnosis.labels import (
-    REPORT_KIND_LABELS,
-    SEVERITY_LABELS,
-    for_people,
-    fr_count,
-    people_csv,
-)
-from diagnosis.textnorm import name_key
+from diagnosis import STATUS_KEYS, Diagnosis, PerimeterImport, Referential, StatusKey, status_name
+from diagnosis.core.numbers import fr_count
+from diagnosis.core.textnorm import name_key
+from diagnosis.outputs.labels import REPORT_KIND_LABELS, SEVERITY_LABELS, for_people, people_csv
 from ui import data, fmt, limits
 from ui.safe import md_text
 from ui.sources import embedded_care_lines, sources_markdown
@@ -41,7 +36,7 @@ class Context:
 
     region: str | None
     department: str | None
-    status_min: StageKey
+    status_min: StatusKey
     imported: PerimeterImport | None
     import_key: str
     source_label: str
@@ -51,7 +46,7 @@ class Context:
     care_keys: dict[str, str] = field(default_factory=dict)
     tiles: bool = False
 
-    def diagnosis(self, status_min: StageKey | None = None) -> Diagnosis:
+    def diagnosis(self, status_min: StatusKey | None = None) -> Diagnosis:
         """The diagnosis of the imported file in this scope (the page's threshold by default)."""
         assert self.imported is not None, "callers check that a file was imported"
         return data.diagnosis_for(
@@ -296,7 +291,7 @@ def _care_source(kind: str, value: Any, name: str) -> str:
     return f"{name} (fourni par l'utilisateur)"
 
 
-def _status_notice(imported: PerimeterImport | None, status_min: StageKey) -> None:
+def _status_notice(imported: PerimeterImport | None, status_min: StatusKey) -> None:
     """Say next to the stage selector when the file gives no stage."""
     if imported is None or imported.perimeters.empty:
         return
@@ -343,13 +338,13 @@ def render(ref: Referential) -> Context:
                 label = f"{name} (exemple fictif)" if is_example else name
                 st.text(f"Fichier : {label}")
                 _import_report(imported, in_scope=data.units_in_scope(imported))
-        status_min: StageKey = st.selectbox(
+        status_min: StatusKey = st.selectbox(
             "Stade minimal pris en compte",
-            options=list(STAGE_KEYS),
+            options=list(STATUS_KEYS),
             format_func=lambda k: (
                 "Tous les stades (dès l'émergence)"
                 if k == "emergence"
-                else stage_label(k) + " ou plus"
+                else status_name(k) + " ou plus"
             ),
             key="status_min",
         )

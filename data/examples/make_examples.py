@@ -20,7 +20,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
-from diagnosis.referential import load_referential  # noqa: E402
+from diagnosis.core.referential import load_referential  # noqa: E402
 
 STATUSES = ["ACI signé", "projet de santé validé", "lettre d'intention validée", "en émergence"]
 TITLE = "Exemple fictif : périmètres inventés à partir des EPCI réels, pour essayer Atlas CPTS"

@@ -985,7 +985,7 @@ def outcome_table(cases: list[BadInput], outcomes: dict[str, str] | None = None)
 def _run(cases: list[BadInput]) -> dict[str, str]:
     sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
     from diagnosis.errors import AtlasError
-    from diagnosis.perimeters import import_perimeters
+    from diagnosis.importer.perimeters import import_perimeters
 
     outcomes = {}
     for case in cases:

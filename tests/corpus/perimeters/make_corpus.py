@@ -129,7 +129,7 @@ def _piece(ref_units: gpd.GeoDataFrame, code: str, share: float) -> shapely.Geom
 
 
 def make_polygons() -> None:
-    from diagnosis.referential import load_referential
+    from diagnosis.core.referential import load_referential
 
     units = load_referential(department="13").units
     alpilles = shapely.union_all(

@@ -1,0 +1,258 @@
+"""Membership of units in perimeters, as integer arrays for fast diagnosis.
+
+Overlaps, white zones, coverage and contiguity are questions about the
+membership table (perimeter, unit), not about geometry: codes are mapped to
+positions in the referential once, and counts are made with ``np.bincount``
+and sparse graphs. Each claim carries the stage rank of its perimeter, so one
+membership serves every status threshold (:meth:`Membership.covered_at`,
+:meth:`Membership.at_threshold`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from diagnosis.core.model import PerimeterImport
+from diagnosis.core.referential import Referential
+from diagnosis.core.rules import STATUS_KEYS, StatusKey, status_rank
+
+__all__ = [
+    "Membership",
+    "UnitIndex",
+    "membership",
+    "perimeter_ranks",
+    "unit_index",
+]
+
+
+@dataclass(frozen=True)
+class UnitIndex:
+    """Units of a referential as arrays, with their adjacency graph."""
+
+    codes: np.ndarray  # unit codes (object array), in the referential's order
+    position: pd.Series  # code -> position
+    population: np.ndarray  # int64
+    area_km2: np.ndarray  # float64 (NaN when no geometry)
+    adjacency: sp.csr_matrix  # symmetric, 1 where two units share a border
+    border_m: sp.csr_matrix  # shared border length in metres
+
+    def positions(self, codes: pd.Series | list[str] | np.ndarray) -> np.ndarray:
+        """Positions of codes (-1 for codes not in the referential)."""
+        return self.position.reindex(list(codes)).fillna(-1).to_numpy(dtype=np.int64)
+
+
+def unit_index(ref: Referential) -> UnitIndex:
+    """The :class:`UnitIndex` of a referential (computed once per referential)."""
+
+    def make() -> UnitIndex:
+        units = ref.units
+        codes = units.index.to_numpy(dtype=object)
+        position = pd.Series(np.arange(len(codes)), index=units.index)
+        adj = ref.adjacency
+        a = position.reindex(adj["code_a"]).to_numpy()
+        b = position.reindex(adj["code_b"]).to_numpy()
+        keep = ~(np.isnan(a) | np.isnan(b))
+        a, b = a[keep].astype(np.int64), b[keep].astype(np.int64)
+        n = len(codes)
+        rows = np.concatenate([a, b])
+        cols = np.concatenate([b, a])
+        border = np.concatenate([adj["border_m"].to_numpy()[keep]] * 2)
+        adjacency = sp.csr_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
+        border_m = sp.csr_matrix((border, (rows, cols)), shape=(n, n))
+        return UnitIndex(
+            codes=codes,
+            position=position,
+            population=units["population"].to_numpy(dtype=np.int64),
+            area_km2=units["area_km2"].to_numpy(dtype=np.float64),
+            adjacency=adjacency,
+            border_m=border_m,
+        )
+
+    index: UnitIndex = ref.cached("unit_index", make)
+    return index
+
+
+def _threshold_rank(status_min: StatusKey) -> int:
+    if status_min not in STATUS_KEYS:
+        raise ValueError(
+            f"Stade inconnu : {status_min!r}. Stades possibles : {', '.join(STATUS_KEYS)}."
+        )
+    return status_rank(status_min)
+
+
+def perimeter_ranks(statuses: pd.Series) -> np.ndarray:
+    """Status rank (1 to 4) of each perimeter; a perimeter without a known status ranks 1.
+
+    A perimeter without a known status counts as ``emergence`` (the file
+    declares it, so it is at least an emerging project).
+    """
+    return np.array(
+        [max(status_rank(s if isinstance(s, str) else None), 1) for s in statuses], dtype=np.int8
+    )
+
+
+@dataclass(frozen=True)
+class Membership:
+    """Perimeters and their units as integer arrays.
+
+    ``perimeters`` is the perimeter table restricted to the status threshold
+    (index 0..n-1 is the perimeter number used in ``member_perimeter``).
+    """
+
+    perimeters: pd.DataFrame  # perimeter_id, name, status (threshold applied)
+    member_perimeter: np.ndarray  # perimeter number of each membership row
+    member_unit: np.ndarray  # unit position of each membership row
+    member_rank: np.ndarray  # int8: stage rank (1 to 4) of the perimeter of each row
+    split: np.ndarray  # bool: membership under a declared infra-communal split
+    #: Evidence, not a warning: members whose unit is not in the referential's
+    #: scope (perimeter_id, code), kept aside and not counted.
+    outside: pd.DataFrame
+    index: UnitIndex
+    status_min: StatusKey
+
+    @property
+    def n_perimeters(self) -> int:
+        """Number of perimeters at the threshold."""
+        return len(self.perimeters)
+
+    def claims_per_unit(self, *, count_splits: bool = True) -> np.ndarray:
+        """Number of perimeters claiming each unit (optionally not counting declared splits)."""
+        units = self.member_unit if count_splits else self.member_unit[~self.split]
+        return np.bincount(units, minlength=len(self.index.codes))
+
+    def covered(self) -> np.ndarray:
+        """Whether each unit is in at least one perimeter."""
+        return self.claims_per_unit() > 0
+
+    def covered_at(self, status_min: StatusKey) -> np.ndarray:
+        """Whether each unit is in at least one perimeter reaching ``status_min``.
+
+        ``status_min`` must not be below the membership's own threshold.
+        """
+        rank = self._rank_at_least_own(status_min)
+        units = self.member_unit[self.member_rank >= rank]
+        return np.bincount(units, minlength=len(self.index.codes)) > 0
+
+    def at_threshold(self, status_min: StatusKey) -> Membership:
+        """The same membership restricted to perimeters reaching ``status_min``.
+
+        Perimeters keep their order and are renumbered from 0; nothing is
+        recomputed from the import.
+        """
+        rank = self._rank_at_least_own(status_min)
+        kept = perimeter_ranks(self.perimeters["status"]) >= rank
+        number = np.cumsum(kept) - 1
+        rows = kept[self.member_perimeter]
+        ids = self.perimeters["perimeter_id"][kept]
+        return Membership(
+            perimeters=self.perimeters.loc[kept].reset_index(drop=True),
+            member_perimeter=number[self.member_perimeter[rows]].astype(np.int64),
+            member_unit=self.member_unit[rows],
+            member_rank=self.member_rank[rows],
+            split=self.split[rows],
+            outside=self.outside[self.outside["perimeter_id"].isin(ids)].reset_index(drop=True),
+            index=self.index,
+            status_min=status_min,
+        )
+
+    def _rank_at_least_own(self, status_min: StatusKey) -> int:
+        rank = _threshold_rank(status_min)
+        if rank < status_rank(self.status_min):
+            raise ValueError(
+                f"Stade {status_min!r} inférieur au seuil de cette appartenance "
+                f"({self.status_min!r}) : construisez-la avec status_min={status_min!r}."
+            )
+        return rank
+
+    def claims_of(self, codes: Sequence[str]) -> pd.DataFrame:
+        """Perimeters claiming each of ``codes``: one row per (code, perimeter), in code order.
+
+        Columns: code, perimeter_id, name, status. Codes outside the scope or
+        claimed by no perimeter have no row.
+        """
+        wanted = self.index.positions(list(codes))
+        order = {int(p): i for i, p in enumerate(wanted) if p >= 0}
+        rows = np.flatnonzero(np.isin(self.member_unit, list(order)))
+        rows = rows[np.argsort([order[int(u)] for u in self.member_unit[rows]], kind="stable")]
+        perimeters = self.perimeters.iloc[self.member_perimeter[rows]]
+        return pd.DataFrame(
+            {
+                "code": self.index.codes[self.member_unit[rows]],
+                "perimeter_id": perimeters["perimeter_id"].to_numpy(),
+                "name": perimeters["name"].to_numpy(),
+                "status": perimeters["status"].to_numpy(),
+            }
+        ).drop_duplicates(["code", "perimeter_id"], ignore_index=True)
+
+    def units_of(self, perimeter: int) -> np.ndarray:
+        """Unit positions of one perimeter."""
+        return self.member_unit[self.member_perimeter == perimeter]
+
+    def incidence(self) -> sp.csr_matrix:
+        """Perimeter × unit incidence matrix (1 where the unit belongs to the perimeter)."""
+        n_units = len(self.index.codes)
+        return sp.csr_matrix(
+            (
+                np.ones(len(self.member_unit), dtype=np.int32),
+                (self.member_perimeter, self.member_unit),
+            ),
+            shape=(self.n_perimeters, n_units),
+        )
+
+
+def membership(
+    perimeters: PerimeterImport,
+    referential: Referential,
+    *,
+    status_min: StatusKey = "emergence",
+) -> Membership:
+    """Map an import's members onto the referential's units.
+
+    Members whose unit is not in the referential (another region, say) are
+    kept aside as evidence in ``outside`` (perimeter_id, code); they are not
+    counted. Build it once at the lowest threshold you need: every higher one
+    is read from the claims' stage ranks.
+    """
+    index = unit_index(referential)
+    ranks = perimeter_ranks(perimeters.perimeters["status"])
+    reached = ranks >= _threshold_rank(status_min)
+    table = perimeters.perimeters.loc[reached, ["perimeter_id", "name", "status"]].reset_index(
+        drop=True
+    )
+    number = pd.Series(np.arange(len(table)), index=table["perimeter_id"].to_numpy())
+    members = perimeters.members
+    members = members[members["perimeter_id"].isin(number.index)]
+    pos = index.positions(members["code"].to_numpy())
+    inside = pos >= 0
+    outside = members.loc[~inside, ["perimeter_id", "code"]].reset_index(drop=True)
+    members = members[inside]
+    member_perimeter = number.reindex(members["perimeter_id"]).to_numpy(dtype=np.int64)
+    split_keys = set(
+        zip(
+            perimeters.splits["perimeter_id"].tolist(),
+            perimeters.splits["code"].tolist(),
+            strict=True,
+        )
+    )
+    split = np.array(
+        [
+            (p, c) in split_keys
+            for p, c in zip(members["perimeter_id"].tolist(), members["code"].tolist(), strict=True)
+        ],
+        dtype=bool,
+    )
+    return Membership(
+        perimeters=table,
+        member_perimeter=member_perimeter,
+        member_unit=pos[inside],
+        member_rank=ranks[reached][member_perimeter],
+        split=split,
+        outside=outside,
+        index=index,
+        status_min=status_min,
+    )

@@ -1,0 +1,129 @@
+"""The whole diagnosis of a set of perimeters, as used by the CLI, the app and notebooks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from diagnosis.analysis.checks import PerimeterDiagnosis, diagnose_perimeters
+from diagnosis.analysis.membership import Membership, membership
+from diagnosis.analysis.overlaps import declared_splits, overlap_pairs, overlaps
+from diagnosis.analysis.proposals import Proposals, propose_for_white_zones
+from diagnosis.analysis.rates import coverage_rates
+from diagnosis.analysis.white_zones import WhiteZones, white_zones
+from diagnosis.core.model import PerimeterImport
+from diagnosis.core.referential import Referential
+from diagnosis.core.rules import StatusKey
+from diagnosis.progress import StepTimer
+
+__all__ = ["Diagnosis", "run_diagnosis"]
+
+logger = logging.getLogger(__name__)
+
+STEPS = (
+    "appartenances",
+    "périmètres",
+    "chevauchements",
+    "zones blanches",
+    "couverture",
+    "propositions",
+)
+
+
+@dataclass
+class Diagnosis:
+    """Everything the diagnosis found, as evidence tables."""
+
+    imported: PerimeterImport
+    referential: Referential
+    status_min: StatusKey
+    membership: Membership
+    perimeters: PerimeterDiagnosis
+    overlaps: pd.DataFrame
+    overlap_pairs: pd.DataFrame
+    splits: pd.DataFrame
+    white: WhiteZones
+    coverage: pd.DataFrame
+    proposals: Proposals | None
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def outside(self) -> pd.DataFrame:
+        """Members not in the referential's scope (perimeter_id, code): kept aside, not counted.
+
+        Evidence rather than a warning; an import restricted to the same scope
+        has already rejected them (``outside_scope`` in its report).
+        """
+        return self.membership.outside
+
+    def coverage_at_threshold(self) -> pd.DataFrame:
+        """Coverage rates at the diagnosis's own status threshold."""
+        return self.coverage[self.coverage["status_min"] == self.status_min].reset_index(drop=True)
+
+
+def run_diagnosis(
+    imported: PerimeterImport,
+    ref: Referential,
+    *,
+    status_min: StatusKey = "emergence",
+    geometry: bool = True,
+    proposals: bool = True,
+    funding_options: Mapping[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Diagnosis:
+    """Run every check on imported perimeters within the referential's scope.
+
+    Parameters
+    ----------
+    imported
+        Result of :func:`diagnosis.importer.perimeters.import_perimeters`.
+    ref
+        Referential of the scope (France, a region or a department).
+    status_min
+        Status threshold for coverage, overlaps, white zones and proposals.
+    geometry
+        Dissolve perimeters and look for enclaves.
+    proposals
+        Compute proposals for the white zones.
+    funding_options
+        Options of :func:`diagnosis.core.rules.simulate_funding`.
+    progress
+        Called with the name of each step.
+    """
+    step = StepTimer("diagnosis", logger, progress)
+
+    # One membership for every threshold: the coverage reads the four stages
+    # from it, the other checks use it restricted to ``status_min``.
+    every_status = membership(imported, ref)
+    m = every_status.at_threshold(status_min)
+    step(STEPS[0])
+    per = diagnose_perimeters(m, ref, geometry=geometry, funding_options=funding_options)
+    step(STEPS[1])
+    units_over = overlaps(m, ref)
+    pairs = overlap_pairs(m)
+    splits = declared_splits(m, ref)
+    step(STEPS[2])
+    white = white_zones(m, ref)
+    step(STEPS[3])
+    coverage = coverage_rates(every_status, ref)
+    step(STEPS[4])
+    props = propose_for_white_zones(m, ref, white) if proposals else None
+    step(STEPS[5])
+    return Diagnosis(
+        imported=imported,
+        referential=ref,
+        status_min=status_min,
+        membership=m,
+        perimeters=per,
+        overlaps=units_over,
+        overlap_pairs=pairs,
+        splits=splits,
+        white=white,
+        coverage=coverage,
+        proposals=props,
+        timings_s=step.timings,
+    )
