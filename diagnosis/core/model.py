@@ -114,7 +114,8 @@ class PerimeterImport:
         numbers in the file).
     members
         One row per (perimeter, unit): perimeter_id, code, source_rows, via
-        (``code``, ``ancien_code``, ``commune_parente``, ``nom``, ``polygone``).
+        (``code``, ``former_code``, ``plm_parent``, ``name``, ``polygon``: ``VIA_ORDER`` of
+        :mod:`diagnosis.core.communes`).
     splits
         Units under a declared infra-communal split: perimeter_id, code,
         declared_code (the commune as written, e.g. a PLM parent).

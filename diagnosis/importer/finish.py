@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from diagnosis.core.communes import Lookups, Resolution, Resolver, names_match
+from diagnosis.core.communes import VIA_ORDER, Lookups, Resolution, Resolver, names_match
 from diagnosis.core.model import (
     MEMBER_COLUMNS,
     PERIMETER_COLUMNS,
@@ -189,7 +189,7 @@ def _report_name_mismatch(
     """
     assert res.code is not None
     expected = lk.unit_name.get(res.code, "")
-    if res.via == "ancien_code" and names_match(given, _former_name_for(lk, res)):
+    if res.via == "former_code" and names_match(given, _former_name_for(lk, res)):
         return
     report.add(
         "name_mismatch",
@@ -233,11 +233,11 @@ def _expand_plm_parents(
             "plm_parent_expanded", message + ".", row=row_i, perimeter=pname_of_id[pid], code=parent
         )
         for arr in kept:
-            resolved.append((row_i, pid, arr, "unit", "commune_parente", parent, is_split))
+            resolved.append((row_i, pid, arr, "unit", "plm_parent", parent, is_split))
 
 
 def _former_name_for(lk: Lookups, res: Resolution) -> str:
-    code = clean_code_token(res.written)
+    code = res.cleaned
     if len(code) == 4:
         code = "0" + code
     return lk.former_name.get(code, "")
@@ -373,9 +373,9 @@ def _members(
         vias = {it["via"] for it in items}
         written = sorted({str(it["written"]) for it in items})
         how = ""
-        if "commune_parente" in vias:
+        if "plm_parent" in vias:
             how = " (dont via la commune parente)"
-        if "ancien_code" in vias:
+        if "former_code" in vias:
             how = " (ancien code et commune actuelle listés tous deux)"
         report.add(
             "duplicate_merged",
@@ -391,7 +391,7 @@ def _members(
                 "perimeter_id": pid,
                 "code": code,
                 "source_rows": tuple(rows),
-                "via": "code" if "code" in vias else sorted(vias)[0],
+                "via": min(vias, key=VIA_ORDER.index),
                 "split": any(bool(it["split"]) for it in items),
             }
         )
@@ -412,7 +412,7 @@ def _splits(  # noqa: PLR0917 - private step of finish_claims
     rows: list[tuple[str, str, str]] = []
     for _row, pid, code, _kind, via, written, split in resolved:
         if split:
-            declared_code = str(written) if via == "commune_parente" else code
+            declared_code = str(written) if via == "plm_parent" else code
             rows.append((pid, code, declared_code))
     if declared:
         by_name = {

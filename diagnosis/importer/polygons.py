@@ -75,7 +75,7 @@ def claims_from_polygons(
                 )
             if keep:
                 assigned += 1
-                token = Resolution("unit", str(code), "polygone", (), str(code))
+                token = Resolution("unit", str(code), "polygon", (), str(code))
                 records.append((*head, token, None))
         if not assigned:
             records.append((*head, None, None))

@@ -212,10 +212,10 @@ PROPOSAL_KIND_LABELS: dict[str, str] = {
 #: How a commune of a perimeter was recognised (column ``via`` of the members).
 VIA_LABELS: dict[str, str] = {
     "code": "code INSEE",
-    "ancien_code": "ancien code (commune fusionnée)",
-    "commune_parente": "commune parente (Paris, Lyon, Marseille)",
-    "nom": "nom de la commune",
-    "polygone": "polygone",
+    "former_code": "ancien code (commune fusionnée)",
+    "plm_parent": "commune parente (Paris, Lyon, Marseille)",
+    "name": "nom de la commune",
+    "polygon": "polygone",
 }
 
 #: French names of the scope levels (column ``level`` of the coverage rates).
