@@ -99,25 +99,25 @@ def run_diagnosis(
     # One membership for every threshold: the coverage reads the four stages
     # from it, the other checks use it restricted to ``status_min``.
     every_status = membership(imported, ref)
-    m = every_status.at_threshold(status_min)
+    at_threshold = every_status.at_threshold(status_min)
     step(STEPS[0])
-    per = diagnose_perimeters(m, ref, geometry=geometry, funding_options=funding_options)
+    per = diagnose_perimeters(at_threshold, ref, geometry=geometry, funding_options=funding_options)
     step(STEPS[1])
-    units_over = overlaps(m, ref)
-    pairs = overlap_pairs(m)
-    splits = declared_splits(m, ref)
+    units_over = overlaps(at_threshold, ref)
+    pairs = overlap_pairs(at_threshold)
+    splits = declared_splits(at_threshold, ref)
     step(STEPS[2])
-    white = white_zones(m, ref)
+    white = white_zones(at_threshold, ref)
     step(STEPS[3])
     coverage = coverage_rates(every_status, ref)
     step(STEPS[4])
-    props = propose_for_white_zones(m, ref, white) if proposals else None
+    props = propose_for_white_zones(at_threshold, ref, white) if proposals else None
     step(STEPS[5])
     return Diagnosis(
         imported=imported,
         referential=ref,
         status_min=status_min,
-        membership=m,
+        membership=at_threshold,
         perimeters=per,
         overlaps=units_over,
         overlap_pairs=pairs,
