@@ -415,31 +415,7 @@ def _splits(  # noqa: PLR0917 - private step of finish_claims
             declared_code = str(written) if via == "plm_parent" else code
             rows.append((pid, code, declared_code))
     if declared:
-        by_name = {
-            label_key(n): pid
-            for pid, n in zip(
-                perimeters["perimeter_id"].tolist(), perimeters["name"].tolist(), strict=True
-            )
-        }
-        ids = set(perimeters["perimeter_id"])
-        for commune, owners in declared.items():
-            commune_code = clean_code_token(commune)
-            if len(commune_code) == 4:
-                commune_code = "0" + commune_code
-            units = list(lk.plm.get(commune_code, (commune_code,)))
-            for owner in owners:
-                pid = owner if owner in ids else by_name.get(label_key(owner))
-                if pid is None:
-                    report.add(
-                        "split_single",
-                        f"Découpage infra-communal de {commune_code} : périmètre « {owner} » "
-                        "absent du fichier.",
-                        code=commune_code,
-                        action="déclaration ignorée",
-                    )
-                    continue
-                for unit in units:
-                    rows.append((pid, unit, commune_code))
+        rows.extend(_declared_split_rows(declared, perimeters, lk, report))
     frame = pd.DataFrame(rows, columns=SPLIT_COLUMNS).drop_duplicates(["perimeter_id", "code"])
     if not members.empty and not frame.empty:
         keys = set(zip(members["perimeter_id"].tolist(), members["code"].tolist(), strict=True))
@@ -449,6 +425,47 @@ def _splits(  # noqa: PLR0917 - private step of finish_claims
                 for p, c in zip(frame["perimeter_id"].tolist(), frame["code"].tolist(), strict=True)
             ]
         ]
+    _report_splits(frame, lk, report, pname_of_id)
+    return frame.reset_index(drop=True)
+
+
+def _declared_split_rows(
+    declared: Mapping[str, Sequence[str]], perimeters: pd.DataFrame, lk: Lookups, report: Report
+) -> list[tuple[str, str, str]]:
+    """(perimeter_id, unit, declared code) of the splits declared by option."""
+    rows: list[tuple[str, str, str]] = []
+    by_name = {
+        label_key(n): pid
+        for pid, n in zip(
+            perimeters["perimeter_id"].tolist(), perimeters["name"].tolist(), strict=True
+        )
+    }
+    ids = set(perimeters["perimeter_id"])
+    for commune, owners in declared.items():
+        commune_code = clean_code_token(commune)
+        if len(commune_code) == 4:
+            commune_code = "0" + commune_code
+        units = list(lk.plm.get(commune_code, (commune_code,)))
+        for owner in owners:
+            pid = owner if owner in ids else by_name.get(label_key(owner))
+            if pid is None:
+                report.add(
+                    "split_single",
+                    f"Découpage infra-communal de {commune_code} : périmètre « {owner} » "
+                    "absent du fichier.",
+                    code=commune_code,
+                    action="déclaration ignorée",
+                )
+                continue
+            for unit in units:
+                rows.append((pid, unit, commune_code))
+    return rows
+
+
+def _report_splits(
+    frame: pd.DataFrame, lk: Lookups, report: Report, pname_of_id: Mapping[str, str]
+) -> None:
+    """One event per declared commune: shared by several perimeters, or by one (no effect)."""
     for declared_value, group in frame.groupby("declared_code", sort=True):
         declared_code = str(declared_value)
         owners = sorted(set(group["perimeter_id"].tolist()))
@@ -471,7 +488,6 @@ def _splits(  # noqa: PLR0917 - private step of finish_claims
                 + " (découpage infra-communal déclaré).",
                 code=str(declared_code),
             )
-    return frame.reset_index(drop=True)
 
 
 def _report_multi(

@@ -178,8 +178,8 @@ def test_department_scope_and_threshold(real_referential: Referential) -> None:
     )
     assert result.perimeters["unit_codes"].tolist() == [("84007",)]
     assert result.report.loc[result.report["kind"] == "outside_scope", "code"].tolist() == ["13004"]
-    with pytest.raises(ValueError, match="threshold"):
-        import_perimeters(data, filename="x.csv", referential=real_referential, threshold=0)
+    with pytest.raises(ValueError, match="min_area_share"):
+        import_perimeters(data, filename="x.csv", referential=real_referential, min_area_share=0)
 
 
 @pytest.mark.referential
@@ -189,7 +189,7 @@ def test_polygon_threshold_decides_partial_units(
 ) -> None:
 
     path = TESTS_DIR / "corpus" / "perimeters" / "polygons.geojson"
-    result = import_perimeters(path, referential=real_referential, threshold=threshold)
+    result = import_perimeters(path, referential=real_referential, min_area_share=threshold)
     codes = set(result.perimeters.loc[0, "unit_codes"])
     # Maussane (13058) is 70 % inside, Mouriès (13065) 30 %.
     assert ("13058" in codes) is (threshold <= 0.70)
