@@ -3,7 +3,7 @@
 Overlaps, white zones, coverage and contiguity are questions about the
 membership table (perimeter, unit), not about geometry: codes are mapped to
 positions in the referential once, and counts are made with ``np.bincount``
-and sparse graphs. Each claim carries the stage rank of its perimeter, so one
+and sparse graphs. Each claim carries the status rank of its perimeter, so one
 membership serves every status threshold (:meth:`Membership.covered_at`,
 :meth:`Membership.at_threshold`).
 """
@@ -107,7 +107,7 @@ class Membership:
     perimeters: pd.DataFrame  # perimeter_id, name, status (threshold applied)
     member_perimeter: np.ndarray  # perimeter number of each membership row
     member_unit: np.ndarray  # unit position of each membership row
-    member_rank: np.ndarray  # int8: stage rank (1 to 4) of the perimeter of each row
+    member_rank: np.ndarray  # int8: status rank (1 to 4) of the perimeter of each row
     split: np.ndarray  # bool: membership under a declared infra-communal split
     #: Evidence, not a warning: members whose unit is not in the referential's
     #: scope (perimeter_id, code), kept aside and not counted.
@@ -216,7 +216,7 @@ def membership(
     Members whose unit is not in the referential (another region, say) are
     kept aside as evidence in ``outside`` (perimeter_id, code); they are not
     counted. Build it once at the lowest threshold you need: every higher one
-    is read from the claims' stage ranks.
+    is read from the claims' status ranks.
     """
     index = unit_index(referential)
     ranks = perimeter_ranks(perimeters.perimeters["status"])

@@ -96,7 +96,7 @@ def run_diagnosis(
     """
     step = StepTimer("diagnosis", logger, progress)
 
-    # One membership for every threshold: the coverage reads the four stages
+    # One membership for every threshold: the coverage reads the four statuses
     # from it, the other checks use it restricted to ``status_min``.
     every_status = membership(imported, ref)
     at_threshold = every_status.at_threshold(status_min)

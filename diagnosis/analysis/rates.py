@@ -1,9 +1,9 @@
 """Coverage rates: share of population and of units in a perimeter, by status threshold.
 
 Computed the same way for France, each region and each department: a unit is
-covered at a threshold when at least one perimeter reaching that stage
+covered at a threshold when at least one perimeter reaching that status
 includes it (a perimeter without status counts as ``emergence``). One
-membership serves the four thresholds: each claim carries its stage rank.
+membership serves the four thresholds: each claim carries its status rank.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def coverage_rates(
         computed (only the region and its departments are in scope); with a
         department's, neither France nor the region is.
     statuses
-        Thresholds to compute (default: the four stages).
+        Thresholds to compute (default: the four statuses).
     levels
         Which scopes to compute.
 
