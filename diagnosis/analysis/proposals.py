@@ -48,10 +48,10 @@ from diagnosis.analysis.checks import size_class_table
 from diagnosis.analysis.geometry import dissolve_groups, polsby_popper, zone_epsg
 from diagnosis.analysis.membership import Membership, UnitIndex
 from diagnosis.analysis.white_zones import WhiteZones
+from diagnosis.core.aci import ProposalRules, SizeRules, proposal_rules, size_rules
 from diagnosis.core.numbers import fr_count as _count
 from diagnosis.core.numbers import fr_number
 from diagnosis.core.referential import Referential, main_zone
-from diagnosis.core.rules import ProposalRules, SizeRules, proposal_rules, size_rules
 
 __all__ = ["PROPOSAL_COLUMNS", "Proposals", "partition_cluster", "propose_for_white_zones"]
 

@@ -32,7 +32,7 @@ from diagnosis.analysis.geometry import dissolve_perimeters
 from diagnosis.analysis.pipeline import Diagnosis
 from diagnosis.analysis.white_zones import cluster_geometries
 from diagnosis.core.cells import map_text_columns, protect_frame
-from diagnosis.core.rules import status_name
+from diagnosis.core.statuses import status_name
 from diagnosis.io.limits import EXCEL_MAX_CELL_CHARS, EXCEL_MAX_ROWS, format_count
 from diagnosis.outputs.labels import NUMBER_STYLES_ATTR, for_people, people_csv
 

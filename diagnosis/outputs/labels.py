@@ -185,6 +185,8 @@ REPORT_KIND_LABELS: dict[str, str] = {
     "unknown_status": "stade non reconnu",
     "missing_status": "stade non renseigné",
     "status_conflict": "stades contradictoires",
+    "deemed_validated": "projet de santé réputé validé",
+    "validation_pending": "projet de santé déposé, délai de l'ARS en cours",
     "perimeter_name_variants": "graphies du nom",
     "perimeter_name_conflict": "noms contradictoires",
     "crs_guessed": "système de coordonnées supposé",
@@ -328,7 +330,7 @@ def _text(value: object) -> str:
 
 def _status_name(value: object) -> str:
     """The stage's label; the one wording of statuses.toml when missing or unknown."""
-    from diagnosis.core.rules import status_name  # noqa: PLC0415 - rules read lazily
+    from diagnosis.core.statuses import status_name  # noqa: PLC0415 - rules read lazily
 
     return status_name(value if isinstance(value, str) and value else None)
 

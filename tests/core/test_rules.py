@@ -7,7 +7,7 @@ from typing import get_args
 
 import pytest
 
-from diagnosis.core.rules import (
+from diagnosis.core.statuses import (
     STATUS_KEYS,
     StatusKey,
     _status_spec_of,
