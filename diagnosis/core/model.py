@@ -169,10 +169,16 @@ class PerimeterImport:
 
 
 class Report:
-    """Collects report events."""
+    """Collects report events.
 
-    def __init__(self) -> None:
+    ``kinds`` are the kinds of events it accepts, with their severity and
+    default action (default: the perimeter import's :data:`EVENT_KINDS`;
+    another reader, such as the contracts file's, brings its own).
+    """
+
+    def __init__(self, kinds: Mapping[str, tuple[Severity, str]] | None = None) -> None:
         self.rows: list[dict[str, Any]] = []
+        self.kinds = EVENT_KINDS if kinds is None else kinds
 
     def add(
         self,
@@ -185,7 +191,7 @@ class Report:
         action: str | None = None,
     ) -> None:
         """Record one event of ``kind`` (severity and default action from EVENT_KINDS)."""
-        severity, default_action = EVENT_KINDS[kind]
+        severity, default_action = self.kinds[kind]
         self.rows.append(
             {
                 "kind": kind,
