@@ -25,7 +25,12 @@ from diagnosis.contracts.model import (
     ContractsImport,
     ReportAt,
 )
-from diagnosis.contracts.schedule import contract_schedule, payment_rows
+from diagnosis.contracts.schedule import (
+    contract_schedule,
+    contract_years,
+    crises_paid,
+    payment_rows,
+)
 from diagnosis.core.aci import funding_rules, letter_of_intent_aid, size_rules
 from diagnosis.core.model import REPORT_COLUMNS, PerimeterImport, Report
 from diagnosis.core.numbers import add_months, fr_date, fr_number
@@ -134,6 +139,14 @@ def _report_schedule(contract: Contract, size_class: int, report: Report) -> Non
         f"Contrat de {rules.contract_years} ans : calculé jusqu'au {fr_date(end)} "
         "(un renouvellement ou un avenant n'est pas compté).",
     )
+    for number, first, following in contract_years(contract.signature, rules.contract_years):
+        declared = [d for d in contract.crises if first <= d < following]
+        if len(declared) > len(crises_paid(contract, first, following)):
+            at.add(
+                "crisis_not_counted",
+                f"{len(declared)} crises dans l'année de contrat {number} : le paiement à la "
+                "survenue d'une crise est un montant annuel, un seul est compté.",
+            )
     if contract.letter_of_intent is None:
         return
     low, high = letter_of_intent_aid(size_class)

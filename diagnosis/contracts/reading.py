@@ -30,7 +30,7 @@ from diagnosis.contracts.model import (
     ContractsImport,
     ReportAt,
 )
-from diagnosis.core.aci import mission_specs
+from diagnosis.core.aci import crisis_mission, mission_specs
 from diagnosis.core.model import Report
 from diagnosis.core.numbers import add_months, date_span, fr_date
 from diagnosis.core.textnorm import label_key
@@ -100,7 +100,7 @@ def read_contracts(
     mapping, ignored = contract_columns(table.frame.columns)
     if "signature" not in mapping or not {"perimeter", "perimeter_id"} & set(mapping):
         raise ContractFileError(
-            "Colonnes de contrats introuvables. Attendu : " + EXPECTED_COLUMNS_FR + "."
+            "Colonnes de contrats introuvables. Attendu : " + EXPECTED_COLUMNS_FR
         )
     report = Report(CONTRACT_EVENT_KINDS)
     info: dict[str, Any] = {"filename": name, **table.info, "header_row": table.header_row}
@@ -287,7 +287,7 @@ def _crises(
     """
     if value is None:
         return ()
-    start = starts.get("crises_sanitaires")
+    start = starts.get(crisis_mission())
     dates: list[dt.date] = []
     for token in _LIST.split(_text(value)):
         if not token.strip():

@@ -43,6 +43,7 @@ from diagnosis.contracts.model import Contract
 from diagnosis.core.aci import (
     FundingLine,
     FundingRules,
+    crisis_mission,
     funding_rules,
     letter_of_intent_aid,
     mission_specs,
@@ -54,6 +55,7 @@ __all__ = [
     "PaymentKind",
     "contract_schedule",
     "contract_years",
+    "crises_paid",
     "payment_rows",
     "simulated_contract",
 ]
@@ -176,15 +178,24 @@ def _year_rows(
     return rows
 
 
+def crises_paid(contract: Contract, year_first: dt.date, year_following: dt.date) -> list[dt.date]:
+    """The declared crises of a contract year that are paid: the first one, plan written.
+
+    The crisis payment is an annual amount (seed ``004``, "Montant annuel")
+    paid to a CPTS that has written its plan: at most one per contract year,
+    on or after the start of the crisis mission.
+    """
+    start = contract.mission_starts.get(crisis_mission())
+    days = sorted(d for d in contract.crises if year_first <= d < year_following)
+    return [d for d in days if start is not None and d >= start][:1]
+
+
 def _crisis_rows(
     contract: Contract, year: _Year, line: FundingLine, i: int
 ) -> list[dict[str, Any]]:
-    """One variable payment per declared crisis of the contract year (plan written)."""
-    start = contract.mission_starts.get(line.mission or "")
+    """The variable crisis payment of the contract year, if a crisis was declared."""
     rows = []
-    for day in contract.crises:
-        if start is None or day < start or not year.first <= day < year.following:
-            continue
+    for day in crises_paid(contract, year.first, year.following):
         amount = float(line.variable[i] + line.fixed[i])
         rate = contract.rate(line.mission or "", year.number)
         rows.append(_row(year, day, day, line, line.key, "variable", amount, amount * rate))

@@ -32,6 +32,7 @@ __all__ = [
     "PaymentRule",
     "ProposalRules",
     "SizeRules",
+    "crisis_mission",
     "funding_rules",
     "funding_total",
     "letter_of_intent_aid",
@@ -371,6 +372,11 @@ def funding_rules(directory: str | None = None) -> FundingRules:
 def mission_specs() -> tuple[MissionSpec, ...]:
     """The missions of the ACI in the order of ``aci.toml``, with their calendar."""
     return funding_rules().missions
+
+
+def crisis_mission() -> str:
+    """Key of the mission whose variable part is paid when a health crisis occurs."""
+    return next(str(x.mission) for x in funding_rules().lines if x.when == "on_crisis")
 
 
 def optional_mission_labels() -> dict[str, str]:
