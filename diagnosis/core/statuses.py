@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-from diagnosis.core.numbers import add_months, date_span
+from diagnosis.core.numbers import add_months, date_span, fr_date
 from diagnosis.core.rulefiles import read_rules_toml
 from diagnosis.core.textnorm import label_key
 
@@ -28,6 +28,7 @@ __all__ = [
     "StatusReading",
     "StatusSpec",
     "deemed_validation",
+    "filed_project_note",
     "parse_status",
     "read_status",
     "status_from_label",
@@ -309,6 +310,35 @@ def read_status(
     if due < (reference_date or dt.date.today()):
         return StatusReading(rule.stage, written, True, True, due)
     return StatusReading(status, written, False, True, due)
+
+
+def filed_project_note(
+    reading: StatusReading, label: str, *, reference_date: dt.date
+) -> tuple[str, str] | None:
+    """(report kind, French message) saying how a filed health project was read, or None.
+
+    ``deemed_validated`` when the ARS's two months have run out before the
+    reference date, ``validation_pending`` otherwise, with the day they end
+    (or why it cannot be computed). None for any other label.
+    """
+    if not reading.filed:
+        return None
+    rule = deemed_validation()
+    stage = f"stade « {status_name(reading.status)} » retenu"
+    if reading.deemed_validated:
+        return "deemed_validated", (
+            f"« {label} » : projet de santé déposé, le délai de {rule.months} mois de l'ARS "
+            f"pour s'y opposer a pris fin le {fr_date(reading.validation_due)} (date de "
+            f"référence : {fr_date(reference_date)}) : {rule.label_fr}, {stage}."
+        )
+    if reading.validation_due is None:
+        when = "date de dépôt inconnue, la fin du délai de l'ARS ne peut être calculée"
+    else:
+        when = (
+            f"il sera {rule.label_fr} après le {fr_date(reading.validation_due)} si l'ARS "
+            f"ne s'y oppose pas (date de référence : {fr_date(reference_date)})"
+        )
+    return "validation_pending", f"« {label} » : projet de santé déposé ; {when} : {stage}."
 
 
 def parse_status(

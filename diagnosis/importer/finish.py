@@ -25,11 +25,10 @@ from diagnosis.core.model import (
     PerimeterImport,
     Report,
 )
-from diagnosis.core.numbers import fr_date
 from diagnosis.core.statuses import (
     STATUS_KEYS,
     StatusReading,
-    deemed_validation,
+    filed_project_note,
     read_status,
     status_name,
     status_rank,
@@ -375,45 +374,10 @@ def _status_of(
             row=row,
             perimeter=name,
         )
-    _report_filed_project(known[best_label], best_label, report, name, row, reference_date)
+    note = filed_project_note(known[best_label], best_label, reference_date=reference_date)
+    if note is not None:
+        report.add(*note, row=row, perimeter=name)
     return best_label, known[best_label]
-
-
-def _report_filed_project(  # noqa: PLR0917 - private step of _status_of
-    reading: StatusReading,
-    label: str,
-    report: Report,
-    name: str,
-    row: int | None,
-    reference_date: dt.date,
-) -> None:
-    """Say how a filed health project was read: deemed validated, or when it will be."""
-    if not reading.filed:
-        return
-    rule = deemed_validation()
-    if reading.deemed_validated:
-        message = (
-            f"« {label} » : projet de santé déposé, le délai de {rule.months} mois de l'ARS "
-            f"pour s'y opposer a pris fin le {fr_date(reading.validation_due)} (date de "
-            f"référence : {fr_date(reference_date)}) : {rule.label_fr}, stade « "
-            f"{status_name(reading.status)} » retenu."
-        )
-        report.add("deemed_validated", message, row=row, perimeter=name)
-        return
-    if reading.validation_due is None:
-        when = "date de dépôt inconnue, la fin du délai de l'ARS ne peut être calculée"
-    else:
-        when = (
-            f"il sera {rule.label_fr} après le {fr_date(reading.validation_due)} si l'ARS "
-            f"ne s'y oppose pas (date de référence : {fr_date(reference_date)})"
-        )
-    report.add(
-        "validation_pending",
-        f"« {label} » : projet de santé déposé ; {when} : stade « "
-        f"{status_name(reading.status)} » retenu.",
-        row=row,
-        perimeter=name,
-    )
 
 
 def _members(
