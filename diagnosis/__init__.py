@@ -15,7 +15,7 @@ Examples
 Layers
 ------
 Small vocabulary modules sit at the bottom (``zones``, ``paths``, ``errors``,
-``rules``, ``model``, ``communes``); the analysis (``membership``, ``checks``,
+``statuses``, ``aci``, ``model``, ``communes``); the analysis (``membership``, ``checks``,
 ``overlaps``, ``white_zones``, ``rates``, ``proposals``, ``disputes``,
 ``pipeline``) imports only them and the referential. The importer
 (``perimeters`` and ``import_*``) and the builder (``build`` and ``build_*``)
