@@ -35,8 +35,8 @@ import pyproj
 from diagnosis.analysis.checks import size_class_table
 from diagnosis.analysis.geometry import component_labels
 from diagnosis.analysis.membership import Membership
+from diagnosis.core.aci import SizeRules, funding_total, size_rules
 from diagnosis.core.referential import Referential, main_zone
-from diagnosis.core.rules import SizeRules, funding_total, size_rules
 from diagnosis.errors import DataError
 
 __all__ = ["Dispute", "compare_perimeters"]
@@ -116,7 +116,7 @@ def compare_perimeters(
     perimeter_a, perimeter_b
         Identifiers of the two perimeters.
     funding_options
-        Options of :func:`diagnosis.core.rules.simulate_funding`.
+        Options of :func:`diagnosis.core.aci.simulate_funding`.
     shared
         Contested commune code → share of its population counted for A
         (between 0 and 1; B gets the rest). Adds the ``partage_population``

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from diagnosis.core.model import PerimeterImport
 from diagnosis.core.referential import Referential
-from diagnosis.core.rules import STATUS_KEYS, StatusKey, status_rank
+from diagnosis.core.statuses import STATUS_KEYS, StatusKey, status_rank
 
 __all__ = [
     "Membership",

@@ -17,7 +17,7 @@ from diagnosis.analysis.rates import coverage_rates
 from diagnosis.analysis.white_zones import WhiteZones, white_zones
 from diagnosis.core.model import PerimeterImport
 from diagnosis.core.referential import Referential
-from diagnosis.core.rules import StatusKey
+from diagnosis.core.statuses import StatusKey
 from diagnosis.progress import StepTimer
 
 __all__ = ["Diagnosis", "run_diagnosis"]
@@ -90,7 +90,7 @@ def run_diagnosis(
     proposals
         Compute proposals for the white zones.
     funding_options
-        Options of :func:`diagnosis.core.rules.simulate_funding`.
+        Options of :func:`diagnosis.core.aci.simulate_funding`.
     progress
         Called with the name of each step.
     """

@@ -52,10 +52,10 @@ from diagnosis.analysis.partition import (
     split_large_pieces,
 )
 from diagnosis.analysis.white_zones import WhiteZones
+from diagnosis.core.aci import ProposalRules, SizeRules, proposal_rules, size_rules
 from diagnosis.core.numbers import fr_count as _count
 from diagnosis.core.numbers import fr_number
 from diagnosis.core.referential import Referential, main_zone
-from diagnosis.core.rules import ProposalRules, SizeRules, proposal_rules, size_rules
 
 __all__ = [
     "PROPOSAL_COLUMNS",

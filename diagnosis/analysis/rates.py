@@ -16,7 +16,7 @@ import pandas as pd
 from diagnosis.analysis.membership import Membership, membership
 from diagnosis.core.model import PerimeterImport
 from diagnosis.core.referential import Referential
-from diagnosis.core.rules import STATUS_KEYS, StatusKey, status_name
+from diagnosis.core.statuses import STATUS_KEYS, StatusKey, status_name
 
 __all__ = ["RATE_COLUMNS", "coverage_rates"]
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from diagnosis.core.rules import status_name
+from diagnosis.core.statuses import status_name
 
 __all__ = [
     "EVENT_KINDS",
@@ -62,6 +62,8 @@ EVENT_KINDS: dict[str, tuple[Severity, str]] = {
     "unknown_status": ("warning", "statut laissé vide"),
     "missing_status": ("info", "statut laissé vide"),
     "status_conflict": ("warning", "statut le plus fréquent retenu"),
+    "deemed_validated": ("info", "projet de santé réputé validé"),
+    "validation_pending": ("info", "stade lettre d'intention retenu"),
     "perimeter_name_variants": ("info", "graphies regroupées"),
     "perimeter_name_conflict": ("warning", "premier nom retenu"),
     "crs_guessed": ("warning", "système de coordonnées supposé"),
@@ -83,6 +85,7 @@ PERIMETER_COLUMNS = [
     "n_units",
     "unit_codes",
     "source_rows",
+    "deemed_validated",
 ]
 MEMBER_COLUMNS = ["perimeter_id", "code", "source_rows", "via"]
 SPLIT_COLUMNS = ["perimeter_id", "code", "declared_code"]
@@ -111,7 +114,9 @@ class PerimeterImport:
         One row per perimeter: perimeter_id, name, status (a stage key or
         missing), status_label (as written in the file), date, n_units,
         unit_codes (sorted tuple of unit codes), source_rows (tuple of row
-        numbers in the file).
+        numbers in the file), deemed_validated (a health project filed more
+        than two months before the listing's date, read at the health-project
+        stage: "réputé validé").
     members
         One row per (perimeter, unit): perimeter_id, code, source_rows, via
         (``code``, ``former_code``, ``plm_parent``, ``name``, ``polygon``: ``VIA_ORDER`` of
@@ -165,10 +170,16 @@ class PerimeterImport:
 
 
 class Report:
-    """Collects report events."""
+    """Collects report events.
 
-    def __init__(self) -> None:
+    ``kinds`` are the kinds of events it accepts, with their severity and
+    default action (default: the perimeter import's :data:`EVENT_KINDS`;
+    another reader, such as the contracts file's, brings its own).
+    """
+
+    def __init__(self, kinds: Mapping[str, tuple[Severity, str]] | None = None) -> None:
         self.rows: list[dict[str, Any]] = []
+        self.kinds = EVENT_KINDS if kinds is None else kinds
 
     def add(
         self,
@@ -181,7 +192,7 @@ class Report:
         action: str | None = None,
     ) -> None:
         """Record one event of ``kind`` (severity and default action from EVENT_KINDS)."""
-        severity, default_action = EVENT_KINDS[kind]
+        severity, default_action = self.kinds[kind]
         self.rows.append(
             {
                 "kind": kind,
@@ -227,6 +238,7 @@ def perimeters_from_members(
                 "n_units": len(unique),
                 "unit_codes": unique,
                 "source_rows": (),
+                "deemed_validated": False,
             }
         )
         member_rows += [

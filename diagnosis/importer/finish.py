@@ -7,6 +7,7 @@ to the report.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -24,11 +25,11 @@ from diagnosis.core.model import (
     PerimeterImport,
     Report,
 )
-from diagnosis.core.rules import (
+from diagnosis.core.statuses import (
     STATUS_KEYS,
-    StatusKey,
-    parse_status,
-    status_from_label,
+    StatusReading,
+    filed_project_note,
+    read_status,
     status_name,
     status_rank,
 )
@@ -61,10 +62,17 @@ def finish_claims(
     splits: Mapping[str, Sequence[str]] | None,
     scope_label: str,
     has_id: bool,
+    reference_date: dt.date | None = None,
 ) -> PerimeterImport:
-    """Resolve the claims of any format into perimeters, members, splits and the report."""
+    """Resolve the claims of any format into perimeters, members, splits and the report.
+
+    ``reference_date`` is the date the listing describes (today when None): a
+    health project filed more than two months before it is deemed validated.
+    """
     scope = _Scope(lk, scope_units, scope_label)
-    perimeters = _perimeter_table(claims, report, has_id=has_id)
+    perimeters = _perimeter_table(
+        claims, report, has_id=has_id, reference_date=reference_date or dt.date.today()
+    )
     pid_of_key = dict(
         zip(perimeters["pkey"].tolist(), perimeters["perimeter_id"].tolist(), strict=True)
     )
@@ -243,7 +251,9 @@ def _former_name_for(lk: Lookups, res: Resolution) -> str:
     return lk.former_name.get(code, "")
 
 
-def _perimeter_table(claims: pd.DataFrame, report: Report, *, has_id: bool) -> pd.DataFrame:
+def _perimeter_table(
+    claims: pd.DataFrame, report: Report, *, has_id: bool, reference_date: dt.date
+) -> pd.DataFrame:
     rows = []
     used_ids: set[str] = set()
     groups: dict[str, list[int]] = {}
@@ -276,45 +286,72 @@ def _perimeter_table(claims: pd.DataFrame, report: Report, *, has_id: bool) -> p
             while pid in used_ids:
                 pid, k = f"{base}-{k}", k + 1
         used_ids.add(pid)
-        status, status_label = _status_of(group, report, name, first_row)
         dates = [d for d in group["date"] if d]
-        if not dates and status is not None:
+        status_label, reading = _status_of(
+            group,
+            report,
+            name,
+            first_row,
+            reference_date=reference_date,
+            filing_date=dates[0] if dates else None,
+        )
+        if not dates and reading.status is not None and reading.date:
             # No date column: the date written in brackets after the stage
             # ("en activité (avril 2025)") is the stage date.
-            bracket_date = parse_status(status_label)[1]
-            dates = [bracket_date] if bracket_date else []
+            dates = [reading.date]
         rows.append(
             {
                 "pkey": pkey,
                 "perimeter_id": pid,
                 "name": name,
-                "status": status,
+                "status": reading.status,
                 "status_label": status_label,
                 "date": dates[0] if dates else None,
                 "source_rows": tuple(sorted(set(present_rows))),
+                "deemed_validated": reading.deemed_validated,
             }
         )
     # dtype=object keeps missing statuses and dates as None.
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         rows,
-        columns=["pkey", "perimeter_id", "name", "status", "status_label", "date", "source_rows"],
+        columns=[
+            "pkey",
+            "perimeter_id",
+            "name",
+            "status",
+            "status_label",
+            "date",
+            "source_rows",
+            "deemed_validated",
+        ],
         dtype=object,
     )
+    frame["deemed_validated"] = frame["deemed_validated"].astype(bool)
+    return frame
 
 
 def _status_of(
-    group: Mapping[str, list[Any]], report: Report, name: str, row: int | None
-) -> tuple[StatusKey | None, str | None]:
+    group: Mapping[str, list[Any]],
+    report: Report,
+    name: str,
+    row: int | None,
+    *,
+    reference_date: dt.date,
+    filing_date: object,
+) -> tuple[str | None, StatusReading]:
+    """The label retained for a perimeter and what it says at the reference date."""
     labels = [lbl for lbl in group["status_label"] if lbl]
     if not labels:
         report.add(
             "missing_status", "Aucun statut indiqué pour ce périmètre.", row=row, perimeter=name
         )
-        return None, None
+        return None, StatusReading(None)
     counts = Counter(labels)
-    mapped = {lbl: status_from_label(lbl) for lbl in counts}
-    unknown = [lbl for lbl, key in mapped.items() if key is None]
-    for lbl in unknown:
+    readings = {
+        lbl: read_status(lbl, reference_date=reference_date, filing_date=filing_date)
+        for lbl in counts
+    }
+    for lbl in [lbl for lbl, reading in readings.items() if reading.status is None]:
         report.add(
             "unknown_status",
             f"Statut « {lbl} » non reconnu (stades possibles : "
@@ -324,12 +361,11 @@ def _status_of(
             perimeter=name,
             code=None,
         )
-    known = {lbl: key for lbl, key in mapped.items() if key is not None}
+    known = {lbl: reading for lbl, reading in readings.items() if reading.status is not None}
     if not known:
-        return None, labels[0]
-    statuses_found = set(known.values())
-    best_label = max(known, key=lambda lbl: (counts[lbl], status_rank(known[lbl])))
-    if len(statuses_found) > 1:
+        return labels[0], StatusReading(None)
+    best_label = max(known, key=lambda lbl: (counts[lbl], status_rank(known[lbl].status)))
+    if len({reading.status for reading in known.values()}) > 1:
         report.add(
             "status_conflict",
             "Statuts différents pour le même périmètre : "
@@ -338,7 +374,10 @@ def _status_of(
             row=row,
             perimeter=name,
         )
-    return known[best_label], best_label
+    note = filed_project_note(known[best_label], best_label, reference_date=reference_date)
+    if note is not None:
+        report.add(*note, row=row, perimeter=name)
+    return best_label, known[best_label]
 
 
 def _members(

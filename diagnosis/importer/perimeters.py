@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,7 @@ def import_perimeters(
     layer: str | None = None,
     min_area_share: float = 0.5,
     splits: Mapping[str, Sequence[str]] | None = None,
+    reference_date: dt.date | None = None,
 ) -> PerimeterImport:
     """Import a perimeter file into a validated table and a complete report.
 
@@ -103,6 +105,10 @@ def import_perimeters(
     splits
         Declared infra-communal splits: commune code → perimeter names or ids
         that deliberately share it (in addition to a ``split`` column).
+    reference_date
+        The date the listing describes (its as-of date in the registry); today
+        when None. A health project filed more than two months before it is
+        deemed validated (column ``deemed_validated``).
 
     Returns
     -------
@@ -143,6 +149,7 @@ def import_perimeters(
             splits=splits,
             scope_label=_scope_label(ref, region, department),
             has_id=("perimeter_id" in source_info["columns"]),
+            reference_date=reference_date,
         )
     result.source = source_info
     return result

@@ -11,7 +11,7 @@ import csv
 import logging
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,17 +155,24 @@ _SEPARATOR_NAMES = {
 }
 
 
-def detect_separator(text: str, *, wanted: Sequence[str] = ()) -> str:
+#: Scores a row as a header (higher is better, 0 or less: not a header).
+HeaderScore = Callable[[Sequence[Any]], int]
+
+
+def detect_separator(
+    text: str, *, wanted: Sequence[str] = (), score: HeaderScore | None = None
+) -> str:
     """The field separator under which the first lines read best.
 
     Each candidate reads the first 60 lines as the reader would (quoted cells,
     even over several lines, and unbalanced quotes included). The best has,
     in this order: the best recognised header row (the columns a perimeter
-    file has, or the ``wanted`` ones), the most records of the most common
-    width, the first line split, the widest records. Records left in one cell
-    (notes, junk) say nothing.
+    file has, or the ``wanted`` ones, or as ``score`` rates them), the most
+    records of the most common width, the first line split, the widest
+    records. Records left in one cell (notes, junk) say nothing.
     """
     sample = "\n".join(normalise_line_ends(text[:200_000]).split("\n")[:60])
+    rate = score or (lambda row: header_score(row, wanted))
     best, best_score = ";", (0, 0, 0, 0)
     for sep in _SEPARATORS:
         rows, _, _ = _split_records(sample, sep)
@@ -173,11 +180,11 @@ def detect_separator(text: str, *, wanted: Sequence[str] = ()) -> str:
         if not counts:
             continue
         modal, freq = counts.most_common(1)[0]
-        header = max((header_score(r, wanted) for r in rows[:30]), default=0)
+        header = max((rate(r) for r in rows[:30]), default=0)
         first = next((r for r in rows if any(c is not None for c in r)), [])
-        score = (header, freq, int(len(first) >= 2), modal)
-        if score > best_score:
-            best, best_score = sep, score
+        rank = (header, freq, int(len(first) >= 2), modal)
+        if rank > best_score:
+            best, best_score = sep, rank
     return best
 
 
@@ -187,11 +194,13 @@ def rows_to_table(  # noqa: D103 - documented where it is used (read_table)
     info: dict[str, Any],
     wanted: Sequence[str] = (),
     line_numbers: Sequence[int] | None = None,
+    score: HeaderScore | None = None,
 ) -> RawTable:
     if not any(any(v is not None and str(v).strip() for v in r) for r in rows):
         raise PerimeterFileError("Le fichier est vide : " + EXPECTED_FORMATS_FR + ".")
     scan = rows[:30]
-    scores = [header_score(r, wanted) for r in scan]
+    rate = score or (lambda row: header_score(row, wanted))
+    scores = [rate(r) for r in scan]
     best = int(np.argmax(scores))
     if scores[best] <= 0:
         raise PerimeterFileError(
@@ -400,7 +409,9 @@ def _looks_binary(text: str) -> bool:
     return odd / len(sample) > 0.01
 
 
-def read_csv_table(data: bytes, *, wanted: Sequence[str] = ()) -> RawTable:
+def read_csv_table(
+    data: bytes, *, wanted: Sequence[str] = (), score: HeaderScore | None = None
+) -> RawTable:
     """Read a delimited text file (encoding, line ends, separator and header detected)."""
     text, encoding, legacy_lines = _decode(data)
     if _looks_binary(text):
@@ -420,7 +431,7 @@ def read_csv_table(data: bytes, *, wanted: Sequence[str] = ()) -> RawTable:
     n_lines = text.count("\n")
     if n_lines > MAX_ROWS + 1000:
         check_cells(n_lines, 1)
-    sep = detect_separator(text, wanted=wanted)
+    sep = detect_separator(text, wanted=wanted, score=score)
     rows, starts, events = _split_records(text, sep)
     if legacy_lines:
         events.append(
@@ -447,6 +458,7 @@ def read_csv_table(data: bytes, *, wanted: Sequence[str] = ()) -> RawTable:
         },
         wanted=wanted,
         line_numbers=starts,
+        score=score,
     )
 
 

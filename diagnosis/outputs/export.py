@@ -32,9 +32,9 @@ from diagnosis.analysis.geometry import dissolve_perimeters
 from diagnosis.analysis.pipeline import Diagnosis
 from diagnosis.analysis.white_zones import cluster_geometries
 from diagnosis.core.cells import map_text_columns, protect_frame
-from diagnosis.core.rules import status_name
+from diagnosis.core.statuses import status_name
 from diagnosis.io.limits import EXCEL_MAX_CELL_CHARS, EXCEL_MAX_ROWS, format_count
-from diagnosis.outputs.labels import NUMBER_STYLES_ATTR, for_people, people_csv
+from diagnosis.outputs.labels import NUMBER_STYLES_ATTR, for_people, people_csv, proposal_caveat
 
 __all__ = [
     "CSV_CONTRACT",
@@ -99,6 +99,7 @@ def diagnosis_tables(diag: Diagnosis) -> dict[str, pd.DataFrame]:
     summary["status_label"] = summary["status"].map(
         lambda s: status_name(s if isinstance(s, str) else None)
     )
+    summary["deemed_validated"] = _deemed_validated(diag.imported.perimeters, summary)
     white_units = diag.white.units
     tables = {
         "perimeters.csv": _ordered(summary, CSV_CONTRACT["perimeters.csv"]),
@@ -119,6 +120,16 @@ def diagnosis_tables(diag: Diagnosis) -> dict[str, pd.DataFrame]:
     if diag.proposals is not None:
         tables["proposals.csv"] = diag.proposals.proposals
     return {name: _flat(frame) for name, frame in tables.items()}
+
+
+def _deemed_validated(perimeters: pd.DataFrame, summary: pd.DataFrame) -> np.ndarray:
+    """Whether each perimeter of ``summary`` is a health project deemed validated."""
+    if "deemed_validated" not in perimeters.columns:
+        return np.zeros(len(summary), dtype=bool)
+    deemed = dict(
+        zip(perimeters["perimeter_id"], perimeters["deemed_validated"].astype(bool), strict=True)
+    )
+    return np.array([deemed.get(pid, False) for pid in summary["perimeter_id"]], dtype=bool)
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -329,6 +340,10 @@ def people_tables(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]
                 labels={"code": "code du territoire", "name": "territoire"},
                 as_text=False,
             )
+        elif name == "proposals.csv" and "kind" in frame.columns:
+            # Every proposal says it is indicative and subject to the actors' agreement.
+            caveat = frame["kind"].map(proposal_caveat)
+            out[name] = for_people(frame.assign(caveat=caveat), as_text=False)
         else:
             out[name] = for_people(frame, as_text=False)
     return out

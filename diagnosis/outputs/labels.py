@@ -29,12 +29,15 @@ __all__ = [
     "COLUMN_LABELS",
     "LEVEL_LABELS",
     "NUMBER_STYLES_ATTR",
+    "PROPOSAL_CAVEAT",
     "REPORT_KIND_LABELS",
     "SEVERITY_LABELS",
     "NumberStyle",
     "for_people",
     "number_style",
     "people_csv",
+    "proposal_caveat",
+    "uncovered_wording",
 ]
 
 
@@ -45,6 +48,8 @@ COLUMN_LABELS: dict[str, str] = {
     "status": "stade",
     "status_label": "stade (tel qu'écrit)",
     "status_fr": "stade",
+    "deemed_validated": "réputé validé",
+    "caveat": "réserve",
     "date": "date",
     "population": "habitants",
     "population_year": "année de la population",
@@ -185,6 +190,8 @@ REPORT_KIND_LABELS: dict[str, str] = {
     "unknown_status": "stade non reconnu",
     "missing_status": "stade non renseigné",
     "status_conflict": "stades contradictoires",
+    "deemed_validated": "projet de santé réputé validé",
+    "validation_pending": "projet de santé déposé, délai de l'ARS en cours",
     "perimeter_name_variants": "graphies du nom",
     "perimeter_name_conflict": "noms contradictoires",
     "crs_guessed": "système de coordonnées supposé",
@@ -208,6 +215,50 @@ PROPOSAL_KIND_LABELS: dict[str, str] = {
     "rattachement": "rattachement à un périmètre voisin",
     "a_examiner": "à examiner",
 }
+
+#: What every proposal is, in the words of the texts: the regional mapping is
+#: "un outil de référence, à valeur indicative, et non un document de
+#: planification des CPTS" (2019 instruction, seed 003, I.6.1); extending an
+#: existing CPTS is done "sous réserve de l'accord des acteurs et de la
+#: cohérence pour la population" (Plan 100 % CPTS, seed 004).
+PROPOSAL_CAVEAT = (
+    "Proposition à valeur indicative, et non un document de planification des CPTS : "
+    "elle se fait sous réserve de l'accord des acteurs"
+)
+_ATTACHMENT_CAVEAT = (
+    "Extension d'une CPTS existante à valeur indicative, et non un document de planification "
+    "des CPTS : sous réserve de l'accord des acteurs et de la cohérence pour la population"
+)
+
+
+def proposal_caveat(kind: str | None = None) -> str:
+    """The caveat a white-zone proposal carries for people, by kind of proposal.
+
+    >>> proposal_caveat("rattachement").startswith("Extension d'une CPTS existante")
+    True
+    """
+    return _ATTACHMENT_CAVEAT if kind == "rattachement" else PROPOSAL_CAVEAT
+
+
+def uncovered_wording(status_min: str | None) -> str:
+    """How people call the communes no perimeter covers at a stage threshold.
+
+    A "zone blanche" is a territory without any CPTS project (seed 004: « zone
+    blanche sans projet de CPTS »): the word is kept for the lowest threshold
+    (every project counts). Above it, the communes may be in a project that
+    has not reached the stage: they are "non couverts par une CPTS au stade …".
+
+    >>> uncovered_wording("emergence")
+    'zone blanche'
+    >>> uncovered_wording("aci_signe")
+    'non couverts par une CPTS au stade « ACI signé » ou au-delà'
+    """
+    from diagnosis.core.statuses import STATUS_KEYS, status_name  # noqa: PLC0415 - read lazily
+
+    if status_min is None or status_min == STATUS_KEYS[0]:
+        return "zone blanche"
+    return f"non couverts par une CPTS au stade « {status_name(status_min)} » ou au-delà"
+
 
 #: How a commune of a perimeter was recognised (column ``via`` of the members).
 VIA_LABELS: dict[str, str] = {
@@ -328,7 +379,7 @@ def _text(value: object) -> str:
 
 def _status_name(value: object) -> str:
     """The stage's label; the one wording of statuses.toml when missing or unknown."""
-    from diagnosis.core.rules import status_name  # noqa: PLC0415 - rules read lazily
+    from diagnosis.core.statuses import status_name  # noqa: PLC0415 - rules read lazily
 
     return status_name(value if isinstance(value, str) and value else None)
 

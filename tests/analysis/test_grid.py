@@ -13,8 +13,8 @@ from diagnosis.analysis.membership import membership
 from diagnosis.analysis.overlaps import declared_splits, overlap_pairs, overlaps
 from diagnosis.analysis.rates import coverage_rates
 from diagnosis.analysis.white_zones import white_zones
+from diagnosis.core.aci import funding_total, simulate_funding
 from diagnosis.core.model import PerimeterImport, perimeters_from_members
-from diagnosis.core.rules import funding_total, simulate_funding
 from tests.grid import ISLAND, all_codes, cell, grid_referential
 
 
@@ -192,7 +192,7 @@ def test_size_class_and_margins(population, cls, below, above, nearest) -> None:
 def test_minimum_population_is_region_configurable() -> None:
     from dataclasses import replace
 
-    from diagnosis.core.rules import size_rules
+    from diagnosis.core.aci import size_rules
 
     rules = replace(size_rules(), minimum_by_region={"84": 15_000})
     table = size_class_table([16_000, 16_000], rules=rules, regions=["84", "93"])
@@ -217,7 +217,10 @@ def test_funding_table_matches_domain_amounts() -> None:
     assert "crises_plan_annee_1" not in later.index
     no_options = funding_total(3, optional_missions=())
     assert no_options == 487_500 - 67_500 - 30_000 - 20_000
-    big = simulate_funding(4, members=100, crisis_activated=True).set_index("key")
+    # Issue 20: the +10 % is an option ("pourrait", seed 002), off unless chosen.
+    big = simulate_funding(
+        4, members=100, crisis_activated=True, large_community_bonus=True
+    ).set_index("key")
     assert big.loc["bonus_taille_4", "total_eur"] == pytest.approx(0.10 * (580_000 - 90_000))
     small = simulate_funding(4, members=99).set_index("key")
     assert "bonus_taille_4" not in small.index

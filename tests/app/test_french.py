@@ -301,7 +301,7 @@ def workbook_stage_findings(raw: bytes) -> list[str]:
     """Cells of stage columns ("stade…") that are not a stage label or the one unknown wording."""
     import openpyxl
 
-    from diagnosis.core.rules import status_name, status_specs
+    from diagnosis.core.statuses import status_name, status_specs
 
     allowed = {s.label_fr for s in status_specs()} | {status_name(None)}
     book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True)
@@ -460,7 +460,7 @@ def test_territory_fiche_is_french(
     from coverage.indicators import CareData, scope_names, territory_indicators
     from coverage.loaders.embedded import embedded_apl
     from diagnosis.analysis.checks import territory_summary
-    from diagnosis.core.rules import simulate_funding
+    from diagnosis.core.aci import simulate_funding
     from ui.territory_tab import territory_fiche
 
     ref = real_referential

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from diagnosis.core.communes import names_match
 from diagnosis.core.model import PerimeterImport, perimeters_from_members
 from diagnosis.core.referential import Referential
-from diagnosis.core.rules import STATUS_KEYS, status_from_label
+from diagnosis.core.statuses import STATUS_KEYS, status_from_label
 from diagnosis.core.textnorm import clean_code_token, label_key, name_key
 from diagnosis.importer.perimeter_csv import export_perimeters_csv
 from diagnosis.importer.perimeters import import_perimeters
