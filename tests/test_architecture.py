@@ -327,7 +327,7 @@ def test_importing_the_face_is_cheap_and_every_public_name_resolves() -> None:
         ("diagnosis.analysis.geometry", "from diagnosis.build import ZONE_CRS\n", "build"),
         ("diagnosis.analysis.proposals", "from diagnosis.outputs.labels import X\n", "outputs"),
         ("diagnosis.core.model", "from diagnosis.analysis.membership import X\n", "analysis"),
-        ("diagnosis.core.rules", "def f():\n    from diagnosis.io import limits\n", "io"),
+        ("diagnosis.core.statuses", "def f():\n    from diagnosis.io import limits\n", "io"),
         ("diagnosis.io.reading", "from diagnosis.importer.table import X\n", "importer"),
         ("diagnosis.importer.table", "from diagnosis.build.assemble import X\n", "build"),
         ("coverage.access", "from diagnosis.build import zone_of\n", "build"),
