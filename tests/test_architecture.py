@@ -46,7 +46,6 @@ KNOWN_LARGE = frozenset(
     {
         "coverage/indicators.py",
         "ui/territory_tab.py",
-        "diagnosis/analysis/disputes.py:compare_perimeters",
         "diagnosis/analysis/proposals.py:propose_for_white_zones",
         "diagnosis/io/text.py:_split_records",
         "coverage/loaders/finess.py:load_finess",

@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from diagnosis.analysis.disputes import Dispute
 from diagnosis.analysis.geometry import dissolve_perimeters
 from diagnosis.analysis.pipeline import Diagnosis
 from diagnosis.analysis.white_zones import cluster_geometries
@@ -39,7 +38,6 @@ from diagnosis.outputs.labels import NUMBER_STYLES_ATTR, for_people, people_csv
 __all__ = [
     "CSV_CONTRACT",
     "diagnosis_tables",
-    "dispute_workbook",
     "excel_bytes",
     "excel_overflow",
     "geojson_bytes",
@@ -383,53 +381,3 @@ def white_zone_csv(diag: Diagnosis) -> bytes:
     """White-zone communes for people's spreadsheets (``;``, UTF-8 with BOM, French headers)."""
     white = diag.white.units[["code", "name", "population", "cluster_id"]]
     return people_csv(white, labels={"name": "commune"})
-
-
-#: Columns of a dispute's options and contested communes, with their French headers.
-DISPUTE_OPTION_COLUMNS = [
-    "option_label",
-    "side",
-    "name",
-    "population",
-    "size_class",
-    "below_minimum",
-    "n_parts",
-    "funding_max_eur",
-]
-DISPUTE_CONTESTED_LABELS = {
-    "code": "code INSEE",
-    "name": "commune",
-    "population": "habitants",
-    "epci_name": "EPCI",
-    "distance_a_km": "distance à la mairie principale de A (km)",
-    "distance_b_km": "distance à la mairie principale de B (km)",
-    "option_mairie_la_plus_proche": "mairie la plus proche",
-    "option_epci_entiers": "EPCI entiers",
-    "option_partage_population": "partage",
-}
-DISPUTE_OPTION_LABELS = {
-    "name": "projet",
-    "size_class": "taille ACI",
-    "below_minimum": "sous le seuil",
-}
-
-
-def dispute_tables(dispute: Dispute, *, as_text: bool = True) -> dict[str, pd.DataFrame]:
-    """The options and contested communes of a dispute, for people (French)."""
-    contested = [c for c in DISPUTE_CONTESTED_LABELS if c in dispute.contested.columns]
-    return {
-        "Options de partage": for_people(
-            dispute.options,
-            columns=DISPUTE_OPTION_COLUMNS,
-            labels=DISPUTE_OPTION_LABELS,
-            as_text=as_text,
-        ),
-        "Communes disputées": for_people(
-            dispute.contested, columns=contested, labels=DISPUTE_CONTESTED_LABELS, as_text=as_text
-        ),
-    }
-
-
-def dispute_workbook(dispute: Dispute) -> bytes:
-    """The dispute's workbook for a committee (French headers and values)."""
-    return excel_bytes(dispute_tables(dispute, as_text=False))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -27,11 +28,14 @@ from diagnosis.core.numbers import (
 
 __all__ = [
     "COLUMN_LABELS",
+    "DISPUTE_DISTANCE_NOTE",
+    "DISPUTE_OPTION_LABELS",
     "LEVEL_LABELS",
     "NUMBER_STYLES_ATTR",
     "REPORT_KIND_LABELS",
     "SEVERITY_LABELS",
     "NumberStyle",
+    "dispute_option_label",
     "for_people",
     "number_style",
     "people_csv",
@@ -152,6 +156,11 @@ COLUMN_LABELS: dict[str, str] = {
     "units_total": "communes (total)",
     "via": "reconnue par",
     "share_a": "part comptée pour A",
+    "claimants": "revendiquée par",
+    "party": "côté",
+    "population_without": "habitants sans les communes disputées",
+    "n_contested": "communes disputées",
+    "n_projects": "projets",
     "n_units_without_apl": "communes sans APL",
     "indicator": "indicateur",
     "unit": "unité",
@@ -218,6 +227,40 @@ VIA_LABELS: dict[str, str] = {
     "polygone": "polygone",
 }
 
+#: French labels of the dispute options, by option kind (:mod:`diagnosis.analysis.dispute_options`).
+DISPUTE_OPTION_LABELS: dict[str, str] = {
+    "en_l_etat": "Situation déclarée (communes disputées comptées en entier {each})",
+    "tout": "Toutes les communes disputées à {party}",
+    "mairie_la_plus_proche": (
+        "Chaque commune au projet dont la mairie principale est la plus proche"
+    ),
+    "epci_entiers": "EPCI entiers (au projet qui en détient déjà le plus d'habitants)",
+    "partage_population": (
+        "Communes partagées : population répartie selon la part fixée, "
+        "autres communes à la mairie principale la plus proche"
+    ),
+    "reunir": "Projets réunis : un seul périmètre, union des communes",
+}
+
+#: How the distances of a dispute are measured (said under its tables and in its fiche).
+DISPUTE_DISTANCE_NOTE = (
+    "distances à vol d'oiseau entre mairies (approximation, pas de temps de trajet)"
+)
+
+
+def dispute_option_label(kind: str, party: str | None, *, n_parties: int) -> str:
+    """The French label of a dispute option (``kind`` from the registry, ``party`` a letter).
+
+    >>> dispute_option_label("tout", "B", n_parties=2)
+    'Toutes les communes disputées à B'
+    >>> dispute_option_label("en_l_etat", None, n_parties=3)
+    'Situation déclarée (communes disputées comptées en entier pour chaque projet)'
+    """
+    each = "des deux côtés" if n_parties == 2 else "pour chaque projet"
+    template = DISPUTE_OPTION_LABELS.get(kind, kind)
+    return template.format(party=party or "", each=each)
+
+
 #: French names of the scope levels (column ``level`` of the coverage rates).
 LEVEL_LABELS: dict[str, str] = {
     "france": "France",
@@ -235,6 +278,7 @@ SHARE_COLUMNS = frozenset(
         "share_units_covered",
         "share_a",
         "share_under_threshold",
+        "share",
     }
 )
 #: Decimals shown for measured columns (distances and areas, densities, lengths in metres).
@@ -249,6 +293,21 @@ DECIMAL_COLUMNS: dict[str, int] = {
     "apl_mg_mean": 2,
     "threshold": 1,  # the DREES APL threshold ("2,5 consultations")
 }
+#: Per-party columns of a dispute (parties A, B, C… then AA…): a share, a distance in km.
+_PARTY_SHARE = re.compile(r"share_[a-z]{1,2}")
+_PARTY_DISTANCE = re.compile(r"distance_[a-z]{1,2}_km")
+
+
+def _is_share(column: str) -> bool:
+    return column in SHARE_COLUMNS or _PARTY_SHARE.fullmatch(column) is not None
+
+
+def _decimals(column: str) -> int | None:
+    if column in DECIMAL_COLUMNS:
+        return DECIMAL_COLUMNS[column]
+    return 1 if _PARTY_DISTANCE.fullmatch(column) else None
+
+
 #: Columns holding stage keys.
 STATUS_COLUMNS = frozenset({"status", "status_min", "status_a", "status_b"})
 #: Columns holding stage keys joined with " | " (one per perimeter of an overlap).
@@ -288,10 +347,11 @@ NUMBER_STYLES_ATTR = "atlas_number_styles"
 
 def number_style(column: str, series: pd.Series) -> NumberStyle | None:
     """The style of a numeric column as the dashboard shows it; None for other columns."""
-    if column in SHARE_COLUMNS:
+    if _is_share(column):
         return NumberStyle(1, percent=True)
-    if column in DECIMAL_COLUMNS:
-        return NumberStyle(DECIMAL_COLUMNS[column])
+    decimals = _decimals(column)
+    if decimals is not None:
+        return NumberStyle(decimals)
     if column in EURO_COLUMNS:
         return NumberStyle(0)
     if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
@@ -358,12 +418,12 @@ def _named_formatter(column: str, series: pd.Series) -> Callable[[object], str] 
         return lambda v: labels.get(str(v), _text(v))
     if column == "via":
         return lambda v: VIA_LABELS.get(str(v), _text(v))
-    if column in SHARE_COLUMNS:
+    if _is_share(column):
         return fr_share
     if column in EURO_COLUMNS:
         return lambda v: f"{fr_number(v)}{NNBSP}€" if finite_or_none(v) is not None else ""
-    if column in DECIMAL_COLUMNS:
-        digits = DECIMAL_COLUMNS[column]
+    digits = _decimals(column)
+    if digits is not None:
         return lambda v: fr_number(v, digits)
     return None
 
