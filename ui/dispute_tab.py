@@ -21,7 +21,11 @@ from diagnosis.core.numbers import fr_count, fr_share, plural
 from diagnosis.core.textnorm import slug
 from diagnosis.errors import AtlasError
 from diagnosis.outputs import disputes as people
-from diagnosis.outputs.labels import DISPUTE_DISTANCE_NOTE
+from diagnosis.outputs.labels import (
+    DISPUTE_DISTANCE_NOTE,
+    dispute_option_label,
+    dispute_option_note,
+)
 from ui import data, fmt, maps
 from ui.fiche import fiche_html, svg_map
 from ui.safe import md_text
@@ -347,40 +351,91 @@ def dispute_frames(dispute: Dispute) -> dict[str, gpd.GeoDataFrame]:
     return frames
 
 
+#: Screen tables: French header → (width in px, shown header or None, help or None). Chosen
+#: so that every column is in view at 1,500 px with the sidebar open (no sideways scroll).
+ScreenColumns = dict[str, tuple[int, str | None, str | None]]
+OPTION_COLUMNS: ScreenColumns = {
+    "option": (370, None, None),
+    "côté": (55, None, None),
+    "projet": (185, None, None),
+    "habitants": (80, None, None),
+    "taille ACI": (75, None, None),
+    "sous le seuil": (85, None, "Sous le seuil minimal de population de la région"),
+    "parties": (55, None, "Nombre de parties d'un seul tenant"),
+    "financement maximal (€)": (105, "financement (€)", "Financement annuel maximal de l'ACI"),
+}
+CONTESTED_COLUMNS: ScreenColumns = {
+    "code INSEE": (75, None, None),
+    "commune": (130, None, None),
+    "habitants": (75, None, None),
+    "EPCI": (200, None, None),
+    "revendiquée par": (105, None, None),
+    "distances aux mairies principales (km)": (
+        150,
+        "distances (km)",
+        "Distance à vol d'oiseau entre la mairie de la commune et la mairie principale de "
+        "chaque projet",
+    ),
+    "mairie la plus proche": (70, "mairie", "Option « mairie principale la plus proche »"),
+    "EPCI entiers": (80, None, "Option « EPCI entiers »"),
+    "partage": (150, None, "Option « communes partagées » : part de chaque projet"),
+}
+
+
+def _screen(frame: pd.DataFrame, columns: ScreenColumns) -> dict[str, Any]:
+    """Streamlit column settings (width, header, help) of the columns of ``frame``."""
+    return {
+        str(c): st.column_config.Column(
+            label=columns[str(c)][1], width=columns[str(c)][0], help=columns[str(c)][2]
+        )
+        for c in frame
+        if str(c) in columns
+    }
+
+
+def _option_notes(dispute: Dispute) -> str:
+    """What each option does, under its short label, as a Markdown list."""
+    n = dispute.summary.n_parties
+    lines = []
+    for kind in dispute.options["option_kind"].drop_duplicates().astype(str):
+        if kind == "tout" and n == 2:
+            continue  # "Toutes les communes disputées à A" says it all
+        short = dispute_option_label(kind, "A", n_parties=n, short=True)
+        lines.append(f"- {md_text(short)} : {md_text(dispute_option_note(kind, n_parties=n))}.")
+    return "\n".join(lines)
+
+
 def _tables(dispute: Dispute) -> None:
     st.markdown("#### Projets en présence")
     st.dataframe(people.parties_for_people(dispute), hide_index=True, width="stretch")
     st.markdown("#### Options de partage")
-    options = people.options_for_people(dispute)
-    # Every option in view; the long option labels wrap in a wide first column.
+    options = people.options_for_people(dispute, short=True)
     st.dataframe(
         options,
         hide_index=True,
         width="stretch",
         height=36 * (len(options) + 1) + 4,
-        column_config={"option": st.column_config.TextColumn(width="large")},
+        column_config=_screen(options, OPTION_COLUMNS),
     )
-    n = dispute.summary.n_parties
     st.caption(
-        "Une option qui laisse un projet sans habitant ne lui donne ni taille ni financement. "
-        f"« Situation déclarée » compte les communes disputées "
-        f"{'des deux côtés' if n == 2 else 'pour chaque projet'}."
-        + (
-            " « Toutes les communes disputées à A » lui donne celles qu'il revendique ; "
-            "les autres vont à la mairie principale la plus proche."
-            if n > 2 and (dispute.contested["claimants"].str.count(r"\+") < n - 1).any()
-            else ""
-        )
+        "Une option qui laisse un projet sans habitant ne lui donne ni taille ni financement."
     )
+    st.caption(_option_notes(dispute))
     st.markdown("#### Réunir ou séparer : bilan de chaque option")
-    st.dataframe(people.totals_for_people(dispute), hide_index=True, width="stretch")
+    totals = people.totals_for_people(dispute, short=True)
+    st.dataframe(totals, hide_index=True, width="stretch")
     st.caption(
         "Projets réunis : un seul périmètre, une seule taille et un seul financement, "
-        "contre un financement par projet séparé (montants maximaux annuels de l'ACI)."
+        "contre un financement par projet séparé (montants maximaux annuels de l'ACI). "
+        "La situation déclarée compte les communes disputées une fois par projet."
     )
     st.markdown("#### Communes disputées")
+    contested = people.contested_for_people(dispute, compact=True)
     st.dataframe(
-        people.contested_for_people(dispute, compact=n > 2), hide_index=True, width="stretch"
+        contested,
+        hide_index=True,
+        width="stretch",
+        column_config=_screen(contested, CONTESTED_COLUMNS),
     )
     st.caption(md_text(DISPUTE_DISTANCE_NOTE) + ".")
 

@@ -73,12 +73,16 @@ def parties_for_people(dispute: Dispute, *, as_text: bool = True) -> pd.DataFram
     return for_people(dispute.parties, columns=columns, labels=HEADERS, as_text=as_text)
 
 
-def options_for_people(dispute: Dispute, *, as_text: bool = True) -> pd.DataFrame:
-    """The options, one row per side, with the French label of each option."""
+def options_for_people(
+    dispute: Dispute, *, as_text: bool = True, short: bool = False
+) -> pd.DataFrame:
+    """The options, one row per side, with the French label of each option (``short``: screen)."""
     n = len(dispute.parties)
     options = dispute.options.assign(
         option_label=[
-            dispute_option_label(str(k), p if isinstance(p, str) else None, n_parties=n)
+            dispute_option_label(
+                str(k), p if isinstance(p, str) else None, n_parties=n, short=short
+            )
             for k, p in zip(
                 dispute.options["option_kind"], dispute.options["option_party"], strict=True
             )
@@ -87,7 +91,9 @@ def options_for_people(dispute: Dispute, *, as_text: bool = True) -> pd.DataFram
     return for_people(options, columns=OPTION_COLUMNS, labels=HEADERS, as_text=as_text)
 
 
-def totals_for_people(dispute: Dispute, *, as_text: bool = True) -> pd.DataFrame:
+def totals_for_people(
+    dispute: Dispute, *, as_text: bool = True, short: bool = False
+) -> pd.DataFrame:
     """Per option, the projects with inhabitants and their funding together (merge vs separate)."""
     totals = dispute.totals()
     kinds = dispute.options.drop_duplicates("option").set_index("option")
@@ -97,6 +103,7 @@ def totals_for_people(dispute: Dispute, *, as_text: bool = True) -> pd.DataFrame
             str(kinds.loc[o, "option_kind"]),
             p if isinstance(p := kinds.loc[o, "option_party"], str) else None,
             n_parties=n,
+            short=short,
         )
         for o in totals["option"]
     ]
@@ -114,7 +121,7 @@ def _shared_cell(row: pd.Series, labels: list[str]) -> str:
     shared = [(label, s) for label, s in shares if pd.notna(s)]
     if not shared:
         return value
-    return "partagée : " + ", ".join(f"{label} {fr_share(s, 0)}" for label, s in shared)
+    return " · ".join(f"{label} {fr_share(s, 0)}" for label, s in shared)
 
 
 def contested_for_people(

@@ -30,12 +30,15 @@ __all__ = [
     "COLUMN_LABELS",
     "DISPUTE_DISTANCE_NOTE",
     "DISPUTE_OPTION_LABELS",
+    "DISPUTE_OPTION_NOTES",
+    "DISPUTE_OPTION_SHORT_LABELS",
     "LEVEL_LABELS",
     "NUMBER_STYLES_ATTR",
     "REPORT_KIND_LABELS",
     "SEVERITY_LABELS",
     "NumberStyle",
     "dispute_option_label",
+    "dispute_option_note",
     "for_people",
     "number_style",
     "people_csv",
@@ -242,14 +245,45 @@ DISPUTE_OPTION_LABELS: dict[str, str] = {
     "reunir": "Projets réunis : un seul périmètre, union des communes",
 }
 
+#: Short labels of the dispute options, for the dashboard's tables (the long ones explain them).
+DISPUTE_OPTION_SHORT_LABELS: dict[str, str] = {
+    "en_l_etat": "Situation déclarée",
+    "tout": "Toutes les communes disputées à {party}",
+    "mairie_la_plus_proche": "Mairie principale la plus proche",
+    "epci_entiers": "EPCI entiers",
+    "partage_population": "Communes partagées : population répartie selon la part fixée",
+    "reunir": "Projets réunis",
+}
+
+#: What each dispute option does, said under its short label on the dashboard.
+DISPUTE_OPTION_NOTES: dict[str, str] = {
+    "en_l_etat": "chaque projet garde toutes les communes qu'il revendique : les communes "
+    "disputées sont comptées en entier {each}",
+    "tout": "les communes disputées que {party} revendique vont à {party} ; les autres, à la "
+    "mairie principale la plus proche",
+    "mairie_la_plus_proche": "chaque commune disputée va au projet dont la mairie principale "
+    "est la plus proche, à vol d'oiseau",
+    "epci_entiers": "les communes disputées d'un même EPCI vont ensemble au projet qui détient "
+    "déjà le plus d'habitants de cet EPCI",
+    "partage_population": "chaque commune partagée compte pour chaque projet selon la part "
+    "fixée, en habitants entiers ; les autres communes disputées vont à la mairie principale "
+    "la plus proche",
+    "reunir": "les projets s'unissent en un seul périmètre (union de leurs communes) : une "
+    "seule taille, un seul financement",
+}
+
 #: How the distances of a dispute are measured (said under its tables and in its fiche).
 DISPUTE_DISTANCE_NOTE = (
     "distances à vol d'oiseau entre mairies (approximation, pas de temps de trajet)"
 )
 
 
-def dispute_option_label(kind: str, party: str | None, *, n_parties: int) -> str:
+def dispute_option_label(
+    kind: str, party: str | None, *, n_parties: int, short: bool = False
+) -> str:
     """The French label of a dispute option (``kind`` from the registry, ``party`` a letter).
+
+    ``short`` gives the short label of the dashboard's tables.
 
     >>> dispute_option_label("tout", "B", n_parties=2)
     'Toutes les communes disputées à B'
@@ -257,8 +291,15 @@ def dispute_option_label(kind: str, party: str | None, *, n_parties: int) -> str
     'Situation déclarée (communes disputées comptées en entier pour chaque projet)'
     """
     each = "des deux côtés" if n_parties == 2 else "pour chaque projet"
-    template = DISPUTE_OPTION_LABELS.get(kind, kind)
+    labels = DISPUTE_OPTION_SHORT_LABELS if short else DISPUTE_OPTION_LABELS
+    template = labels.get(kind, kind)
     return template.format(party=party or "", each=each)
+
+
+def dispute_option_note(kind: str, *, n_parties: int) -> str:
+    """What a dispute option does, in one French sentence (for the dashboard)."""
+    each = "des deux côtés" if n_parties == 2 else "pour chaque projet"
+    return DISPUTE_OPTION_NOTES.get(kind, "").format(party="A", each=each)
 
 
 #: French names of the scope levels (column ``level`` of the coverage rates).

@@ -142,7 +142,7 @@ def test_three_parties_share_the_city_in_whole_inhabitants(ref, three) -> None:
         "share": [0.5, 0.3, 0.2],
     }
     shown = dispute_tables(dispute)["Communes disputées"]
-    assert shown.loc[0, "partage"] == "partagée : A 50\u202f%, B 30\u202f%, C 20\u202f%"
+    assert shown.loc[0, "partage"] == "A 50\u202f% · B 30\u202f% · C 20\u202f%"
 
 
 def test_a_party_without_a_share_gets_none_of_the_city(ref, three) -> None:

@@ -135,7 +135,7 @@ def test_arbitration_fiche_names_every_party(real_referential: Referential) -> N
     assert "Revendiquée par plusieurs projets" in shown
     assert shown[shown.index("projets") - 1] == "3"
     assert "Projets réunis : un seul périmètre, union des communes" in shown
-    assert "partagée : A 50\u202f%, B 30\u202f%, C 20\u202f%" in shown
+    assert "A 50\u202f% · B 30\u202f% · C 20\u202f%" in shown
     # Every party is drawn in its own colour, and the contested commune in red.
     from ui.dispute_tab import PARTY_COLORS
     from ui.maps import CONTESTED_COLOR
