@@ -363,7 +363,9 @@ def _share_parts(
             raise DataError(
                 str(error).replace("les parts", f"la commune {names[split.contested[row]]}")
             ) from error
-    return parts, table.sort_values(["code", "perimeter_id"], ignore_index=True)
+    # By commune, then in the order of the parties (A, B, C…).
+    used = table.assign(party=cols).sort_values(["code", "party"], ignore_index=True)
+    return parts, used.loc[:, SHARE_COLUMNS]
 
 
 def _assign(

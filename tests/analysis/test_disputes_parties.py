@@ -141,6 +141,9 @@ def test_three_parties_share_the_city_in_whole_inhabitants(ref, three) -> None:
         "code": [X, X, X],
         "share": [0.5, 0.3, 0.2],
     }
+    # The shares used are listed in the order of the parties.
+    reordered = compare_parties(three, ref, ["C", "B", "A"], shares=shares(A=0.5, B=0.3, C=0.2))
+    assert reordered.shares["perimeter_id"].tolist() == ["C", "B", "A"]
     shown = dispute_tables(dispute)["Communes disputées"]
     assert shown.loc[0, "partage"] == "A 50\u202f% · B 30\u202f% · C 20\u202f%"
 
