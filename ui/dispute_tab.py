@@ -46,8 +46,6 @@ PARTY_COLORS = (
     "#a6761d",
     "#666666",
 )
-#: Kept for callers of the two-party version.
-SIDE_COLORS = {"A": PARTY_COLORS[0], "B": PARTY_COLORS[1]}
 
 
 def party_color(i: int) -> str:
@@ -127,6 +125,18 @@ def _with_units(diag: Any) -> list[str]:
     return [p for i, p in enumerate(ids) if i in claimed]
 
 
+def _groups_caption(groups: pd.DataFrame) -> str:
+    """How many groups of projects claim the same communes, in French."""
+    n, n_big = len(groups), int((groups["n_parties"] > 2).sum())
+    text = fr_count(n, "groupe de projets revendique", "groupes de projets revendiquent")
+    text += " les mêmes communes"
+    if n_big and n > 1:
+        text += f" (dont {fmt.number(n_big)} de plus de deux projets)"
+    elif n_big:
+        text += " (plus de deux projets)"
+    return text + (", classés par habitants en jeu." if n > 1 else ".")
+
+
 def _choose_parties(diag: Any, import_key: str) -> list[str]:
     """The perimeters to compare: a group that shares communes, or any set chosen by hand."""
     perimeters = diag.membership.perimeters
@@ -148,12 +158,7 @@ def _choose_parties(diag: Any, import_key: str) -> list[str]:
         st.caption("Aucun chevauchement dans ce fichier : choisissez les projets à comparer.")
         mode = "libre"
     if mode == "groupe":
-        n_big = int((groups["n_parties"] > 2).sum())
-        st.caption(
-            f"{fr_count(len(groups), 'groupe', 'groupes')} de projets revendiquent les mêmes "
-            f"communes (dont {fmt.number(n_big)} de plus de deux projets), classés par "
-            "habitants en jeu."
-        )
+        st.caption(_groups_caption(groups))
         labels = [_group_label(row) for _, row in groups.iterrows()]
         i = st.selectbox(
             "Projets en chevauchement",

@@ -170,3 +170,25 @@ def test_arbitration_workbook_has_names_next_to_ids(real_referential: Referentia
     parties = book["Parties"]
     rows = list(parties.iter_rows(values_only=True))[1:]
     assert [r[headers["Parties"].index("projet")] for r in rows] == list(names.values())
+
+
+@pytest.mark.parametrize(
+    ("n_parties", "expected"),
+    [
+        ([2], "1 groupe de projets revendique les mêmes communes."),
+        ([3], "1 groupe de projets revendique les mêmes communes (plus de deux projets)."),
+        (
+            [3, 2],
+            "2 groupes de projets revendiquent les mêmes communes (dont 1 de plus de deux "
+            "projets), classés par habitants en jeu.",
+        ),
+        (
+            [2, 2],
+            "2 groupes de projets revendiquent les mêmes communes, classés par habitants en jeu.",
+        ),
+    ],
+)
+def test_groups_caption_agrees_in_number(n_parties: list[int], expected: str) -> None:
+    from ui.dispute_tab import _groups_caption
+
+    assert _groups_caption(pd.DataFrame({"n_parties": n_parties})) == expected
