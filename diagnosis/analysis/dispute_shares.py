@@ -26,7 +26,9 @@ __all__ = ["SHARE_TOLERANCE", "merge_shares", "share_table", "whole_parts", "wit
 SHARE_TOLERANCE = 1e-9
 
 
-def whole_parts(population: int, shares: Sequence[float]) -> tuple[int, ...]:
+def whole_parts(
+    population: int, shares: Sequence[float], *, commune: str = "cette commune"
+) -> tuple[int, ...]:
     """The parts of a commune's inhabitants given each party's share, in whole inhabitants.
 
     Parameters
@@ -35,6 +37,8 @@ def whole_parts(population: int, shares: Sequence[float]) -> tuple[int, ...]:
         Inhabitants of the commune.
     shares
         Share of each party (0 to 1), summing to at most 1.
+    commune
+        How the commune is named in an error message ("la commune 13001").
 
     Returns
     -------
@@ -62,7 +66,7 @@ def whole_parts(population: int, shares: Sequence[float]) -> tuple[int, ...]:
     (300, 701)
     """
     values = [float(s) for s in shares]
-    _check_shares(values, what="les parts")
+    _check_shares(values, what=commune)
     if not values:
         return ()
     exact = [population * s for s in values]
@@ -77,7 +81,7 @@ def _check_shares(values: Sequence[float], *, what: str) -> None:
     wrong = [v for v in values if not 0.0 <= v <= 1.0]
     if wrong:
         raise DataError(
-            f"Part attendue entre 0 et 1 (0 à 100 %) ; reçu {wrong[0]!r} pour {what}. "
+            f"Part de {what} attendue entre 0 et 1 (0 à 100 %) ; reçu {fr_share(wrong[0])}. "
             "Ce partage n'est pas appliqué : la commune reste comptée en entier."
         )
     total = float(np.sum(values))
@@ -88,8 +92,11 @@ def _check_shares(values: Sequence[float], *, what: str) -> None:
         )
 
 
-def share_table(shares: pd.DataFrame) -> pd.DataFrame:
+def share_table(shares: pd.DataFrame, *, sums: bool = True) -> pd.DataFrame:
     """A checked copy of a table of shares (:data:`SHARE_COLUMNS`).
+
+    ``sums=False`` leaves the check of each commune's total to the caller
+    (:func:`whole_parts` checks the shares it splits).
 
     Raises
     ------
@@ -118,8 +125,9 @@ def share_table(shares: pd.DataFrame) -> pd.DataFrame:
     if table["share"].isna().any():
         code = table.loc[table["share"].isna(), "code"].iloc[0]
         raise DataError(f"Part illisible pour la commune {code} : attendu un nombre entre 0 et 1.")
-    for code, group in table.groupby("code", sort=True):
-        _check_shares(group["share"].tolist(), what=f"la commune {code!s}")
+    if sums:
+        for code, group in table.groupby("code", sort=True):
+            _check_shares(group["share"].tolist(), what=f"la commune {code!s}")
     return table.reset_index(drop=True)
 
 

@@ -38,6 +38,7 @@ from diagnosis.analysis.dispute_split import PartySplit, dispute_groups, split_p
 from diagnosis.analysis.geometry import component_labels
 from diagnosis.analysis.membership import Membership
 from diagnosis.core.model import SHARE_COLUMNS
+from diagnosis.core.numbers import fr_decimal
 from diagnosis.core.referential import Referential, main_zone
 from diagnosis.core.rules import SizeRules, funding_total, size_rules
 from diagnosis.errors import DataError
@@ -241,7 +242,7 @@ def compare_parties(
         commune in the scope, or shares of a commune over 100 %.
     """
     split = split_parties(m, ref, perimeter_ids)
-    parts, used = _share_parts(split, m, shares)
+    parts, used = _share_parts(split, m, ref, shares)
     allocations = _assign(split, parts)
     rules = size_rules()
     rows = []
@@ -323,8 +324,8 @@ def _two_party_shares(
         share = float(value)
         if not 0.0 <= share <= 1.0:
             raise DataError(
-                f"Part de la commune {code} attribuée à A : {share} ; attendu un nombre "
-                "entre 0 et 1."
+                f"Part de la commune {code} attribuée à A : {fr_decimal(share)} ; attendu un "
+                "nombre entre 0 et 1."
             )
         rows += [(a, str(code), share), (b, str(code), 1.0 - share)]
     frame = pd.DataFrame(rows, columns=SHARE_COLUMNS)
@@ -332,7 +333,7 @@ def _two_party_shares(
 
 
 def _share_parts(
-    split: PartySplit, m: Membership, shares: pd.DataFrame | None
+    split: PartySplit, m: Membership, ref: Referential, shares: pd.DataFrame | None
 ) -> tuple[np.ndarray | None, pd.DataFrame]:
     """Parts (contested commune × party; -1 where not shared) and the share rows used."""
     empty = pd.DataFrame(
@@ -340,7 +341,7 @@ def _share_parts(
     )
     if shares is None or shares.empty or len(split.contested) == 0:
         return None, empty
-    table = share_table(shares)
+    table = share_table(shares, sums=False)  # each shared commune is checked below, by name
     codes = m.index.codes[split.contested].astype(str)
     row_of = {code: i for i, code in enumerate(codes)}
     party_of = {p: k for k, p in enumerate(split.perimeter_ids)}
@@ -354,15 +355,11 @@ def _share_parts(
     values = np.zeros((len(codes), split.n_parties))
     values[rows, cols] = table["share"].to_numpy()
     parts = np.full(values.shape, -1, dtype=np.int64)
-    names = m.index.codes
+    names = ref.units["name"].to_numpy()
     for row in np.unique(rows):
-        population = int(split.population[split.contested[row]])
-        try:
-            parts[row] = whole_parts(population, values[row].tolist())
-        except DataError as error:
-            raise DataError(
-                str(error).replace("les parts", f"la commune {names[split.contested[row]]}")
-            ) from error
+        unit = split.contested[row]
+        commune = f"{names[unit]} ({codes[row]})"
+        parts[row] = whole_parts(int(split.population[unit]), values[row].tolist(), commune=commune)
     # By commune, then in the order of the parties (A, B, C…).
     used = table.assign(party=cols).sort_values(["code", "party"], ignore_index=True)
     return parts, used.loc[:, SHARE_COLUMNS]

@@ -162,9 +162,10 @@ def test_a_party_without_a_share_gets_none_of_the_city(ref, three) -> None:
 
 
 def test_shares_over_100_percent_are_refused_in_french(ref, three) -> None:
-    with pytest.raises(DataError, match=r"dépassent 100 %.*n'est pas appliqué"):
+    over = r"parts de Commune 01010 \(01010\) dépassent 100 % \(110,0\u202f%\).*n'est pas appliqué"
+    with pytest.raises(DataError, match=over):
         compare_parties(three, ref, ["A", "B", "C"], shares=shares(A=0.6, B=0.5))
-    with pytest.raises(DataError, match="entre 0 et 1"):
+    with pytest.raises(DataError, match=r"entre 0 et 1 .* reçu 120,0\u202f%"):
         compare_parties(three, ref, ["A", "B", "C"], shares=shares(A=1.2))
 
 
