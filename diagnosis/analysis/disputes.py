@@ -183,15 +183,16 @@ class Dispute:
         contested communes once per claimant) and ``funding_max_eur``.
         """
         frame = self.options.assign(has_people=self.options["population"] > 0)
-        grouped = frame.groupby("option", sort=False)
-        return pd.DataFrame(
-            {
-                "option": list(grouped.groups),
-                "n_projects": grouped["has_people"].sum().astype(np.int64).to_numpy(),
-                "population": grouped["population"].sum().astype(np.int64).to_numpy(),
-                "funding_max_eur": grouped["funding_max_eur"].sum().to_numpy(),
-            }
+        totals = (
+            frame.groupby("option", sort=False)
+            .agg(
+                n_projects=("has_people", "sum"),
+                population=("population", "sum"),
+                funding_max_eur=("funding_max_eur", "sum"),
+            )
+            .reset_index()
         )
+        return totals.astype({"n_projects": np.int64, "population": np.int64})
 
     def _check_party(self, party: str) -> None:
         if party not in set(self.parties["party"]):

@@ -110,6 +110,7 @@ def test_merge_option_against_the_separate_projects(ref, three) -> None:
     assert row["size_class"] == 4 and row["n_units"] == 15 and row["n_parts"] == 1
     assert row["funding_max_eur"] == funding_total(4)
     totals = dispute.totals().set_index("option")
+    assert list(totals.index) == option_ids(("A", "B", "C"))  # in the registry's order
     assert totals.loc["reunir", "n_projects"] == 1
     # Separately, by nearest town hall: tailles 2, 3 and 1.
     assert totals.loc["mairie_la_plus_proche", "funding_max_eur"] == (
