@@ -205,7 +205,7 @@ def _commune_shares(
         else:
             start = 50 if len(letters) == 2 else 100 // len(letters)
         value = st.slider(
-            f"{row['name']} : part comptée pour {letter} (%)",
+            f"{md_text(row['name'])} : part comptée pour {letter} (%)",
             min_value=0,
             max_value=100,
             value=int(start),
