@@ -46,7 +46,6 @@ KNOWN_LARGE = frozenset(
     {
         "coverage/indicators.py",
         "ui/territory_tab.py",
-        "diagnosis/analysis/disputes.py:compare_perimeters",
         "coverage/loaders/finess.py:load_finess",
         "coverage/loaders/supply.py:load_rpps",
     }

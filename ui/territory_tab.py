@@ -20,7 +20,7 @@ from diagnosis.analysis.checks import PerimeterDiagnosis, territory_summary
 from diagnosis.core.aci import CrisisYear, OptionalMission
 from diagnosis.core.numbers import fr_count, plural
 from diagnosis.core.textnorm import name_key, slug
-from diagnosis.outputs.labels import for_people
+from diagnosis.outputs.people import for_people
 from ui import care_panels, clickmap, data, fmt, maps
 from ui.fiche import fiche_html, svg_map
 from ui.safe import md_text

@@ -16,7 +16,7 @@ import pytest
 from diagnosis.core.numbers import plural
 from diagnosis.core.statuses import status_name
 from diagnosis.outputs.export import excel_bytes, people_tables
-from diagnosis.outputs.labels import for_people, people_csv
+from diagnosis.outputs.people import for_people, people_csv
 
 UNKNOWN = "Statut non renseigné"
 
