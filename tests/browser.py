@@ -172,14 +172,17 @@ def map_frames(page: object) -> list[object]:
     return found
 
 
-def wait_for_map(page: object, *, min_paths: int = 1, attempts: int = 40) -> object:
+def wait_for_map(page: object, *, min_paths: int = 1, timeout_s: float = 90.0) -> object:
     """The map frame once it draws ``min_paths`` shapes.
 
     After a rerun Streamlit may replace a map's frame: a frame found a moment
-    earlier can be detached, so look again until the new one has drawn.
+    earlier can be detached, so look again until the new one has drawn. The
+    budget is in seconds, not attempts: on a loaded 2-core machine the first
+    page of a fresh server can take tens of seconds to reach its map.
     """
     script = f"document.querySelectorAll('path.leaflet-interactive').length >= {min_paths}"
-    for _ in range(attempts):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
         for frame in map_frames(page):
             try:
                 frame.wait_for_function(script, timeout=5_000)  # type: ignore[attr-defined]
