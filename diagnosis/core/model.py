@@ -8,13 +8,15 @@ column lists and the report's event kinds. The importer
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pandas as pd
 
 from diagnosis.core.rules import status_name
+from diagnosis.errors import DataError
 
 __all__ = [
     "EVENT_KINDS",
@@ -26,7 +28,10 @@ __all__ = [
     "PerimeterImport",
     "Report",
     "Severity",
+    "ShareError",
     "perimeters_from_members",
+    "share_frame",
+    "share_parts",
 ]
 
 Severity = Literal["info", "warning", "rejected"]
@@ -51,7 +56,8 @@ EVENT_KINDS: dict[str, tuple[Severity, str]] = {
     "mixed_encoding": ("warning", "lignes décodées une à une"),
     "multiline_cell": ("info", "lues comme une seule ligne"),
     "unknown_name": ("rejected", "rejeté"),
-    "outside_scope": ("rejected", "rejeté"),
+    # Context, not a rejection: the commune stays in its perimeter, evaluated whole.
+    "outside_scope": ("info", "conservées pour évaluer les périmètres entiers"),
     "missing_perimeter": ("rejected", "rejeté"),
     "missing_code": ("warning", "ligne sans commune ignorée"),
     "duplicate_merged": ("warning", "doublon fusionné"),
@@ -70,6 +76,10 @@ EVENT_KINDS: dict[str, tuple[Severity, str]] = {
     "empty_geometry": ("rejected", "objet ignoré"),
     "polygon_partial": ("info", "commune partiellement incluse"),
     "polygon_edge_slivers": ("info", "recouvrements de bordure ignorés"),
+    "share_declared": ("info", "parts utilisées pour la population"),
+    "share_invalid": ("rejected", "part ignorée"),
+    "share_over_total": ("rejected", "parts refusées : commune comptée entière"),
+    "share_completed": ("info", "parts complétées"),
 }
 
 REPORT_COLUMNS = ["kind", "severity", "row", "perimeter", "code", "message", "action"]
@@ -92,6 +102,7 @@ SHARE_COLUMNS = ["perimeter_id", "code", "share"]
 
 
 def _no_shares() -> pd.DataFrame:
+    """An empty share table (:data:`SHARE_COLUMNS`)."""
     return pd.DataFrame(
         {
             "perimeter_id": pd.Series(dtype=object),
@@ -142,6 +153,11 @@ class PerimeterImport:
             return pd.DataFrame({"kind": [], "severity": [], "n": []})
         counts = self.report.groupby(["severity", "kind"], sort=True).size()
         return counts.rename("n").reset_index()[["kind", "severity", "n"]]
+
+    def outside_note(self) -> str | None:
+        """The neutral line saying which communes lie outside the view (None when none do)."""
+        rows = self.report.loc[self.report["kind"] == "outside_scope", "message"]
+        return str(rows.iloc[0]) if len(rows) else None
 
     @property
     def n_rejected(self) -> int:
@@ -205,11 +221,13 @@ def perimeters_from_members(
     *,
     statuses: Mapping[str, str | None] | None = None,
     names: Mapping[str, str] | None = None,
+    shares: Mapping[str, Mapping[str, float]] | None = None,
 ) -> PerimeterImport:
     """A :class:`PerimeterImport` built in code (perimeter id → unit codes).
 
     Codes are taken as valid unit codes; useful for notebooks, tests and the
-    app's own territories.
+    app's own territories. ``shares`` gives declared shares, perimeter id →
+    {unit code: share (0 < share <= 1)}.
     """
     perimeter_rows = []
     member_rows = []
@@ -231,9 +249,97 @@ def perimeters_from_members(
         member_rows += [
             {"perimeter_id": pid, "code": c, "source_rows": (), "via": "code"} for c in unique
         ]
+    share_rows = [
+        (pid, code, float(value))
+        for pid, by_code in (shares or {}).items()
+        for code, value in by_code.items()
+    ]
     return PerimeterImport(
         perimeters=pd.DataFrame(perimeter_rows, columns=PERIMETER_COLUMNS),
         members=pd.DataFrame(member_rows, columns=MEMBER_COLUMNS),
         splits=pd.DataFrame(columns=SPLIT_COLUMNS),
         report=pd.DataFrame(columns=REPORT_COLUMNS),
+        shares=share_frame(share_rows),
     )
+
+
+def share_frame(rows: Iterable[tuple[str, str, float]] = ()) -> pd.DataFrame:
+    """Declared shares as a frame with :data:`SHARE_COLUMNS` (perimeter_id, code, share)."""
+    frame = _no_shares()
+    listed = list(rows)
+    if not listed:
+        return frame
+    return pd.DataFrame(listed, columns=SHARE_COLUMNS).astype(
+        {"perimeter_id": object, "code": object, "share": "float64"}
+    )
+
+
+class ShareError(DataError):
+    """Declared shares of a commune that cannot be used (over 100 %, zero or negative)."""
+
+
+#: Shares summing above 1 by less than this are rounding, not an excess.
+SHARE_TOLERANCE = 1e-6
+
+
+def share_parts(population: int, shares: Sequence[float | None]) -> list[int]:
+    """Whole inhabitants of a shared commune for each perimeter claiming it.
+
+    Parameters
+    ----------
+    population
+        The commune's inhabitants.
+    shares
+        One entry per perimeter claiming the commune: its declared share
+        (0 < share <= 1), or None when it declared none.
+
+    Returns
+    -------
+    list of int
+        Each perimeter's part; the parts sum exactly to ``population``.
+
+    Raises
+    ------
+    ShareError
+        When a share is not in ]0, 1] or the declared shares sum above 100 %.
+
+    Notes
+    -----
+    Perimeters without a declared share divide the rest equally; when every
+    perimeter declared one and they sum below 100 %, the shares are scaled to
+    100 % (a listing writing 33 % three times means thirds). Each part is
+    rounded down, and what rounding leaves goes to the largest part (the first
+    of the largest on a tie), so that the city is counted exactly once.
+    Two perimeters sharing 1,001 inhabitants half and half get 501 and 500.
+    """
+    declared = [s for s in shares if s is not None]
+    if any(not (0 < s <= 1 + SHARE_TOLERANCE) or math.isnan(s) for s in declared):
+        raise ShareError(
+            "Part déclarée hors de ]0 ; 100 %] : "
+            + ", ".join(f"{100 * s:g} %" for s in declared)
+            + ". Attendu : une part entre 0 et 100 % pour chaque périmètre."
+        )
+    total = sum(declared)
+    if total > 1 + SHARE_TOLERANCE:
+        raise ShareError(
+            f"Parts déclarées de {100 * total:g} % au total (au-delà de 100 %) : "
+            + " + ".join(f"{100 * s:g} %" for s in declared)
+            + ". Attendu : des parts dont la somme ne dépasse pas 100 %."
+        )
+    n_free = len(shares) - len(declared)
+    if n_free:
+        rest = max(1.0 - total, 0.0) / n_free
+        weights = [rest if s is None else s for s in shares]
+    else:
+        weights = [s / total for s in declared] if total > 0 else []
+    if not weights:
+        return []
+    weight_total = sum(weights)
+    if weight_total <= 0:  # every declared share took it all: the others get nothing
+        weights = [1.0 / len(weights)] * len(weights)
+        weight_total = 1.0
+    raw = [population * w / weight_total for w in weights]
+    parts = [math.floor(r + 1e-9) for r in raw]
+    largest = max(range(len(parts)), key=lambda i: (raw[i], -i))
+    parts[largest] += population - sum(parts)
+    return parts
