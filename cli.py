@@ -171,6 +171,14 @@ def run_diagnose(args: argparse.Namespace) -> int:
     cov = diag.coverage_at_threshold()
     top = cov.iloc[0] if len(cov) else None
     print(f"Import : {imported.summary_fr()}")
+    if imported.outside_note():
+        print(f"Vue : {imported.outside_note()}")
+    ranged = int((summary["size_class"] != summary["size_class_without_shared"]).sum())
+    if ranged:
+        print(
+            f"Communes partagées comptées entières faute de parts déclarées : taille en "
+            f"fourchette pour {ranged} périmètre(s) (size_class_without_shared)."
+        )
     print(
         f"{len(summary)} périmètre(s) au stade « {args.status_min} » ou plus ; "
         f"{len(diag.overlaps)} commune(s) en chevauchement ; "

@@ -71,13 +71,12 @@ SHARED_COLUMNS = [
     "code",
     "name",
     "population",
-    "part",
+    "population_counted",
     "declared",
     "n_perimeters",
     "with_ids",
     "with_names",
 ]
-
 
 
 @dataclass
@@ -101,9 +100,9 @@ class PerimeterDiagnosis:
         Citations of the rules and the population vintage.
     shared
         One row per (perimeter, commune claimed by another perimeter too, see
-        :data:`SHARED_COLUMNS`): the commune's inhabitants, the part counted,
-        whether it comes from declared shares, and the other perimeters
-        claiming it (ids and names, at any stage).
+        :data:`SHARED_COLUMNS`): the commune's inhabitants, those counted for
+        the perimeter, whether from declared shares, and the other perimeters
+        claiming it (ids, and names joined by " | "), at any stage.
     """
 
     summary: pd.DataFrame
@@ -460,11 +459,11 @@ def _shared_table(m: Membership, ref: Referential) -> pd.DataFrame:
             "code": codes,
             "name": ref.units["name"].reindex(codes).to_numpy(),
             "population": m.index.population[m.member_unit[rows]],
-            "part": m.member_part[rows],
+            "population_counted": m.member_part[rows],
             "declared": m.declared[rows],
             "n_perimeters": [len(o) + 1 for o in others],
             "with_ids": [tuple(p for p, _ in o) for o in others],
-            "with_names": [tuple(str(n) for _, n in o) for o in others],
+            "with_names": [" | ".join(str(n) for _, n in o) for o in others],
         }
     )
     return table.sort_values(["perimeter_id", "code"], kind="stable").reset_index(drop=True)

@@ -7,9 +7,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 
 from diagnosis.analysis.checks import PerimeterDiagnosis, diagnose_perimeters
+from diagnosis.analysis.geometry import dissolve_perimeters
 from diagnosis.analysis.membership import Membership, membership
 from diagnosis.analysis.overlaps import declared_splits, overlap_pairs, overlaps
 from diagnosis.analysis.proposals import Proposals, propose_for_white_zones
@@ -67,6 +69,13 @@ class Diagnosis:
         white zones. Codes unknown to the whole referential are here too.
         """
         return self.membership.outside
+
+    def perimeter_geometries(self) -> gpd.GeoDataFrame:
+        """The view's perimeters dissolved whole (WGS84), in the order of the summary."""
+        if self.perimeters.geometries is not None:
+            return self.perimeters.geometries
+        whole = self.whole_membership if self.whole_membership is not None else self.membership
+        return dissolve_perimeters(whole, whole_referential(self.referential))
 
     def coverage_at_threshold(self) -> pd.DataFrame:
         """Coverage rates at the diagnosis's own status threshold."""

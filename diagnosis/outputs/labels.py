@@ -21,6 +21,7 @@ from diagnosis.core.cells import protect_text
 from diagnosis.core.numbers import (
     NNBSP,
     finite_or_none,
+    fr_count,
     fr_number,
     fr_share,
 )
@@ -34,7 +35,11 @@ __all__ = [
     "NumberStyle",
     "for_people",
     "number_style",
+    "outside_label",
     "people_csv",
+    "shared_sentences",
+    "size_range_label",
+    "size_range_reason",
 ]
 
 
@@ -156,6 +161,18 @@ COLUMN_LABELS: dict[str, str] = {
     "indicator": "indicateur",
     "unit": "unité",
     "source": "source",
+    "population_in_scope": "habitants dans la vue",
+    "population_without_shared": "habitants hors communes partagées",
+    "shared_units": "communes partagées (codes)",
+    "outside_departments": "déborde sur (départements)",
+    "size_class_without_shared": "taille ACI sans les communes partagées",
+    "size_range": "taille ACI (fourchette)",
+    "size_range_reason": "fourchette de taille : pourquoi",
+    "outside_label": "déborde sur",
+    "population_counted": "habitants comptés",
+    "declared": "part déclarée",
+    "with_ids": "partagée avec (identifiants)",
+    "with_names": "partagée avec",
 }
 
 #: French labels of the import report's kinds of events.
@@ -193,6 +210,10 @@ REPORT_KIND_LABELS: dict[str, str] = {
     "empty_geometry": "géométrie vide",
     "polygon_partial": "commune partiellement incluse",
     "polygon_edge_slivers": "recouvrements de bordure",
+    "share_declared": "parts déclarées",
+    "share_invalid": "part illisible",
+    "share_over_total": "parts au-delà de 100 %",
+    "share_completed": "parts complétées",
 }
 
 #: French labels of the report severities, in the order people read them.
@@ -480,3 +501,69 @@ def people_csv(
     buffer = io.StringIO()
     shown.to_csv(buffer, index=False, sep=";", lineterminator="\r\n")
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+# --------------------------------------------------------------------------
+# Whole perimeters and shared communes, for people (issue 17 §1 and §2)
+# --------------------------------------------------------------------------
+
+
+def outside_label(codes: Sequence[str], names: Mapping[str, str]) -> str:
+    """The "déborde sur …" marker of a perimeter reaching other departments ("" when none).
+
+    >>> outside_label(("13",), {"13": "Bouches-du-Rhône"})
+    'déborde sur Bouches-du-Rhône (13)'
+    """
+    if not codes:
+        return ""
+    return "déborde sur " + ", ".join(f"{names.get(c, c)} ({c})" for c in codes)
+
+
+def size_range_label(size_class: int, size_class_without_shared: int) -> str:
+    """The size class, or the range it spans with and without its shared communes.
+
+    >>> size_range_label(4, 1), size_range_label(2, 2)
+    ('Taille 1 à 4', 'Taille 2')
+    """
+    low, high = sorted((int(size_class), int(size_class_without_shared)))
+    return f"Taille {low}" if low == high else f"Taille {low} à {high}"
+
+
+def size_range_reason(population: int, population_low: int, shared: pd.DataFrame) -> str:
+    """Why a perimeter's size class is a range: its shared communes counted whole.
+
+    ``shared`` holds the perimeter's rows of
+    :attr:`diagnosis.analysis.checks.PerimeterDiagnosis.shared`; only the
+    communes counted whole (no declared share) make the range.
+    """
+    whole = shared[~shared["declared"].astype(bool)]
+    if whole.empty or population == population_low:
+        return ""
+    communes = ", ".join(f"{r.name} ({r.code})" for r in whole.itertuples())
+    return (
+        f"{fr_count(population, 'habitant', 'habitants')} en comptant entière"
+        f"{'s' if len(whole) > 1 else ''} {communes}, revendiquée"
+        f"{'s' if len(whole) > 1 else ''} aussi par d'autres CPTS ; "
+        f"{fr_count(population_low, 'habitant', 'habitants')} sans "
+        f"{'elles' if len(whole) > 1 else 'elle'} (parts non déclarées)."
+    )
+
+
+def shared_sentences(shared: pd.DataFrame) -> list[str]:
+    """One French sentence per shared commune of a perimeter: with whom, and how it is counted.
+
+    ``shared`` holds the perimeter's rows of
+    :attr:`diagnosis.analysis.checks.PerimeterDiagnosis.shared`.
+    """
+    sentences = []
+    for r in shared.itertuples():
+        others = str(r.with_names).replace(" | ", ", ")
+        part = fr_count(r.population_counted, "habitant", "habitants")
+        counted = (
+            f"comptée pour sa part déclarée, {part} sur {fr_number(r.population)}"
+            if bool(r.declared)
+            else f"comptée entière ({fr_count(r.population, 'habitant', 'habitants')}) pour "
+            "chaque CPTS, faute de parts déclarées"
+        )
+        sentences.append(f"{r.name} ({r.code}) partagée avec {others} : {counted}.")
+    return sentences
