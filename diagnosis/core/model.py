@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from diagnosis.core.numbers import NNBSP, fr_share
 from diagnosis.core.rules import status_name
 from diagnosis.errors import DataError
 
@@ -32,6 +33,7 @@ __all__ = [
     "perimeters_from_members",
     "share_frame",
     "share_parts",
+    "share_text",
 ]
 
 Severity = Literal["info", "warning", "rejected"]
@@ -274,6 +276,15 @@ def share_frame(rows: Iterable[tuple[str, str, float]] = ()) -> pd.DataFrame:
     )
 
 
+def share_text(share: float) -> str:
+    """A share as people write it ("40 %", "33,3 %").
+
+    >>> share_text(0.4), share_text(1 / 3)
+    ('40\u202f%', '33,3\u202f%')
+    """
+    return fr_share(share, 0 if abs(100 * share - round(100 * share)) < 1e-9 else 1)
+
+
 class ShareError(DataError):
     """Declared shares of a commune that cannot be used (over 100 %, zero or negative)."""
 
@@ -315,16 +326,16 @@ def share_parts(population: int, shares: Sequence[float | None]) -> list[int]:
     declared = [s for s in shares if s is not None]
     if any(not (0 < s <= 1 + SHARE_TOLERANCE) or math.isnan(s) for s in declared):
         raise ShareError(
-            "Part déclarée hors de ]0 ; 100 %] : "
-            + ", ".join(f"{100 * s:g} %" for s in declared)
-            + ". Attendu : une part entre 0 et 100 % pour chaque périmètre."
+            f"Part déclarée hors de ]0 ; 100{NNBSP}%] : "
+            + ", ".join(share_text(s) for s in declared)
+            + f". Attendu : une part entre 0 et 100{NNBSP}% pour chaque périmètre."
         )
     total = sum(declared)
     if total > 1 + SHARE_TOLERANCE:
         raise ShareError(
-            f"Parts déclarées de {100 * total:g} % au total (au-delà de 100 %) : "
-            + " + ".join(f"{100 * s:g} %" for s in declared)
-            + ". Attendu : des parts dont la somme ne dépasse pas 100 %."
+            f"Parts déclarées de {share_text(total)} au total (au-delà de 100{NNBSP}%) : "
+            + " + ".join(share_text(s) for s in declared)
+            + f". Attendu : des parts dont la somme ne dépasse pas 100{NNBSP}%."
         )
     n_free = len(shares) - len(declared)
     if n_free:

@@ -19,8 +19,8 @@ from typing import Any
 import pandas as pd
 
 from diagnosis.core.communes import Lookups
-from diagnosis.core.model import SHARE_TOLERANCE, Report, share_frame
-from diagnosis.core.numbers import fr_share
+from diagnosis.core.model import SHARE_TOLERANCE, Report, share_frame, share_text
+from diagnosis.core.numbers import NNBSP
 
 __all__ = ["parse_share", "read_shares"]
 
@@ -112,8 +112,8 @@ def _shares_by_row(
         if value is None:
             report.add(
                 "share_invalid",
-                f"Part « {cell} » illisible : attendu un pourcentage (33 %, 33), une fraction "
-                "(0,33 ou 1/3) entre 0 et 100 %. La commune est comptée entière.",
+                f"Part « {cell} » illisible : attendu un pourcentage (33{NNBSP}%, 33), une "
+                f"fraction (0,33 ou 1/3) entre 0 et 100{NNBSP}%. La commune est comptée entière.",
                 row=int(row),
                 perimeter=pname or pid,
                 code=str(cell),
@@ -134,13 +134,14 @@ def _report_commune(
 ) -> bool:
     """Report the shares declared for one commune; False when they are refused."""
     label = f"{lk.unit_name.get(code, '')} ({code})"
-    listed = " ; ".join(f"{pname_of_id.get(p, p)} {_percent(s)}" for p, s in given.items())
+    listed = " ; ".join(f"{pname_of_id.get(p, p)} {share_text(s)}" for p, s in given.items())
     total = sum(given.values())
     if total > 1 + SHARE_TOLERANCE:
         report.add(
             "share_over_total",
-            f"{label} : parts déclarées de {_percent(total)} au total ({listed}), au-delà de "
-            "100 %. Parts refusées : la commune est comptée entière pour chaque périmètre.",
+            f"{label} : parts déclarées de {share_text(total)} au total ({listed}), au-delà de "
+            f"100{NNBSP}%. Parts refusées : la commune est comptée entière pour chaque "
+            "périmètre.",
             code=code,
         )
         return False
@@ -154,19 +155,14 @@ def _report_commune(
         report.add(
             "share_completed",
             f"{label} : sans part déclarée pour {', '.join(free)} ; le reste "
-            f"({_percent(max(1 - total, 0.0))}) est réparti à parts égales entre eux.",
+            f"({share_text(max(1 - total, 0.0))}) est réparti à parts égales entre eux.",
             code=code,
         )
     elif total < 1 - SHARE_TOLERANCE:
         report.add(
             "share_completed",
-            f"{label} : parts déclarées de {_percent(total)} au total ; ramenées à 100 % "
+            f"{label} : parts déclarées de {share_text(total)} au total ; ramenées à 100{NNBSP}% "
             "entre les périmètres qui la revendiquent.",
             code=code,
         )
     return True
-
-
-def _percent(share: float) -> str:
-    """A share as people write it: "40 %", "33,3 %"."""
-    return fr_share(share, 0 if abs(100 * share - round(100 * share)) < 1e-9 else 1)
