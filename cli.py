@@ -32,6 +32,7 @@ from tqdm import tqdm
 from diagnosis import (
     STATUS_KEYS,
     AtlasError,
+    Diagnosis,
     PerimeterFileError,
     ReferentialMissingError,
     import_perimeters,
@@ -165,6 +166,13 @@ def run_diagnose(args: argparse.Namespace) -> int:
             )
             return 2
         progress("écriture")
+    _print_diagnose_summary(diag, args.status_min, out_dir)
+    return 0
+
+
+def _print_diagnose_summary(diag: Diagnosis, status_min: str, out_dir: Path) -> None:
+    """What ``diagnose`` found, in a few French lines."""
+    imported = diag.imported
     for note in excel_overflow(diagnosis_tables(diag)):
         print(f"Remarque : {note}")
     summary = diag.perimeters.summary
@@ -180,7 +188,7 @@ def run_diagnose(args: argparse.Namespace) -> int:
             f"fourchette pour {ranged} périmètre(s) (size_class_without_shared)."
         )
     print(
-        f"{len(summary)} périmètre(s) au stade « {args.status_min} » ou plus ; "
+        f"{len(summary)} périmètre(s) au stade « {status_min} » ou plus ; "
         f"{len(diag.overlaps)} commune(s) en chevauchement ; "
         f"{len(diag.white.units)} commune(s) en zone blanche "
         f"({len(diag.white.clusters)} groupe(s))."
@@ -191,7 +199,6 @@ def run_diagnose(args: argparse.Namespace) -> int:
             f"({diag.referential.population_label})."
         )
     print(f"Résultats écrits dans {out_dir}")
-    return 0
 
 
 # --------------------------------------------------------------------------
