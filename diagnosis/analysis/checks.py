@@ -113,6 +113,25 @@ class PerimeterDiagnosis:
     notes: dict[str, str] = field(default_factory=dict)
     shared: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SHARED_COLUMNS))
 
+    def of(self, perimeter_id: str) -> PerimeterDiagnosis:
+        """The diagnosis of one perimeter (every table restricted to it)."""
+
+        def rows(frame: pd.DataFrame) -> pd.DataFrame:
+            return frame[frame["perimeter_id"] == perimeter_id].reset_index(drop=True)
+
+        geometries = self.geometries
+        return PerimeterDiagnosis(
+            summary=rows(self.summary),
+            epcis=rows(self.epcis),
+            parts=rows(self.parts),
+            enclaves=rows(self.enclaves),
+            geometries=None
+            if geometries is None
+            else geometries[geometries["perimeter_id"] == perimeter_id].reset_index(drop=True),
+            notes=dict(self.notes),
+            shared=rows(self.shared),
+        )
+
 
 def size_class_table(
     population: pd.Series | np.ndarray | Sequence[float],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import pandas as pd
@@ -155,6 +155,31 @@ class PerimeterImport:
             return pd.DataFrame({"kind": [], "severity": [], "n": []})
         counts = self.report.groupby(["severity", "kind"], sort=True).size()
         return counts.rename("n").reset_index()[["kind", "severity", "n"]]
+
+    def with_shares(self, shares: pd.DataFrame) -> PerimeterImport:
+        """A copy whose declared shares of the same (perimeter, commune) are those of ``shares``.
+
+        ``shares`` has :data:`SHARE_COLUMNS` (a share set by a user in the app,
+        say); the other declared shares of the import are kept. Nothing else
+        changes; the import is not modified.
+        """
+        given = share_frame(
+            zip(
+                shares["perimeter_id"].astype(str),
+                shares["code"].astype(str),
+                shares["share"].astype(float),
+                strict=True,
+            )
+        )
+        keys = set(zip(given["perimeter_id"], given["code"], strict=True))
+        kept = self.shares[
+            [
+                (p, c) not in keys
+                for p, c in zip(self.shares["perimeter_id"], self.shares["code"], strict=True)
+            ]
+        ]
+        merged = pd.concat([kept, given], ignore_index=True) if len(kept) else given
+        return replace(self, shares=merged.reset_index(drop=True))
 
     def outside_note(self) -> str | None:
         """The neutral line saying which communes lie outside the view (None when none do)."""

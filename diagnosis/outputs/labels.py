@@ -37,6 +37,7 @@ __all__ = [
     "number_style",
     "outside_label",
     "people_csv",
+    "perimeter_remarks",
     "shared_sentences",
     "size_range_label",
     "size_range_reason",
@@ -567,3 +568,30 @@ def shared_sentences(shared: pd.DataFrame) -> list[str]:
         )
         sentences.append(f"{r.name} ({r.code}) partagée avec {others} : {counted}.")
     return sentences
+
+
+def perimeter_remarks(
+    row: pd.Series, shared: pd.DataFrame, *, names: Mapping[str, str], view: str
+) -> list[str]:
+    """French remarks on a perimeter seen in a view: what lies outside it, what is shared.
+
+    ``row`` is the perimeter's row of the diagnosis summary, ``shared`` its rows
+    of :attr:`diagnosis.analysis.checks.PerimeterDiagnosis.shared`, ``names``
+    department code → name, ``view`` the view's French name.
+    """
+    remarks = []
+    population = int(row["population"])
+    outside: tuple[str, ...] = tuple(row["outside_departments"] or ())
+    if outside:
+        remarks.append(
+            f"Périmètre entier : {fr_count(population, 'habitant', 'habitants')}, "
+            f"dont {fr_number(row['population_in_scope'])} dans la vue ({view}) ; il "
+            f"{outside_label(outside, names)}."
+        )
+    counted_whole = shared.loc[~shared["declared"].astype(bool), "population_counted"]
+    reason = size_range_reason(population, population - int(counted_whole.sum()), shared)
+    if reason and row["size_class"] != row["size_class_without_shared"]:
+        label = size_range_label(int(row["size_class"]), int(row["size_class_without_shared"]))
+        remarks.append(f"{label} : {reason}")
+    remarks += [f"Commune partagée : {s}" for s in shared_sentences(shared)]
+    return remarks
