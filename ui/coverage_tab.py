@@ -215,7 +215,7 @@ def perimeter_table(diag: Diagnosis) -> pd.DataFrame:
         ]
     ].copy()
     table["shared_names"] = [", ".join(names.get(str(p), [])) for p in table["perimeter_id"]]
-    table["outside_label"] = people["outside_label"].str.removeprefix("déborde sur ").to_numpy()
+    table["outside_label"] = [str(t).removeprefix("déborde sur ") for t in people["outside_label"]]
     for column in ("below_minimum", "n_units", "n_parts", "size_range_reason"):
         table[column] = people[column].to_numpy()
     table["n_shared"] = people["shared_units"].map(len).to_numpy()

@@ -183,3 +183,23 @@ def test_shares_over_100_percent_are_refused(tmp_path: Path, real_referential: R
     toulon = pop(real_referential, ["83137"])
     assert perimeters.loc["CPTS A", "population"] == toulon + pop(real_referential, ["83126"])
     assert perimeters.loc["CPTS A", "size_class_without_shared"] == 2
+
+
+def test_the_peoples_workbook_says_whole_sizes_ranges_and_overflow(runs: dict[str, Path]) -> None:
+    sheets = pd.read_excel(
+        runs["var"] / "diagnosis.xlsx",
+        sheet_name=None,
+        engine="openpyxl",
+        dtype={"communes partagées (codes)": str},  # codes are text cells
+    )
+    perimeters = sheets["Périmètres"].set_index("nom")
+    durance = perimeters.loc["CPTS Durance-Haut Var"]
+    assert durance["habitants"] == 41_499
+    assert durance["habitants dans la vue"] == 15_826
+    assert durance["déborde sur"] == "déborde sur Bouches-du-Rhône (13)"
+    toulon = perimeters.loc["CPTS Toulon Ouest"]
+    assert toulon["taille ACI (fourchette)"] == "Taille 2 à 4"
+    assert "Toulon (83137)" in toulon["fourchette de taille : pourquoi"]
+    assert str(toulon["communes partagées (codes)"]) == "83137"
+    shared = sheets["Communes partagées"]
+    assert set(shared["partagée avec"]) == {"CPTS Toulon Est", "CPTS Toulon Ouest"}
