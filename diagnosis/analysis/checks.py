@@ -380,8 +380,7 @@ def _population_figures(m: Membership, ref: Referential, view: Referential) -> p
     n = m.n_perimeters
     part = m.member_part.astype(np.float64)
     whole_shared = m.shared & ~m.declared
-    in_view = np.zeros(len(m.index.codes), dtype=bool)
-    in_view[m.index.position.reindex(view.units.index).dropna().to_numpy(dtype=np.int64)] = True
+    in_view = m.index.mask(view)
 
     def total(weights: np.ndarray) -> np.ndarray:
         return np.bincount(m.member_perimeter, weights=weights, minlength=n)

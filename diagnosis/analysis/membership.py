@@ -57,6 +57,13 @@ class UnitIndex:
         """Positions of codes (-1 for codes not in the referential)."""
         return self.position.reindex(list(codes)).fillna(-1).to_numpy(dtype=np.int64)
 
+    def mask(self, view: Referential) -> np.ndarray:
+        """Whether each unit is in ``view`` (a view of this index's referential)."""
+        inside = self.position.reindex(view.units.index).dropna().to_numpy(dtype=np.int64)
+        mask = np.zeros(len(self.codes), dtype=bool)
+        mask[inside] = True
+        return mask
+
 
 def unit_index(ref: Referential) -> UnitIndex:
     """The :class:`UnitIndex` of a referential (computed once per referential)."""
@@ -190,9 +197,7 @@ class Membership:
         :func:`diagnosis.core.referential.referential_view`); a perimeter with
         no unit in it is not in the view, even with no unit at all.
         """
-        inside = self.index.position.reindex(view.units.index).dropna().to_numpy(dtype=np.int64)
-        mask = np.zeros(len(self.index.codes), dtype=bool)
-        mask[inside] = True
+        mask = self.index.mask(view)
         kept = np.zeros(self.n_perimeters, dtype=bool)
         kept[self.member_perimeter[mask[self.member_unit]]] = True
         return self._subset(kept, status_min=self.status_min)
