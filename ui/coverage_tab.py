@@ -14,7 +14,8 @@ from diagnosis.analysis.white_zones import cluster_geometries
 from diagnosis.core.numbers import fr_count, plural
 from diagnosis.core.referential import load_display_geometries, load_outlines
 from diagnosis.outputs import export
-from diagnosis.outputs.labels import PROPOSAL_KIND_LABELS, for_people, perimeter_remarks
+from diagnosis.outputs.labels import PROPOSAL_KIND_LABELS, for_people
+from diagnosis.outputs.sharing import perimeter_remarks
 from ui import care_panels, data, fmt, maps
 from ui.safe import md_text
 from ui.sidebar import Context, scope_label

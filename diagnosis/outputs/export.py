@@ -34,14 +34,8 @@ from diagnosis.core.cells import map_text_columns, protect_frame
 from diagnosis.core.referential import whole_referential
 from diagnosis.core.rules import status_name
 from diagnosis.io.limits import EXCEL_MAX_CELL_CHARS, EXCEL_MAX_ROWS, format_count
-from diagnosis.outputs.labels import (
-    NUMBER_STYLES_ATTR,
-    for_people,
-    outside_label,
-    people_csv,
-    size_range_label,
-    size_range_reason,
-)
+from diagnosis.outputs.labels import NUMBER_STYLES_ATTR, for_people, people_csv
+from diagnosis.outputs.sharing import outside_label, size_range_label, size_range_reason
 
 __all__ = [
     "CSV_CONTRACT",
