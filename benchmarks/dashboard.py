@@ -223,10 +223,10 @@ def interactions(n_clicks: int = 20) -> dict:
         page.get_by_text("Options de partage").first.wait_for(timeout=120_000)
         page.wait_for_timeout(1_000)
         changes = []
-        select = page.locator("[data-testid='stSelectbox']", has_text="Paire de projets")
+        select = page.locator("[data-testid='stSelectbox']", has_text="Projets en chevauchement")
         n_pairs = 0
         for i in range(1, 4):
-            before = _metric(page, "A / B sans les communes")
+            before = _metric(page, "sans les communes disputées")
             select.click()
             options = page.locator("[role='option']")
             n_pairs = options.count()
@@ -236,7 +236,7 @@ def interactions(n_clicks: int = 20) -> dict:
             start = time.perf_counter()
             options.nth(i).click()
             try:
-                _wait_change(page, "A / B sans les communes", before, timeout_s=60)
+                _wait_change(page, "sans les communes disputées", before, timeout_s=60)
                 wait_for_map(page)
                 changes.append(time.perf_counter() - start)
             except TimeoutError:

@@ -34,9 +34,9 @@ from diagnosis.analysis.geometry import dissolve_groups, polsby_popper  # noqa: 
 from diagnosis.analysis.membership import membership  # noqa: E402
 from diagnosis.analysis.proposals import propose_for_white_zones  # noqa: E402
 from diagnosis.analysis.white_zones import white_zones  # noqa: E402
+from diagnosis.core.aci import size_rules  # noqa: E402
 from diagnosis.core.model import perimeters_from_members  # noqa: E402
 from diagnosis.core.referential import load_referential  # noqa: E402
-from diagnosis.core.rules import size_rules  # noqa: E402
 
 
 def scenario(region: str):

@@ -15,7 +15,7 @@ Examples
 Layers
 ------
 Small vocabulary modules sit at the bottom (``zones``, ``paths``, ``errors``,
-``rules``, ``model``, ``communes``); the analysis (``membership``, ``checks``,
+``statuses``, ``aci``, ``model``, ``communes``); the analysis (``membership``, ``checks``,
 ``overlaps``, ``white_zones``, ``rates``, ``proposals``, ``disputes``,
 ``pipeline``) imports only them and the referential. The importer
 (``perimeters`` and ``import_*``) and the builder (``build`` and ``build_*``)
@@ -33,10 +33,11 @@ if TYPE_CHECKING:
     from diagnosis.analysis.disputes import Dispute, compare_perimeters
     from diagnosis.analysis.pipeline import Diagnosis, run_diagnosis
     from diagnosis.analysis.rates import coverage_rates
+    from diagnosis.core.aci import simulate_funding
     from diagnosis.core.communes import resolve_commune_codes
     from diagnosis.core.model import PerimeterImport, perimeters_from_members
     from diagnosis.core.referential import Referential, ReferentialMissingError, load_referential
-    from diagnosis.core.rules import STATUS_KEYS, StatusKey, simulate_funding, status_name
+    from diagnosis.core.statuses import STATUS_KEYS, StatusKey, status_name
     from diagnosis.importer.perimeter_csv import export_perimeters_csv
     from diagnosis.importer.perimeters import import_perimeters
     from diagnosis.io.reading import PerimeterFileError
@@ -59,10 +60,10 @@ _LAZY: dict[str, str] = {
     "Referential": "diagnosis.core.referential",
     "ReferentialMissingError": "diagnosis.core.referential",
     "load_referential": "diagnosis.core.referential",
-    "STATUS_KEYS": "diagnosis.core.rules",
-    "StatusKey": "diagnosis.core.rules",
-    "simulate_funding": "diagnosis.core.rules",
-    "status_name": "diagnosis.core.rules",
+    "STATUS_KEYS": "diagnosis.core.statuses",
+    "StatusKey": "diagnosis.core.statuses",
+    "simulate_funding": "diagnosis.core.aci",
+    "status_name": "diagnosis.core.statuses",
 }
 
 __all__ = [

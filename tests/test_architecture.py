@@ -46,9 +46,6 @@ KNOWN_LARGE = frozenset(
     {
         "coverage/indicators.py",
         "ui/territory_tab.py",
-        "diagnosis/analysis/disputes.py:compare_perimeters",
-        "diagnosis/analysis/proposals.py:propose_for_white_zones",
-        "diagnosis/io/text.py:_split_records",
         "coverage/loaders/finess.py:load_finess",
         "coverage/loaders/supply.py:load_rpps",
     }
@@ -329,7 +326,7 @@ def test_importing_the_face_is_cheap_and_every_public_name_resolves() -> None:
         ("diagnosis.analysis.geometry", "from diagnosis.build import ZONE_CRS\n", "build"),
         ("diagnosis.analysis.proposals", "from diagnosis.outputs.labels import X\n", "outputs"),
         ("diagnosis.core.model", "from diagnosis.analysis.membership import X\n", "analysis"),
-        ("diagnosis.core.rules", "def f():\n    from diagnosis.io import limits\n", "io"),
+        ("diagnosis.core.statuses", "def f():\n    from diagnosis.io import limits\n", "io"),
         ("diagnosis.io.reading", "from diagnosis.importer.table import X\n", "importer"),
         ("diagnosis.importer.table", "from diagnosis.build.assemble import X\n", "build"),
         ("coverage.access", "from diagnosis.build import zone_of\n", "build"),

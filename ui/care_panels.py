@@ -43,7 +43,7 @@ from coverage import (
 from coverage.priority import NO_APL_COLOR
 from diagnosis import AtlasError, Diagnosis, Referential
 from diagnosis.core.numbers import fr_number
-from diagnosis.outputs.labels import for_people, people_csv
+from diagnosis.outputs.people import for_people, people_csv
 from ui import data, maps
 from ui.safe import md_text
 

@@ -10,11 +10,13 @@ import streamlit as st
 
 from coverage import AplData
 from diagnosis import STATUS_KEYS, AtlasError, Diagnosis, Referential, status_name
+from diagnosis.analysis.dispute_shares import with_shares
 from diagnosis.analysis.white_zones import cluster_geometries
 from diagnosis.core.numbers import fr_count, plural
 from diagnosis.core.referential import load_display_geometries, load_outlines
 from diagnosis.outputs import export
-from diagnosis.outputs.labels import PROPOSAL_KIND_LABELS, for_people
+from diagnosis.outputs.labels import PROPOSAL_KIND_LABELS
+from diagnosis.outputs.people import for_people
 from diagnosis.outputs.sharing import perimeter_remarks
 from ui import care_panels, data, fmt, maps
 from ui.safe import md_text
@@ -353,7 +355,7 @@ def _with_arbitrage_shares(ctx: Context, diag: Diagnosis) -> Diagnosis:
     if not isinstance(shares, pd.DataFrame) or shares.empty or ctx.imported is None:
         return diag
     try:
-        imported = ctx.imported.with_shares(shares)
+        imported = with_shares(ctx.imported, shares)
         digest = pd.util.hash_pandas_object(imported.shares, index=False).sum()
         shared = data.diagnosis_for(
             f"{ctx.import_key}|parts-{digest}",

@@ -87,12 +87,14 @@ def fiche_html(
     sources: Sequence[str],
     notes: Sequence[str] = (),
     legend: Sequence[tuple[str, str]] = (),
+    subtitle: str = "Fiche diagnostic",
 ) -> str:
     """A print-ready HTML page (A4) for a letter of intent or a committee file.
 
     Every text given (title, figures, table cells, sources, notes, legend) is
     escaped: names from users' files appear as text, never as markup.
-    ``legend`` lists (colour, label) pairs drawn under the map.
+    ``legend`` lists (colour, label) pairs drawn under the map; ``subtitle``
+    names the kind of fiche ("Fiche diagnostic", "Fiche d'arbitrage").
     """
     figures = "".join(
         f'<div class="kf"><div class="v">{html.escape(v)}</div><div class="l">{html.escape(k)}</div></div>'
@@ -129,7 +131,7 @@ th {{ background: #f0f0f0; }} tr {{ page-break-inside: avoid; }}
 </style></head><body>
 <p class="noprint"><button onclick="window.print()">Imprimer / enregistrer en PDF</button></p>
 <h1>{html.escape(title)}</h1>
-<div class="sub">Fiche diagnostic Atlas CPTS, éditée le {today}</div>
+<div class="sub">{html.escape(subtitle)} Atlas CPTS, éditée le {today}</div>
 <div class="kfs">{figures}</div>
 <div class="map">{map_svg}<div class="legend">{legend_items}</div></div>
 {sections}

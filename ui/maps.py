@@ -23,7 +23,7 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
-from diagnosis.core.rules import status_legend
+from diagnosis.core.statuses import status_legend
 from diagnosis.paths import STATIC_VENDOR_DIR
 from ui.safe import html_text
 

@@ -11,7 +11,8 @@ import streamlit as st
 from diagnosis import STATUS_KEYS, Diagnosis, PerimeterImport, Referential, StatusKey, status_name
 from diagnosis.core.numbers import fr_count
 from diagnosis.core.textnorm import name_key
-from diagnosis.outputs.labels import REPORT_KIND_LABELS, SEVERITY_LABELS, for_people, people_csv
+from diagnosis.outputs.labels import REPORT_KIND_LABELS, SEVERITY_LABELS
+from diagnosis.outputs.people import for_people, people_csv
 from ui import data, fmt, limits
 from ui.safe import md_text
 from ui.sources import embedded_care_lines, sources_markdown

@@ -17,10 +17,10 @@ import streamlit as st
 from coverage import finess_categories, scope_names, territory_indicators
 from diagnosis import Referential, export_perimeters_csv, perimeters_from_members, simulate_funding
 from diagnosis.analysis.checks import PerimeterDiagnosis, territory_summary
+from diagnosis.core.aci import CrisisYear, OptionalMission
 from diagnosis.core.numbers import fr_count, plural
-from diagnosis.core.rules import CrisisYear, OptionalMission
 from diagnosis.core.textnorm import name_key, slug
-from diagnosis.outputs.labels import for_people
+from diagnosis.outputs.people import for_people
 from ui import care_panels, clickmap, data, fmt, maps
 from ui.fiche import fiche_html, svg_map
 from ui.safe import md_text

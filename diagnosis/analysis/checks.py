@@ -16,9 +16,9 @@ import pandas as pd
 
 from diagnosis.analysis.geometry import component_labels, dissolve_perimeters, enclaves
 from diagnosis.analysis.membership import Membership, membership
+from diagnosis.core.aci import SizeRules, funding_total, size_rules
 from diagnosis.core.model import perimeters_from_members
 from diagnosis.core.referential import Referential, main_zones, population_label
-from diagnosis.core.rules import SizeRules, funding_total, size_rules
 
 __all__ = [
     "SHARED_COLUMNS",
@@ -306,7 +306,7 @@ def diagnose_perimeters(
     geometry
         Dissolve perimeters and look for enclaves (needs the geometries).
     funding_options
-        Options of :func:`diagnosis.core.rules.simulate_funding` for the funding column.
+        Options of :func:`diagnosis.core.aci.simulate_funding` for the funding column.
     rules
         Size rules (default: ``data/rules/aci.toml``).
 

@@ -1,362 +1,458 @@
-"""Disputes between two perimeters: what is at stake and what each split gives.
+"""Disputes between perimeters: what is at stake and what each way to settle it gives.
 
-For two perimeters A and B claiming the same units, :func:`compare_perimeters`
-lists the contested units and evaluates four split options:
+For two perimeters or more claiming the same communes, :func:`compare_parties`
+(or :func:`compare_perimeters`, its two-party form) runs four steps:
 
-- ``tout_a``: every contested unit to A;
-- ``tout_b``: every contested unit to B;
-- ``mairie_la_plus_proche``: each unit to the project whose main town hall
-  (town hall of its most populous uncontested unit) is the nearest, crow-fly;
-- ``epci_entiers``: each EPCI's contested units together, to the project
-  that already holds more of that EPCI's population (ties: nearest town hall);
-- ``partage_population`` (when ``shared`` is given): the communes the
-  committee declares shared (a city too big to give wholly to one side) stay
-  in both projects and their population is split by the share it sets; the
-  other contested communes go to the nearest main town hall.
+1. **split** (:func:`~diagnosis.analysis.dispute_split.split_parties`): the
+   parties (A, B, C…), the contested communes (claimed by two of them or
+   more) and each party's own communes;
+2. **assign**: every option of the registry
+   (:data:`~diagnosis.analysis.dispute_options.DISPUTE_OPTIONS`) allocates
+   the contested communes; shared communes are split in whole inhabitants
+   (:func:`~diagnosis.analysis.dispute_shares.whole_parts`);
+3. **evaluate**: each side of each option gets its population, size class,
+   minimum-population floor, contiguity (number of parts) and maximum ACI
+   funding, through :func:`diagnosis.analysis.checks.size_class_table` and
+   :func:`diagnosis.core.aci.funding_total`; a side left with no
+   inhabitant has no size class and no funding;
+4. **table**: the :class:`Dispute` exposes its parties, the contested
+   communes (where each option puts them), the options and a typed summary.
 
-Each option is evaluated for population, size class, the minimum-population
-floor, contiguity (number of parts) and maximum ACI funding of both sides. A
-side left with no inhabitant has no size class and no funding.
-
-The declared situation (``en_l_etat``) counts every contested commune in full
-on both sides, as the two files do: the option says so in its label.
+Identifiers only: the French labels of the options and columns are in
+:mod:`diagnosis.outputs.labels`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyproj
 
 from diagnosis.analysis.checks import size_class_table
+from diagnosis.analysis.dispute_options import DISPUTE_OPTIONS, Allocation
+from diagnosis.analysis.dispute_shares import share_table, whole_parts
+from diagnosis.analysis.dispute_split import PartySplit, dispute_groups, split_parties
 from diagnosis.analysis.geometry import component_labels
 from diagnosis.analysis.membership import Membership
+from diagnosis.core.aci import SizeRules, funding_total, size_rules
+from diagnosis.core.model import SHARE_COLUMNS
+from diagnosis.core.numbers import fr_decimal
 from diagnosis.core.referential import Referential, main_zone
-from diagnosis.core.rules import SizeRules, funding_total, size_rules
 from diagnosis.errors import DataError
 
-__all__ = ["Dispute", "compare_perimeters"]
+__all__ = [
+    "OPTION_COLUMNS",
+    "PARTY_COLUMNS",
+    "Dispute",
+    "DisputeSummary",
+    "compare_parties",
+    "compare_perimeters",
+    "dispute_groups",
+]
 
-OPTION_LABELS = {
-    "en_l_etat": "Situation déclarée (communes disputées comptées en entier des deux côtés)",
-    "tout_a": "Toutes les communes disputées à A",
-    "tout_b": "Toutes les communes disputées à B",
-    "mairie_la_plus_proche": (
-        "Chaque commune au projet dont la mairie principale est la plus proche"
-    ),
-    "epci_entiers": "EPCI entiers (au projet qui en détient déjà le plus d'habitants)",
-    "partage_population": (
-        "Communes partagées : population répartie selon la part fixée, "
-        "autres communes à la mairie principale la plus proche"
-    ),
-}
+#: Columns of :attr:`Dispute.parties`.
+PARTY_COLUMNS = [
+    "party",
+    "perimeter_id",
+    "name",
+    "n_units",
+    "population",
+    "n_contested",
+    "population_without",
+    "townhall_lon",
+    "townhall_lat",
+]
+#: Columns of :attr:`Dispute.options` (one row per option and side).
+OPTION_COLUMNS = [
+    "option",
+    "option_kind",
+    "option_party",
+    "side",
+    "perimeter_id",
+    "name",
+    "n_units",
+    "n_contested_received",
+    "population",
+    "size_class",
+    "size_label",
+    "margin_below",
+    "margin_above",
+    "minimum_population",
+    "below_minimum",
+    "n_parts",
+    "funding_max_eur",
+]
 
-_GEOD = pyproj.Geod(ellps="GRS80")
+
+@dataclass(frozen=True)
+class DisputeSummary:
+    """What is at stake in a dispute, in figures.
+
+    Attributes
+    ----------
+    perimeter_ids, names, parties
+        Each party's identifier, name and letter (A, B, C…).
+    n_contested
+        Communes claimed by two parties or more.
+    population_contested
+        Their inhabitants.
+    population_without
+        Each party's inhabitants in the communes no other party claims.
+    population_merged
+        Inhabitants of the union of the parties (each commune once).
+    n_shared
+        Contested communes split by shares.
+    """
+
+    perimeter_ids: tuple[str, ...]
+    names: tuple[str, ...]
+    parties: tuple[str, ...]
+    n_contested: int
+    population_contested: int
+    population_without: tuple[int, ...]
+    population_merged: int
+    n_shared: int
+
+    @property
+    def n_parties(self) -> int:
+        """Number of parties."""
+        return len(self.parties)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Dispute:
-    """Evidence for a committee: contested units and the split options."""
+    """Evidence for a committee: the parties, the contested communes and the options.
 
-    contested: pd.DataFrame  # code, name, population, epci, distances, assignment per option
-    options: (
-        pd.DataFrame
-    )  # option, side, perimeter_id, population, size class, floor, parts, funding
-    summary: dict[str, Any]
+    Attributes
+    ----------
+    parties
+        One row per party (:data:`PARTY_COLUMNS`): its letter, identifier,
+        name, communes, inhabitants as declared, contested communes it claims,
+        inhabitants without them and its main town hall.
+    contested
+        One row per contested commune: code, name, population, epci_code,
+        epci_name, claimants (letters joined by ``+``), ``distance_<x>_km`` to
+        each party's main town hall, ``option_<id>`` where each option puts
+        it (a letter, or letters joined by ``+`` for a shared commune) and,
+        when shares are set, ``share_<x>`` and ``part_<x>`` (the share and the
+        inhabitants counted for each party).
+    options
+        One row per option and side (:data:`OPTION_COLUMNS`); the merge
+        option (``reunir``) has one side, ``A+B+…``.
+    summary
+        The figures at stake (:class:`DisputeSummary`).
+    shares
+        The shares set for contested communes (:data:`SHARE_COLUMNS`), ready
+        for :func:`diagnosis.analysis.dispute_shares.with_shares`; empty when
+        none.
+    claims
+        One row per (code, party) claimed by the parties.
+    """
 
+    parties: pd.DataFrame
+    contested: pd.DataFrame
+    options: pd.DataFrame
+    summary: DisputeSummary
+    shares: pd.DataFrame
+    claims: pd.DataFrame
 
-def _positions(m: Membership, perimeter_id: str) -> np.ndarray:
-    ids = m.perimeters["perimeter_id"].to_numpy()
-    matches = np.flatnonzero(ids == perimeter_id)
-    if len(matches) == 0:
-        raise ValueError(
-            f"Périmètre inconnu : {perimeter_id!r}. Périmètres : "
-            + ", ".join(map(str, ids[:20]))
-            + ("…" if len(ids) > 20 else "")
+    @property
+    def contested_codes(self) -> tuple[str, ...]:
+        """Codes of the contested communes."""
+        return tuple(self.contested["code"].astype(str))
+
+    def own_codes(self, party: str) -> tuple[str, ...]:
+        """Codes of the communes ``party`` (a letter) alone claims in this dispute."""
+        self._check_party(party)
+        mine = self.claims.loc[self.claims["party"] == party, "code"]
+        return tuple(c for c in mine.astype(str) if c not in set(self.contested_codes))
+
+    def party_codes(self, party: str) -> tuple[str, ...]:
+        """Codes of every commune ``party`` (a letter) claims."""
+        self._check_party(party)
+        return tuple(self.claims.loc[self.claims["party"] == party, "code"].astype(str))
+
+    def totals(self) -> pd.DataFrame:
+        """Per option: the number of projects with inhabitants, their inhabitants and funding.
+
+        Compares the merged project with the separate ones: ``n_projects``,
+        ``population`` (summed over sides; the declared situation counts the
+        contested communes once per claimant) and ``funding_max_eur``.
+        """
+        frame = self.options.assign(has_people=self.options["population"] > 0)
+        totals = (
+            frame.groupby("option", sort=False)
+            .agg(
+                n_projects=("has_people", "sum"),
+                population=("population", "sum"),
+                funding_max_eur=("funding_max_eur", "sum"),
+            )
+            .reset_index()
         )
-    return m.units_of(int(matches[0]))
+        return totals.astype({"n_projects": np.int64, "population": np.int64})
+
+    def _check_party(self, party: str) -> None:
+        if party not in set(self.parties["party"]):
+            raise DataError(
+                f"Partie inconnue : {party!r} ; parties : {', '.join(self.parties['party'])}."
+            )
 
 
-def _main_townhall(
-    ref: Referential, positions: np.ndarray, index_pop: np.ndarray
-) -> tuple[float, float]:
-    units = ref.units
-    best = positions[np.argmax(index_pop[positions])]
-    return float(units["townhall_lon"].to_numpy()[best]), float(
-        units["townhall_lat"].to_numpy()[best]
-    )
-
-
-def _distance_km(lon: np.ndarray, lat: np.ndarray, point: tuple[float, float]) -> np.ndarray:
-    _, _, dist = _GEOD.inv(lon, lat, np.full(len(lon), point[0]), np.full(len(lat), point[1]))
-    return np.asarray(dist) / 1000.0
-
-
-def compare_perimeters(
+def compare_parties(
     m: Membership,
     ref: Referential,
-    perimeter_a: str,
-    perimeter_b: str,
+    perimeter_ids: Sequence[str],
     *,
     funding_options: Mapping[str, Any] | None = None,
-    shared: Mapping[str, float] | None = None,
+    shares: pd.DataFrame | None = None,
 ) -> Dispute:
-    """Compare two perimeters and evaluate the ways to split their contested units.
+    """Compare two perimeters or more and evaluate the ways to settle their contested communes.
 
     Parameters
     ----------
     m
         Membership of the perimeters (any status threshold).
     ref
-        Referential.
-    perimeter_a, perimeter_b
-        Identifiers of the two perimeters.
+        Referential of the membership's units.
+    perimeter_ids
+        The parties, in the order of their letters (A, B, C…).
     funding_options
-        Options of :func:`diagnosis.core.rules.simulate_funding`.
-    shared
-        Contested commune code → share of its population counted for A
-        (between 0 and 1; B gets the rest). Adds the ``partage_population``
-        option. Codes that are not contested are ignored.
+        Options of :func:`diagnosis.core.aci.simulate_funding`.
+    shares
+        Shares of contested communes (:data:`SHARE_COLUMNS`: perimeter_id,
+        code, share from 0 to 1). A commune with shares is split among its
+        claimants with a positive share, in whole inhabitants
+        (:func:`~diagnosis.analysis.dispute_shares.whole_parts`); a claimant
+        without a row gets none of it. Adds the ``partage_population``
+        option. Rows of communes that are not contested, or of perimeters
+        that do not claim the commune, are not used.
 
     Returns
     -------
     Dispute
-        ``contested`` (one row per contested unit, with its distance to each
-        main town hall and where each option puts it), ``options`` (two rows
-        per option, one per side) and a ``summary``.
+        Parties, contested communes, options (one row per option and side),
+        summary and the shares used.
+
+    Raises
+    ------
+    DataError
+        Fewer than two perimeters, an unknown or repeated one, one with no
+        commune in the scope, or shares of a commune over 100 %.
     """
-    if perimeter_a == perimeter_b:
-        raise DataError("Choisissez deux périmètres différents.")
-    index = m.index
-    a_units = _positions(m, perimeter_a)
-    b_units = _positions(m, perimeter_b)
-    names = dict(zip(m.perimeters["perimeter_id"], m.perimeters["name"], strict=True))
-    for perimeter, units in ((perimeter_a, a_units), (perimeter_b, b_units)):
-        if len(units) == 0:
-            raise DataError(
-                f"Le périmètre « {names[perimeter]} » n'a aucune commune dans le périmètre "
-                "d'étude : rien à comparer. Choisissez un périmètre qui en a, ou élargissez "
-                "le périmètre d'étude."
-            )
-    contested = np.intersect1d(a_units, b_units)
-    only_a = np.setdiff1d(a_units, contested)
-    only_b = np.setdiff1d(b_units, contested)
-    pop = index.population
-    units = ref.units
-    town_a = _main_townhall(ref, only_a if len(only_a) else a_units, pop)
-    town_b = _main_townhall(ref, only_b if len(only_b) else b_units, pop)
-    lon = units["townhall_lon"].to_numpy()[contested]
-    lat = units["townhall_lat"].to_numpy()[contested]
-    dist_a = _distance_km(lon, lat, town_a) if len(contested) else np.zeros(0)
-    dist_b = _distance_km(lon, lat, town_b) if len(contested) else np.zeros(0)
-    nearest_to_a = dist_a <= dist_b
-
-    epci = units["epci_code"].to_numpy(dtype=object)
-    epci_of_contested = epci[contested]
-    epci_choice = _whole_epci_choice(epci, contested, only_a, only_b, pop, nearest_to_a)
-
-    assignments = {
-        "tout_a": np.ones(len(contested), dtype=bool),
-        "tout_b": np.zeros(len(contested), dtype=bool),
-        "mairie_la_plus_proche": nearest_to_a,
-        "epci_entiers": epci_choice,
-    }
+    split = split_parties(m, ref, perimeter_ids)
+    parts, used = _share_parts(split, m, ref, shares)
+    allocations = _assign(split, parts)
     rules = size_rules()
-    options_rows = []
-
-    def evaluate(
-        option: str,
-        side: str,
-        positions: np.ndarray,
-        n_contested: int,
-        population_weights: np.ndarray | None = None,
-    ) -> None:
-        perimeter_id = perimeter_a if side == "A" else perimeter_b
-        row = _side_row(
-            m,
-            ref,
-            positions,
-            rules=rules,
-            funding_options=funding_options,
-            population_weights=population_weights,
-        )
-        options_rows.append(
+    rows = []
+    for option_id, (kind, party, allocation) in allocations.items():
+        sides = _evaluate(split, m, ref, allocation, rules=rules, funding_options=funding_options)
+        rows += [
+            {"option": option_id, "option_kind": kind, "option_party": party} | side
+            for side in sides
+        ]
+    options = pd.DataFrame(rows, columns=OPTION_COLUMNS)
+    options["size_class"] = options["size_class"].astype("Int64")
+    return Dispute(
+        parties=_party_table(split),
+        contested=_contested_table(split, m, ref, allocations, parts),
+        options=options,
+        summary=_summary(split, parts),
+        shares=used,
+        claims=pd.DataFrame(
             {
-                "option": option,
-                "option_label": OPTION_LABELS[option],
-                "side": side,
-                "perimeter_id": perimeter_id,
-                "name": names[perimeter_id],
-                "n_units": len(positions),
-                "n_contested_received": n_contested,
-                **row,
+                "code": np.concatenate([m.index.codes[u] for u in split.units]),
+                "party": np.repeat(split.labels, [len(u) for u in split.units]),
             }
-        )
-
-    evaluate("en_l_etat", "A", a_units, len(contested))
-    evaluate("en_l_etat", "B", b_units, len(contested))
-    for option, to_a in assignments.items():
-        side_a = np.concatenate([only_a, contested[to_a]])
-        side_b = np.concatenate([only_b, contested[~to_a]])
-        evaluate(option, "A", np.sort(side_a), int(to_a.sum()))
-        evaluate(option, "B", np.sort(side_b), int((~to_a).sum()))
-    share_a = _whole_inhabitants(_shares(index.codes[contested], shared), pop[contested])
-    if np.isfinite(share_a).any():
-        assignments["partage_population"] = _shared_option(
-            evaluate, share_a, contested, only_a, only_b, nearest_to_a
-        )
-    contested_table = pd.DataFrame(
-        {
-            "code": index.codes[contested],
-            "name": units["name"].to_numpy()[contested],
-            "population": pop[contested],
-            "epci_code": epci_of_contested,
-            "epci_name": units["epci_name"].to_numpy()[contested],
-            "distance_a_km": dist_a,
-            "distance_b_km": dist_b,
-            **{f"option_{k}": np.where(v, "A", "B") for k, v in assignments.items()},
-        }
-    )
-    if "partage_population" in assignments:
-        contested_table["option_partage_population"] = np.where(
-            np.isfinite(share_a),
-            [f"partagée ({round(100 * s)} % A)" if np.isfinite(s) else "" for s in share_a],
-            contested_table["option_partage_population"],
-        )
-        contested_table["share_a"] = share_a
-    summary = {
-        "perimeter_a": perimeter_a,
-        "perimeter_b": perimeter_b,
-        "name_a": names[perimeter_a],
-        "name_b": names[perimeter_b],
-        "n_contested": len(contested),
-        "population_contested": int(pop[contested].sum()),
-        "population_a_without": int(pop[only_a].sum()),
-        "population_b_without": int(pop[only_b].sum()),
-        "main_townhall_a": town_a,
-        "main_townhall_b": town_b,
-        "distance_note": (
-            "distances à vol d'oiseau entre mairies (approximation, pas de temps de trajet)"
         ),
-    }
-    return Dispute(contested=contested_table, options=pd.DataFrame(options_rows), summary=summary)
+    )
 
 
-def _shared_option(  # noqa: PLR0917 - private step of compare_perimeters
-    evaluate: Any,
-    share_a: np.ndarray,
-    contested: np.ndarray,
-    only_a: np.ndarray,
-    only_b: np.ndarray,
-    nearest_to_a: np.ndarray,
-) -> np.ndarray:
-    """Option "shared population": shared communes in both sides, weighted by their share.
+def compare_perimeters(
+    m: Membership,
+    ref: Referential,
+    perimeter_a: str | Sequence[str],
+    perimeter_b: str | None = None,
+    *,
+    funding_options: Mapping[str, Any] | None = None,
+    shared: Mapping[str, float] | None = None,
+    shares: pd.DataFrame | None = None,
+) -> Dispute:
+    """Compare two perimeters (A and B), or the perimeters of a list, and their options.
 
-    The other contested communes go to the nearest main town hall. Returns the
-    side of each contested commune (shared ones counted on A's side).
+    Parameters
+    ----------
+    m, ref, funding_options, shares
+        As :func:`compare_parties`.
+    perimeter_a, perimeter_b
+        Identifiers of the two perimeters; or ``perimeter_a`` a list of two
+        perimeters or more and ``perimeter_b`` None.
+    shared
+        Two perimeters only: contested commune code → share of its
+        population counted for A (between 0 and 1; B gets the rest).
+
+    Returns
+    -------
+    Dispute
+        See :func:`compare_parties`.
     """
-    split = np.isfinite(share_a)
-    to_a = ~split & nearest_to_a
-    to_b = ~split & ~nearest_to_a
-    for side, own, to_side, weights in (
-        ("A", only_a, to_a, share_a[split]),
-        ("B", only_b, to_b, 1 - share_a[split]),
-    ):
-        positions = np.concatenate([own, contested[to_side], contested[split]])
-        weight = np.concatenate([np.ones(len(own) + int(to_side.sum())), weights])
-        order = np.argsort(positions)
-        evaluate(
-            "partage_population",
-            side,
-            positions[order],
-            int(to_side.sum() + split.sum()),
-            weight[order],
-        )
-    return np.where(split, True, nearest_to_a)
+    if perimeter_b is None:
+        if isinstance(perimeter_a, str):
+            raise DataError("Choisissez au moins deux périmètres à comparer.")
+        ids = [str(p) for p in perimeter_a]
+    else:
+        ids = [str(perimeter_a), str(perimeter_b)]
+    if perimeter_b is not None and perimeter_a == perimeter_b:
+        raise DataError("Choisissez deux périmètres différents.")
+    if shared:
+        if len(ids) != 2:
+            raise DataError(
+                "Le partage « part de A » vaut pour deux projets ; pour davantage, donnez "
+                "la part de chaque projet (tableau perimeter_id, code, share)."
+            )
+        shares = _two_party_shares(ids[0], ids[1], shared, shares)
+    return compare_parties(m, ref, ids, funding_options=funding_options, shares=shares)
 
 
-def _whole_inhabitants(share_a: np.ndarray, population: np.ndarray) -> np.ndarray:
-    """Shares rounded so that A's part of each shared commune is a whole number of inhabitants.
+def _two_party_shares(
+    a: str, b: str, shared: Mapping[str, float], shares: pd.DataFrame | None
+) -> pd.DataFrame:
+    """A's share of each commune (B the rest) as a table of shares."""
+    rows = []
+    for code, value in shared.items():
+        share = float(value)
+        if not 0.0 <= share <= 1.0:
+            raise DataError(
+                f"Part de la commune {code} attribuée à A : {fr_decimal(share)} ; attendu un "
+                "nombre entre 0 et 1."
+            )
+        rows += [(a, str(code), share), (b, str(code), 1.0 - share)]
+    frame = pd.DataFrame(rows, columns=SHARE_COLUMNS)
+    return frame if shares is None else pd.concat([shares, frame], ignore_index=True)
 
-    B gets the rest, so that the two parts add up to the commune's population
-    (rounding each side on its own could count one inhabitant twice).
-    """
-    population = population.astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        whole = np.round(population * share_a) / population
-    return np.where(np.isfinite(share_a) & (population > 0), whole, share_a)
+
+def _share_parts(
+    split: PartySplit, m: Membership, ref: Referential, shares: pd.DataFrame | None
+) -> tuple[np.ndarray | None, pd.DataFrame]:
+    """Parts (contested commune × party; -1 where not shared) and the share rows used."""
+    empty = pd.DataFrame(
+        {c: pd.Series(dtype="float64" if c == "share" else object) for c in SHARE_COLUMNS}
+    )
+    if shares is None or shares.empty or len(split.contested) == 0:
+        return None, empty
+    table = share_table(shares, sums=False)  # each shared commune is checked below, by name
+    codes = m.index.codes[split.contested].astype(str)
+    row_of = {code: i for i, code in enumerate(codes)}
+    party_of = {p: k for k, p in enumerate(split.perimeter_ids)}
+    table = table[table["code"].isin(row_of) & table["perimeter_id"].isin(party_of)]
+    rows = np.array([row_of[c] for c in table["code"]], dtype=np.int64)
+    cols = np.array([party_of[p] for p in table["perimeter_id"]], dtype=np.int64)
+    claimed = split.claims[rows, cols] if len(rows) else np.zeros(0, dtype=bool)
+    table, rows, cols = table[claimed], rows[claimed], cols[claimed]
+    if table.empty:
+        return None, empty
+    values = np.zeros((len(codes), split.n_parties))
+    values[rows, cols] = table["share"].to_numpy()
+    parts = np.full(values.shape, -1, dtype=np.int64)
+    names = ref.units["name"].to_numpy()
+    for row in np.unique(rows):
+        unit = split.contested[row]
+        commune = f"{names[unit]} ({codes[row]})"
+        parts[row] = whole_parts(int(split.population[unit]), values[row].tolist(), commune=commune)
+    # By commune, then in the order of the parties (A, B, C…).
+    used = table.assign(party=cols).sort_values(["code", "party"], ignore_index=True)
+    return parts, used.loc[:, SHARE_COLUMNS]
 
 
-def _shares(codes: np.ndarray, shared: Mapping[str, float] | None) -> np.ndarray:
-    """Share of population counted for A of each contested code (NaN: not shared)."""
-    out = np.full(len(codes), np.nan)
-    if not shared:
-        return out
-    for i, code in enumerate(codes.tolist()):
-        if code in shared:
-            share = float(shared[code])
-            if not 0.0 <= share <= 1.0:
-                raise ValueError(
-                    f"Part de la commune {code} attribuée à A : {share} ; attendu un nombre "
-                    "entre 0 et 1."
-                )
-            out[i] = share
+def _assign(
+    split: PartySplit, parts: np.ndarray | None
+) -> dict[str, tuple[str, str | None, Allocation]]:
+    """Every option of the registry: option id → (kind, party letter or None, allocation)."""
+    out: dict[str, tuple[str, str | None, Allocation]] = {}
+    for option in DISPUTE_OPTIONS:
+        parties = range(split.n_parties) if option.per_party else [0]
+        for party in parties:
+            allocation = option.allocate(split, party, parts)
+            if allocation is None:
+                continue
+            label = split.labels[party] if option.per_party else None
+            key = f"{option.option_id}_{label.lower()}" if label else option.option_id
+            out[key] = (option.option_id, label, allocation)
     return out
 
 
-def _whole_epci_choice(  # noqa: PLR0917 - private step of compare_perimeters
-    epci: np.ndarray,
-    contested: np.ndarray,
-    only_a: np.ndarray,
-    only_b: np.ndarray,
-    pop: np.ndarray,
-    nearest_to_a: np.ndarray,
-) -> np.ndarray:
-    """Option "whole EPCI": each EPCI's contested units go to the side holding more of it."""
-    epci_of_contested = epci[contested]
-    epci_choice = np.empty(len(contested), dtype=bool)
-    for code in pd.unique(epci_of_contested):
-        sel = epci_of_contested == code if code is not None else pd.isna(epci_of_contested)
-        if code is None or (isinstance(code, float) and np.isnan(code)):
-            epci_choice[sel] = nearest_to_a[sel]
-            continue
-        held_a = pop[only_a][epci[only_a] == code].sum()
-        held_b = pop[only_b][epci[only_b] == code].sum()
-        if held_a != held_b:
-            epci_choice[sel] = held_a > held_b
-        else:
-            # Tie: the side nearer to the group's most populous contested unit.
-            lead = np.argmax(np.where(sel, pop[contested], -1))
-            epci_choice[sel] = nearest_to_a[lead]
-    return epci_choice
-
-
-def _side_row(
+def _evaluate(
+    split: PartySplit,
     m: Membership,
     ref: Referential,
-    positions: np.ndarray,
+    allocation: Allocation,
     *,
     rules: SizeRules,
     funding_options: Mapping[str, Any] | None,
-    population_weights: np.ndarray | None = None,
-) -> dict[str, Any]:
-    """Population, size class, margins, parts and funding of one side of an option.
+) -> list[dict[str, Any]]:
+    """The sides of one option: their communes and inhabitants, then their figures."""
+    population = split.population
+    if allocation.merged:
+        positions = np.unique(np.concatenate(split.units))
+        side = {
+            "side": "+".join(split.labels),
+            "perimeter_id": "+".join(split.perimeter_ids),
+            "name": " + ".join(split.names),
+            "n_contested_received": len(split.contested),
+        }
+        return [
+            side
+            | _figures(
+                m,
+                ref,
+                positions,
+                int(population[positions].sum()),
+                rules=rules,
+                funding_options=funding_options,
+            )
+        ]
+    rows = []
+    for k in range(split.n_parties):
+        received = split.contested[allocation.receives[:, k]]
+        positions = np.sort(np.concatenate([split.own[k], received]))
+        inhabitants = int(population[split.own[k]].sum() + allocation.parts[:, k].sum())
+        side = {
+            "side": split.labels[k],
+            "perimeter_id": split.perimeter_ids[k],
+            "name": split.names[k],
+            "n_contested_received": len(received),
+        }
+        rows.append(
+            side
+            | _figures(m, ref, positions, inhabitants, rules=rules, funding_options=funding_options)
+        )
+    return rows
 
-    ``population_weights`` counts a share of some units (a shared city); a side
-    with no inhabitant is no CPTS: it gets no size class and no funding.
+
+def _figures(
+    m: Membership,
+    ref: Referential,
+    positions: np.ndarray,
+    population: int,
+    *,
+    rules: SizeRules,
+    funding_options: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """Population, size class, margins, floor, parts and funding of one side.
+
+    A side with no inhabitant is no CPTS: it gets no size class and no funding.
     """
-    weights = np.ones(len(positions)) if population_weights is None else population_weights
-    population = round(float((m.index.population[positions] * weights).sum()))
-    size = size_class_table([population], rules=rules, regions=_main_region(ref, positions)).iloc[0]
+    region = main_zone(ref.units, ref.units.index[positions], level="region")
+    size = size_class_table([population], rules=rules, regions=[region]).iloc[0]
     labels = component_labels(m.index, np.zeros(len(positions), dtype=np.int64), positions)
     empty = population == 0
     return {
+        "n_units": len(positions),
         "population": population,
         "size_class": pd.NA if empty else int(size["size_class"]),
+        "size_label": pd.NA if empty else str(size["size_label"]),
         "margin_below": np.nan if empty else size["margin_below"],
         "margin_above": np.nan if empty else size["margin_above"],
         "minimum_population": size["minimum_population"],
@@ -368,5 +464,76 @@ def _side_row(
     }
 
 
-def _main_region(ref: Referential, positions: np.ndarray) -> list[str | None]:
-    return [main_zone(ref.units, ref.units.index[positions], level="region")]
+def _party_table(split: PartySplit) -> pd.DataFrame:
+    population = split.population
+    return pd.DataFrame(
+        {
+            "party": split.labels,
+            "perimeter_id": split.perimeter_ids,
+            "name": split.names,
+            "n_units": [len(u) for u in split.units],
+            "population": [int(population[u].sum()) for u in split.units],
+            "n_contested": split.claims.sum(axis=0).astype(np.int64),
+            "population_without": [int(population[o].sum()) for o in split.own],
+            "townhall_lon": [t[0] for t in split.townhalls],
+            "townhall_lat": [t[1] for t in split.townhalls],
+        },
+        columns=PARTY_COLUMNS,
+    )
+
+
+def _contested_table(
+    split: PartySplit,
+    m: Membership,
+    ref: Referential,
+    allocations: Mapping[str, tuple[str, str | None, Allocation]],
+    parts: np.ndarray | None,
+) -> pd.DataFrame:
+    contested = split.contested
+    units = ref.units
+    labels = np.array(split.labels, dtype=object)
+
+    def joined(mask: np.ndarray) -> list[str]:
+        return ["+".join(labels[row]) for row in mask]
+
+    frame = pd.DataFrame(
+        {
+            "code": m.index.codes[contested],
+            "name": units["name"].to_numpy()[contested],
+            "population": split.population[contested],
+            "epci_code": split.epci[contested],
+            "epci_name": units["epci_name"].to_numpy()[contested],
+            "claimants": joined(split.claims),
+        }
+    )
+    for k, label in enumerate(split.labels):
+        frame[f"distance_{label.lower()}_km"] = split.distance_km[:, k]
+    for option_id, (kind, _party, allocation) in allocations.items():
+        if kind not in {"en_l_etat", "reunir"}:
+            frame[f"option_{option_id}"] = joined(allocation.receives)
+    if parts is None:
+        return frame
+    shared = np.asarray((parts >= 0).any(axis=1), dtype=bool)
+    population = split.population[contested].astype(np.float64)
+    safe = np.where(population > 0, population, 1.0)
+    for k, label in enumerate(split.labels):
+        part = pd.Series(np.maximum(parts[:, k], 0), dtype="Int64").where(shared, pd.NA)
+        frame[f"part_{label.lower()}"] = part
+        frame[f"share_{label.lower()}"] = np.where(
+            shared & (population > 0), np.maximum(parts[:, k], 0) / safe, np.nan
+        )
+    return frame
+
+
+def _summary(split: PartySplit, parts: np.ndarray | None) -> DisputeSummary:
+    population = split.population
+    return DisputeSummary(
+        perimeter_ids=split.perimeter_ids,
+        names=split.names,
+        parties=split.labels,
+        n_contested=len(split.contested),
+        population_contested=int(population[split.contested].sum()),
+        population_without=tuple(int(population[o].sum()) for o in split.own),
+        population_merged=int(population[np.unique(np.concatenate(split.units))].sum()),
+        n_shared=0 if parts is None else int((parts >= 0).any(axis=1).sum()),
+    )

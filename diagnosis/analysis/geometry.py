@@ -59,16 +59,21 @@ def dissolve_groups(ref: Referential, groups: Sequence[np.ndarray]) -> np.ndarra
     return out
 
 
-def _groups(m: Membership) -> list[np.ndarray]:
-    order = np.argsort(m.member_perimeter, kind="stable")
-    bounds = np.searchsorted(m.member_perimeter[order], np.arange(m.n_perimeters + 1))
-    return [m.member_unit[order[bounds[i] : bounds[i + 1]]] for i in range(m.n_perimeters)]
+def _groups(membership: Membership) -> list[np.ndarray]:
+    order = np.argsort(membership.member_perimeter, kind="stable")
+    bounds = np.searchsorted(
+        membership.member_perimeter[order], np.arange(membership.n_perimeters + 1)
+    )
+    return [
+        membership.member_unit[order[bounds[i] : bounds[i + 1]]]
+        for i in range(membership.n_perimeters)
+    ]
 
 
-def dissolve_perimeters(m: Membership, ref: Referential) -> gpd.GeoDataFrame:
+def dissolve_perimeters(membership: Membership, ref: Referential) -> gpd.GeoDataFrame:
     """Perimeters as polygons (WGS84): perimeter_id, name, status, geometry."""
-    geoms = dissolve_groups(ref, _groups(m))
-    frame = m.perimeters[["perimeter_id", "name", "status"]].copy()
+    geoms = dissolve_groups(ref, _groups(membership))
+    frame = membership.perimeters[["perimeter_id", "name", "status"]].copy()
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=4326), crs=4326)
 
 
@@ -116,7 +121,7 @@ def component_labels(index: UnitIndex, group: np.ndarray, positions: np.ndarray)
     return labels.astype(np.int64)
 
 
-def enclaves(m: Membership, ref: Referential, dissolved: gpd.GeoDataFrame) -> pd.DataFrame:
+def enclaves(membership: Membership, ref: Referential, dissolved: gpd.GeoDataFrame) -> pd.DataFrame:
     """Units surrounded by a perimeter but not in it.
 
     A unit is an enclave of a perimeter when its inner point lies in a hole
@@ -149,16 +154,18 @@ def enclaves(m: Membership, ref: Referential, dissolved: gpd.GeoDataFrame) -> pd
         return pd.DataFrame(columns=columns)
     per = np.asarray(owners)[hole_idx]
     unit = has[point_idx]
-    member_keys = set(zip(m.member_perimeter.tolist(), m.member_unit.tolist(), strict=True))
+    member_keys = set(
+        zip(membership.member_perimeter.tolist(), membership.member_unit.tolist(), strict=True)
+    )
     keep = [(p, u) not in member_keys for p, u in zip(per.tolist(), unit.tolist(), strict=True)]
     per, unit = per[keep], unit[keep]
     units = ref.units
     frame = pd.DataFrame(
         {
             "perimeter_id": dissolved["perimeter_id"].to_numpy()[per],
-            "code": m.index.codes[unit],
+            "code": membership.index.codes[unit],
             "name": units["name"].to_numpy()[unit],
-            "population": m.index.population[unit],
+            "population": membership.index.population[unit],
         }
     )
     return (

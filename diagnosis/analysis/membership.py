@@ -3,7 +3,7 @@
 Overlaps, white zones, coverage and contiguity are questions about the
 membership table (perimeter, unit), not about geometry: codes are mapped to
 positions in the referential once, and counts are made with ``np.bincount``
-and sparse graphs. Each claim carries the stage rank of its perimeter, so one
+and sparse graphs. Each claim carries the status rank of its perimeter, so one
 membership serves every status threshold (:meth:`Membership.covered_at`,
 :meth:`Membership.at_threshold`).
 
@@ -29,9 +29,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from diagnosis.core.model import PerimeterImport, share_parts
+from diagnosis.analysis.dispute_shares import whole_parts
+from diagnosis.core.model import PerimeterImport
 from diagnosis.core.referential import Referential
-from diagnosis.core.rules import STATUS_KEYS, StatusKey, status_rank
+from diagnosis.core.statuses import STATUS_KEYS, StatusKey, status_rank
 
 __all__ = [
     "Membership",
@@ -138,7 +139,7 @@ class Membership:
     perimeters: pd.DataFrame  # perimeter_id, name, status (threshold applied)
     member_perimeter: np.ndarray  # perimeter number of each membership row
     member_unit: np.ndarray  # unit position of each membership row
-    member_rank: np.ndarray  # int8: stage rank (1 to 4) of the perimeter of each row
+    member_rank: np.ndarray  # int8: status rank (1 to 4) of the perimeter of each row
     split: np.ndarray  # bool: membership under a declared infra-communal split
     #: Evidence, not a warning: members whose unit is not in the referential
     #: (perimeter_id, code): outside a view, context of whole perimeters; outside
@@ -280,7 +281,7 @@ def membership(
     referential with :attr:`~diagnosis.core.referential.Referential.whole`),
     only the perimeters with at least one unit in it are kept: the others are
     not in the view. Build it once at the lowest threshold you need: every
-    higher one is read from the claims' stage ranks.
+    higher one is read from the claims' status ranks.
 
     Shared communes and declared shares (``perimeters.shares``) are read over
     every perimeter of the import, whatever ``status_min``: a perimeter's size
@@ -288,7 +289,7 @@ def membership(
 
     Raises
     ------
-    diagnosis.core.model.ShareError
+    diagnosis.errors.DataError
         When the declared shares of a commune sum above 100 %.
     """
     index = unit_index(referential)
@@ -363,7 +364,8 @@ def _counted_claims(
 
     Over every member of the import (all stages): a unit claimed by two or more
     perimeters (declared splits apart) is shared; with declared shares, each
-    claim counts its part (:func:`diagnosis.core.model.share_parts`).
+    claim counts its part in whole inhabitants, as Arbitrage counts it
+    (:func:`diagnosis.analysis.dispute_shares.whole_parts`).
     """
     inside = pos >= 0
     population = np.where(inside, index.population[np.where(inside, pos, 0)], 0).astype(np.int64)
@@ -392,6 +394,27 @@ def _counted_claims(
         given = [share_of.get((p, code)) for p in frame["perimeter_id"].to_numpy()[where]]
         if all(g is None for g in given):
             continue
-        part[where] = share_parts(int(population[where[0]]), given)
+        part[where] = whole_parts(
+            int(population[where[0]]), _completed(given), commune=f"la commune {code}"
+        )
         declared[where] = True
     return part, shared, declared
+
+
+def _completed(shares: list[float | None]) -> list[float]:
+    """Every claimant's share of a commune with declared shares.
+
+    Claimants without a declared share divide the rest equally; when every
+    claimant declared one and they sum below 100 %, they are scaled to 100 %
+    (a listing writing 33 % three times means thirds). Shares above 100 % are
+    left for :func:`~diagnosis.analysis.dispute_shares.whole_parts` to refuse.
+    """
+    declared = [s for s in shares if s is not None]
+    total = float(sum(declared))
+    free = len(shares) - len(declared)
+    if free:
+        rest = max(1.0 - total, 0.0) / free
+        return [rest if s is None else float(s) for s in shares]
+    if 0 < total < 1:
+        return [float(s) / total for s in declared]
+    return [float(s) for s in declared]

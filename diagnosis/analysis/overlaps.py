@@ -38,31 +38,35 @@ PAIR_COLUMNS = [
 ]
 
 
-def _claims(m: Membership, *, split: bool) -> pd.DataFrame:
-    mask = m.split if split else ~m.split
-    return pd.DataFrame({"perimeter": m.member_perimeter[mask], "unit": m.member_unit[mask]})
+def _claims(membership: Membership, *, split: bool) -> pd.DataFrame:
+    mask = membership.split if split else ~membership.split
+    return pd.DataFrame(
+        {"perimeter": membership.member_perimeter[mask], "unit": membership.member_unit[mask]}
+    )
 
 
 def _unit_table(
-    m: Membership, ref: Referential, claims: pd.DataFrame, *, minimum: int
+    membership: Membership, ref: Referential, claims: pd.DataFrame, *, minimum: int
 ) -> pd.DataFrame:
-    counts = np.bincount(claims["unit"].to_numpy(), minlength=len(m.index.codes))
+    counts = np.bincount(claims["unit"].to_numpy(), minlength=len(membership.index.codes))
     units = np.flatnonzero(counts >= minimum)
     if len(units) == 0:
         return pd.DataFrame(columns=UNIT_COLUMNS)
     sub = claims[np.isin(claims["unit"].to_numpy(), units)].sort_values(["unit", "perimeter"])
-    names = m.perimeters["name"].astype(str).to_numpy()
-    ids = m.perimeters["perimeter_id"].astype(str).to_numpy()
+    names = membership.perimeters["name"].astype(str).to_numpy()
+    ids = membership.perimeters["perimeter_id"].astype(str).to_numpy()
     statuses = (
-        m.perimeters["status"].map(lambda s: s if isinstance(s, str) else "inconnu").to_numpy()
+        membership.perimeters["status"]
+        .map(lambda s: s if isinstance(s, str) else "inconnu")
+        .to_numpy()
     )
     grouped = sub.groupby("unit")["perimeter"].agg(list)
-    codes = m.index.codes[grouped.index.to_numpy()]
+    codes = membership.index.codes[grouped.index.to_numpy()]
     return pd.DataFrame(
         {
             "code": codes,
             "name": ref.units["name"].to_numpy()[grouped.index.to_numpy()],
-            "population": m.index.population[grouped.index.to_numpy()],
+            "population": membership.index.population[grouped.index.to_numpy()],
             "n_perimeters": [len(p) for p in grouped],
             "perimeters": [" | ".join(names[p]) for p in grouped],
             "perimeter_ids": [" | ".join(ids[p]) for p in grouped],
@@ -71,7 +75,7 @@ def _unit_table(
     )
 
 
-def overlaps(m: Membership, ref: Referential) -> pd.DataFrame:
+def overlaps(membership: Membership, ref: Referential) -> pd.DataFrame:
     """Every unit claimed by two or more perimeters (declared splits excluded).
 
     Returns
@@ -81,40 +85,40 @@ def overlaps(m: Membership, ref: Referential) -> pd.DataFrame:
         joined with " | "), perimeter_ids, statuses; empty with these columns
         when no unit is claimed twice.
     """
-    return _unit_table(m, ref, _claims(m, split=False), minimum=2)
+    return _unit_table(membership, ref, _claims(membership, split=False), minimum=2)
 
 
-def declared_splits(m: Membership, ref: Referential) -> pd.DataFrame:
+def declared_splits(membership: Membership, ref: Referential) -> pd.DataFrame:
     """Units under a declared infra-communal split, with the perimeters sharing them."""
-    return _unit_table(m, ref, _claims(m, split=True), minimum=1)
+    return _unit_table(membership, ref, _claims(membership, split=True), minimum=1)
 
 
-def overlap_pairs(m: Membership) -> pd.DataFrame:
+def overlap_pairs(membership: Membership) -> pd.DataFrame:
     """Every pair of perimeters sharing units (declared splits excluded).
 
     Each pair appears once (``perimeter_a`` before ``perimeter_b`` in the
     perimeter table), with the shared units, population and area.
     """
-    claims = _claims(m, split=False)
-    n_units = len(m.index.codes)
+    claims = _claims(membership, split=False)
+    n_units = len(membership.index.codes)
     if claims.empty:
         return pd.DataFrame(columns=PAIR_COLUMNS)
     incidence = sp.csr_matrix(
         (np.ones(len(claims), dtype=np.int64), (claims["perimeter"], claims["unit"])),
-        shape=(m.n_perimeters, n_units),
+        shape=(membership.n_perimeters, n_units),
     )
     shared = sp.triu(incidence @ incidence.T, k=1).tocoo()
     if shared.nnz == 0:
         return pd.DataFrame(columns=PAIR_COLUMNS)
-    pop = incidence @ sp.diags(m.index.population.astype(np.float64)) @ incidence.T
-    area = incidence @ sp.diags(np.nan_to_num(m.index.area_km2)) @ incidence.T
+    pop = incidence @ sp.diags(membership.index.population.astype(np.float64)) @ incidence.T
+    area = incidence @ sp.diags(np.nan_to_num(membership.index.area_km2)) @ incidence.T
     a, b = shared.row, shared.col
     members = incidence.tolil().rows
     codes = [
-        tuple(sorted(m.index.codes[np.intersect1d(members[i], members[j])]))
+        tuple(sorted(membership.index.codes[np.intersect1d(members[i], members[j])]))
         for i, j in zip(a.tolist(), b.tolist(), strict=True)
     ]
-    per = m.perimeters
+    per = membership.perimeters
     frame = pd.DataFrame(
         {
             "perimeter_a": per["perimeter_id"].to_numpy()[a],

@@ -19,7 +19,7 @@ from diagnosis.analysis.rates import coverage_rates
 from diagnosis.analysis.white_zones import WhiteZones, white_zones
 from diagnosis.core.model import PerimeterImport
 from diagnosis.core.referential import Referential, whole_referential
-from diagnosis.core.rules import StatusKey
+from diagnosis.core.statuses import StatusKey
 from diagnosis.progress import StepTimer
 
 __all__ = ["Diagnosis", "run_diagnosis"]
@@ -111,19 +111,19 @@ def run_diagnosis(
     proposals
         Compute proposals for the white zones.
     funding_options
-        Options of :func:`diagnosis.core.rules.simulate_funding`.
+        Options of :func:`diagnosis.core.aci.simulate_funding`.
     progress
         Called with the name of each step.
     """
     step = StepTimer("diagnosis", logger, progress)
 
-    # One membership for every threshold: the coverage reads the four stages
+    # One membership for every threshold: the coverage reads the four statuses
     # from it, the other checks use it restricted to ``status_min``.
     every_status = membership(imported, ref)
-    m = every_status.at_threshold(status_min)
+    at_threshold = every_status.at_threshold(status_min)
     whole_ref = whole_referential(ref)
     whole = (
-        m
+        at_threshold
         if whole_ref is ref
         else membership(imported, whole_ref, status_min=status_min).in_view(ref)
     )
@@ -132,21 +132,21 @@ def run_diagnosis(
         whole, whole_ref, view=ref, geometry=geometry, funding_options=funding_options
     )
     step(STEPS[1])
-    units_over = overlaps(m, ref)
-    pairs = overlap_pairs(m)
-    splits = declared_splits(m, ref)
+    units_over = overlaps(at_threshold, ref)
+    pairs = overlap_pairs(at_threshold)
+    splits = declared_splits(at_threshold, ref)
     step(STEPS[2])
-    white = white_zones(m, ref)
+    white = white_zones(at_threshold, ref)
     step(STEPS[3])
     coverage = coverage_rates(every_status, ref)
     step(STEPS[4])
-    props = propose_for_white_zones(m, ref, white) if proposals else None
+    props = propose_for_white_zones(at_threshold, ref, white) if proposals else None
     step(STEPS[5])
     return Diagnosis(
         imported=imported,
         referential=ref,
         status_min=status_min,
-        membership=m,
+        membership=at_threshold,
         perimeters=per,
         overlaps=units_over,
         overlap_pairs=pairs,

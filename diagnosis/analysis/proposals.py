@@ -28,13 +28,12 @@ This greedy agglomeration was chosen over max-p regionalisation (PySAL
 517-commune white zone of Provence-Alpes-Côte d'Azur it ran in 0.08 s against
 25-54 s, kept every EPCI whole where max-p split 20 of them, and produced 16
 candidates of viable size where max-p produced 84-86 regions just above the
-floor (max-p maximises the number of regions, not what a CPTS needs).
+minimum (max-p maximises the number of regions, not what a CPTS needs).
 """
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -42,18 +41,29 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import shapely
-from scipy.sparse.csgraph import connected_components
 
 from diagnosis.analysis.checks import size_class_table
 from diagnosis.analysis.geometry import dissolve_groups, polsby_popper, zone_epsg
 from diagnosis.analysis.membership import Membership, UnitIndex
+from diagnosis.analysis.partition import (
+    epci_pieces,
+    inner_borders,
+    partition_cluster,
+    split_large_pieces,
+)
 from diagnosis.analysis.white_zones import WhiteZones
+from diagnosis.core.aci import ProposalRules, SizeRules, proposal_rules, size_rules
 from diagnosis.core.numbers import fr_count as _count
 from diagnosis.core.numbers import fr_number
 from diagnosis.core.referential import Referential, main_zone
-from diagnosis.core.rules import ProposalRules, SizeRules, proposal_rules, size_rules
 
-__all__ = ["PROPOSAL_COLUMNS", "Proposals", "partition_cluster", "propose_for_white_zones"]
+__all__ = [
+    "PROPOSAL_COLUMNS",
+    "STRATEGIES",
+    "Proposals",
+    "partition_cluster",
+    "propose_for_white_zones",
+]
 
 PROPOSAL_COLUMNS = [
     "proposal_id",
@@ -78,12 +88,6 @@ PROPOSAL_COLUMNS = [
     "evidence",
 ]
 
-KIND_LABELS = {
-    "nouveau_perimetre": "Nouveau périmètre candidat",
-    "rattachement": "Rattachement à un périmètre voisin",
-    "a_examiner": "À examiner (trop petit et sans périmètre voisin)",
-}
-
 
 @dataclass
 class Proposals:
@@ -94,101 +98,8 @@ class Proposals:
     geometries: list[shapely.Geometry | None]
 
 
-def partition_cluster(
-    positions: np.ndarray,
-    *,
-    population: np.ndarray,
-    border: dict[tuple[int, int], float],
-    blocks: np.ndarray,
-    minimum: float,
-    maximum: float | None = None,
-    target: float | None = None,
-) -> list[np.ndarray]:
-    """Divide a connected cluster into connected groups that each reach ``minimum``.
-
-    Parameters
-    ----------
-    positions
-        Unit positions of the cluster.
-    population
-        Population of every unit (indexed by position).
-    border
-        Shared border length between adjacent units of the cluster, keyed by
-        (smaller position, larger position).
-    blocks
-        Initial block of each unit of the cluster (e.g. its EPCI piece);
-        blocks must be connected.
-    minimum
-        Population each group must reach (when the cluster does).
-    maximum
-        Population a merge may not cross (None: no limit). A group under
-        ``minimum`` whose every merge would cross it still merges, into its
-        smallest neighbour: reaching the floor comes first.
-    target
-        Groups keep merging until they reach it (default: ``minimum``), as
-        long as a merge stays within ``maximum``.
-
-    Returns
-    -------
-    list of numpy.ndarray
-        Unit positions of each group, largest population first.
-
-    Notes
-    -----
-    Greedy agglomeration: the smallest group under ``target`` merges into the
-    adjacent group with which it shares the longest border (among those the
-    merge keeps within ``maximum``; with a ``maximum``, neighbours still under
-    ``target`` first), until no group can.
-    """
-    goal = minimum if target is None else max(float(target), minimum)
-    cap = math.inf if maximum is None else float(maximum)
-    block_ids = {b: i for i, b in enumerate(pd.unique(blocks))}
-    group_of = np.array([block_ids[b] for b in blocks])
-    members: dict[int, set[int]] = defaultdict(set)
-    for pos, g in zip(positions.tolist(), group_of.tolist(), strict=True):
-        members[g].add(pos)
-    group_pop = {g: float(population[list(units)].sum()) for g, units in members.items()}
-    where = dict(zip(positions.tolist(), group_of.tolist(), strict=True))
-    links: dict[int, dict[int, float]] = defaultdict(lambda: defaultdict(float))
-    for (u, v), length in border.items():
-        gu, gv = where.get(u), where.get(v)
-        if gu is None or gv is None or gu == gv:
-            continue
-        links[gu][gv] += length
-        links[gv][gu] += length
-    settled: set[int] = set()  # at the floor, and every merge would cross the cap
-    while True:
-        small = [g for g in members if group_pop[g] < goal and links[g] and g not in settled]
-        if not small:
-            break
-        g = min(small, key=lambda k: (group_pop[k], k))
-        allowed = [k for k in links[g] if group_pop[g] + group_pop[k] <= cap]
-        if maximum is not None and any(group_pop[k] < goal for k in allowed):
-            # Under a cap, small pieces join each other first: joining a big
-            # neighbour would use up its room below the cap.
-            allowed = [k for k in allowed if group_pop[k] < goal]
-        if allowed:
-            target = max(allowed, key=lambda k: (links[g][k], -group_pop[k], -k))
-        elif group_pop[g] < minimum:
-            target = min(links[g], key=lambda k: (group_pop[k], -links[g][k], k))
-        else:
-            settled.add(g)
-            continue
-        members[target] |= members.pop(g)
-        group_pop[target] += group_pop.pop(g)
-        for other, length in links.pop(g).items():
-            if other == target:
-                continue
-            links[other].pop(g, None)
-            links[other][target] += length
-            links[target][other] += length
-        links[target].pop(g, None)
-    groups = [np.array(sorted(units)) for units in members.values()]
-    return sorted(groups, key=lambda arr: -float(population[arr].sum()))
-
-
 def propose_for_white_zones(
-    m: Membership,
+    membership: Membership,
     ref: Referential,
     white: WhiteZones,
     *,
@@ -200,12 +111,12 @@ def propose_for_white_zones(
 
     Parameters
     ----------
-    m
+    membership
         Membership at the status threshold used for the white zones.
     ref
         Referential of the scope.
     white
-        Result of :func:`diagnosis.analysis.white_zones.white_zones` for ``m``.
+        Result of :func:`diagnosis.analysis.white_zones.white_zones` for ``membership``.
     minimum_population
         Population each candidate must reach (default: the region's minimum
         from ``data/rules/aci.toml``).
@@ -220,132 +131,196 @@ def propose_for_white_zones(
     Proposals
         One row per proposal with its evidence, the units of each proposal
         and its dissolved geometry (WGS84).
+
+    Notes
+    -----
+    Each cluster goes to the first strategy of :data:`STRATEGIES` that takes
+    it: attachment of a small enclosed cluster, new candidate perimeters
+    (splitting blocks above ``max_population``), attachment of a cluster below
+    the minimum to its neighbour (or examination, without one).
     """
-    rules = rules or size_rules()
-    settings = settings or proposal_rules()
-    index = m.index
-    units = ref.units
-    pop = index.population
-    epci = units["epci_code"].to_numpy(dtype=object)
-    epci_units = ref.epci.set_index("epci_code")["n_units"]
-    epci_names = ref.epci.set_index("epci_code")["epci_name"]
-    rows: list[dict[str, object]] = []
-    unit_rows: list[tuple[str, str]] = []
-    groups_for_geometry: list[np.ndarray] = []
-    border_coo = index.border_m.tocoo()
-    neighbours = white.neighbours
-    per_pop = np.bincount(m.member_perimeter, weights=pop[m.member_unit], minlength=m.n_perimeters)
-
-    def candidate(group: np.ndarray, cluster_id: int, minimum: float) -> dict[str, object]:
-        return _candidate_row(
-            index.codes, group, cluster_id, minimum, pop, epci, epci_units, epci_names, rules
-        )
-
-    per_index = dict(zip(m.perimeters["perimeter_id"], range(m.n_perimeters), strict=True))
-    covered = np.zeros(len(index.codes), dtype=bool)
-    covered[m.member_unit] = True
-    epsg = zone_epsg(sorted(set(units["department"].astype(str))))
-    split_of: dict[int, float] = {}  # row number → population of the split block
-
-    for cluster_codes, cluster_id in zip(
+    ctx = _context(membership, ref, rules or size_rules(), settings or proposal_rules())
+    drafts: list[_Draft] = []
+    for codes, cluster_id in zip(
         white.clusters["codes"].tolist(), white.clusters["cluster_id"].tolist(), strict=True
     ):
-        positions = index.positions(list(cluster_codes))
-        cluster_pop = float(pop[positions].sum())
-        main_region = main_zone(units, index.codes[positions], level="region")
-        minimum = float(minimum_population or rules.minimum_for(str(main_region)))
-        nb = neighbours[neighbours["cluster_id"] == int(cluster_id)]
-        fits, share = _enclosed_fits(
-            ref,
-            nb,
-            positions,
-            cluster_pop,
-            covered,
-            per_pop,
-            per_index,
-            border_coo=border_coo,
-            minimum=minimum,
-            settings=settings,
-            epsg=epsg,
-        )
-        if not fits.empty:
-            row = candidate(positions, int(cluster_id), minimum)
-            row.update(
-                _attachment(fits, cluster_pop, minimum, per_pop, per_index, rules, enclosed=share)
-            )
-            rows.append(row)
-            groups_for_geometry.append(positions)
-            continue
-        if cluster_pop >= minimum:
-            groups, oversize = _cluster_groups(
-                positions, index, border_coo, epci, minimum=minimum, settings=settings
-            )
-            for group in groups:
-                if oversize:
-                    split_of[len(rows)] = cluster_pop
-                rows.append(candidate(group, int(cluster_id), minimum))
-                groups_for_geometry.append(group)
-            continue
-        row = candidate(positions, int(cluster_id), minimum)
-        row.update(_attachment(nb, cluster_pop, minimum, per_pop, per_index, rules))
-        rows.append(row)
-        groups_for_geometry.append(positions)
+        cluster = _cluster(ctx, white, list(codes), int(cluster_id), minimum_population)
+        drafts.extend(_drafts_for(ctx, cluster))
+    return _proposals(ctx, drafts)
 
+
+@dataclass(frozen=True)
+class _Context:
+    """What every strategy reads: the units, the perimeters' populations, the rules."""
+
+    ref: Referential
+    index: UnitIndex
+    epci: np.ndarray  # EPCI code of each unit position (None without EPCI)
+    epci_units: pd.Series  # number of units by EPCI code
+    epci_names: pd.Series  # name by EPCI code
+    border_coo: sp.coo_matrix
+    covered: np.ndarray  # unit position -> in a perimeter
+    per_pop: np.ndarray  # population of each perimeter of the membership
+    per_index: dict[str, int]  # perimeter_id -> perimeter position
+    epsg: int
+    rules: SizeRules
+    settings: ProposalRules
+
+
+@dataclass(frozen=True)
+class _Cluster:
+    """One white-zone cluster and the minimum its candidates must reach."""
+
+    cluster_id: int
+    positions: np.ndarray
+    population: float
+    minimum: float
+    neighbours: pd.DataFrame  # adjacent perimeters, longest border first
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """A proposal before numbering: its row, its units, the block it was split from."""
+
+    row: dict[str, object]
+    group: np.ndarray
+    split_block_population: float | None = None
+
+
+def _context(
+    membership: Membership, ref: Referential, rules: SizeRules, settings: ProposalRules
+) -> _Context:
+    index = membership.index
+    covered = np.zeros(len(index.codes), dtype=bool)
+    covered[membership.member_unit] = True
+    epci_table = ref.epci.set_index("epci_code")
+    return _Context(
+        ref=ref,
+        index=index,
+        epci=ref.units["epci_code"].to_numpy(dtype=object),
+        epci_units=epci_table["n_units"],
+        epci_names=epci_table["epci_name"],
+        border_coo=index.border_m.tocoo(),
+        covered=covered,
+        per_pop=np.bincount(
+            membership.member_perimeter,
+            weights=index.population[membership.member_unit],
+            minlength=membership.n_perimeters,
+        ),
+        per_index=dict(
+            zip(membership.perimeters["perimeter_id"], range(membership.n_perimeters), strict=True)
+        ),
+        epsg=zone_epsg(sorted(set(ref.units["department"].astype(str)))),
+        rules=rules,
+        settings=settings,
+    )
+
+
+def _cluster(
+    ctx: _Context,
+    white: WhiteZones,
+    codes: list[str],
+    cluster_id: int,
+    minimum_population: int | None,
+) -> _Cluster:
+    positions = ctx.index.positions(codes)
+    main_region = main_zone(ctx.ref.units, ctx.index.codes[positions], level="region")
+    neighbours = white.neighbours
+    return _Cluster(
+        cluster_id=cluster_id,
+        positions=positions,
+        population=float(ctx.index.population[positions].sum()),
+        minimum=float(minimum_population or ctx.rules.minimum_for(str(main_region))),
+        neighbours=neighbours[neighbours["cluster_id"] == cluster_id],
+    )
+
+
+# --------------------------------------------------------------------------
+# Strategies: each takes a cluster (its drafts) or leaves it to the next one
+# --------------------------------------------------------------------------
+
+#: A strategy: the drafts it proposes for a cluster, or an empty list to pass.
+Strategy = Callable[[_Context, _Cluster], list[_Draft]]
+
+
+def _enclosed_attachment(ctx: _Context, cluster: _Cluster) -> list[_Draft]:
+    """A small cluster enclosed by perimeters joins the neighbour with the longest border."""
+    fits, share = _enclosed_fits(ctx, cluster)
+    if fits.empty:
+        return []
+    row = _candidate_row(ctx, cluster.positions, cluster)
+    row.update(_attachment(ctx, cluster, fits, enclosed=share))
+    return [_Draft(row, cluster.positions)]
+
+
+def _new_perimeters(ctx: _Context, cluster: _Cluster) -> list[_Draft]:
+    """A cluster reaching the minimum becomes candidate perimeters (split when too big)."""
+    if cluster.population < cluster.minimum:
+        return []
+    groups, oversize = _cluster_groups(ctx, cluster)
+    split_block = cluster.population if oversize else None
+    return [_Draft(_candidate_row(ctx, group, cluster), group, split_block) for group in groups]
+
+
+def _small_attachment(ctx: _Context, cluster: _Cluster) -> list[_Draft]:
+    """A cluster below the minimum joins its neighbour, or is left for examination."""
+    row = _candidate_row(ctx, cluster.positions, cluster)
+    row.update(_attachment(ctx, cluster, cluster.neighbours))
+    return [_Draft(row, cluster.positions)]
+
+
+#: The strategies, tried in this order; the last one takes every cluster.
+STRATEGIES: tuple[Strategy, ...] = (_enclosed_attachment, _new_perimeters, _small_attachment)
+
+
+def _drafts_for(ctx: _Context, cluster: _Cluster) -> list[_Draft]:
+    """The drafts of the first strategy that takes the cluster."""
+    for strategy in STRATEGIES:
+        drafts = strategy(ctx, cluster)
+        if drafts:
+            return drafts
+    raise AssertionError("the last strategy takes every cluster")  # pragma: no cover
+
+
+def _proposals(ctx: _Context, drafts: list[_Draft]) -> Proposals:
+    """Number the drafts, dissolve their geometries and write the evidence of new perimeters."""
+    rows = [draft.row for draft in drafts]
     for i, row in enumerate(rows, start=1):
         row["proposal_id"] = f"PROP-{i:03d}"
-    geometries = list(dissolve_groups(ref, groups_for_geometry))
-    for i, (row, geom) in enumerate(zip(rows, geometries, strict=True)):
-        row["compactness"] = polsby_popper(geom, epsg=epsg)
+    geometries = list(dissolve_groups(ctx.ref, [draft.group for draft in drafts]))
+    unit_rows: list[tuple[str, str]] = []
+    for draft, geom in zip(drafts, geometries, strict=True):
+        row = draft.row
+        row["compactness"] = polsby_popper(geom, epsg=ctx.epsg)
         if row["kind"] == "nouveau_perimetre":
-            row["evidence"] = (
-                f"{_count(row['n_units'], 'commune', 'communes')}, "
-                f"{_count(row['population'], 'habitant', 'habitants')} (taille "
-                f"{row['size_class']}) ; "
-                f"{_count(row['n_epci_whole'], 'EPCI entier', 'EPCI entiers')} sur "
-                f"{row['n_epci']} ; compacité {fr_number(row['compactness'], 2)}."
-            )
-            if i in split_of:
-                group_pop = float(pop[groups_for_geometry[i]].sum())
-                row["evidence"] = _split_evidence(split_of[i], group_pop, settings) + str(
-                    row["evidence"]
-                )
+            row["evidence"] = _new_perimeter_evidence(ctx, draft)
         for code in row["codes"]:  # type: ignore[attr-defined]
             unit_rows.append((str(row["proposal_id"]), str(code)))
-    frame = pd.DataFrame(rows, columns=PROPOSAL_COLUMNS)
     return Proposals(
-        proposals=frame,
+        proposals=pd.DataFrame(rows, columns=PROPOSAL_COLUMNS),
         units=pd.DataFrame(unit_rows, columns=["proposal_id", "code"]),
         geometries=geometries,
     )
 
 
-def _inner_borders(
-    border_coo: sp.coo_matrix, positions: np.ndarray, n_units: int
-) -> dict[tuple[int, int], float]:
-    """Shared border length (m) of each pair of adjacent units inside a cluster."""
-    in_cluster = np.zeros(n_units, dtype=bool)
-    in_cluster[positions] = True
-    keep = (
-        in_cluster[border_coo.row] & in_cluster[border_coo.col] & (border_coo.row < border_coo.col)
+def _new_perimeter_evidence(ctx: _Context, draft: _Draft) -> str:
+    """Why a candidate perimeter is proposed, in French (and the block it was cut from)."""
+    row = draft.row
+    text = (
+        f"{_count(row['n_units'], 'commune', 'communes')}, "
+        f"{_count(row['population'], 'habitant', 'habitants')} (taille "
+        f"{row['size_class']}) ; "
+        f"{_count(row['n_epci_whole'], 'EPCI entier', 'EPCI entiers')} sur "
+        f"{row['n_epci']} ; compacité {fr_number(row['compactness'], 2)}."
     )
-    return dict(
-        zip(
-            zip(border_coo.row[keep].tolist(), border_coo.col[keep].tolist(), strict=True),
-            border_coo.data[keep].tolist(),
-            strict=True,
-        )
-    )
+    if draft.split_block_population is None:
+        return text
+    group_pop = float(ctx.index.population[draft.group].sum())
+    return _split_evidence(draft.split_block_population, group_pop, ctx.settings) + text
 
 
-def _attachment(  # noqa: PLR0917 - private step of propose_for_white_zones
-    nb: pd.DataFrame,
-    cluster_pop: float,
-    minimum: float,
-    per_pop: np.ndarray,
-    per_index: dict[str, int],
-    rules: SizeRules,
-    *,
-    enclosed: float | None = None,
+def _attachment(
+    ctx: _Context, cluster: _Cluster, nb: pd.DataFrame, *, enclosed: float | None = None
 ) -> dict[str, object]:
     """Attach a cluster to the neighbour with the longest border.
 
@@ -354,6 +329,7 @@ def _attachment(  # noqa: PLR0917 - private step of propose_for_white_zones
     lists the neighbouring perimeters, longest border first; without any, the
     cluster is left for examination.
     """
+    cluster_pop, minimum = cluster.population, cluster.minimum
     if nb.empty:
         return {
             "kind": "a_examiner",
@@ -364,10 +340,10 @@ def _attachment(  # noqa: PLR0917 - private step of propose_for_white_zones
             ),
         }
     best = nb.iloc[0]
-    target = per_index[best["perimeter_id"]]
-    before = float(per_pop[target])
+    target = ctx.per_index[best["perimeter_id"]]
+    before = float(ctx.per_pop[target])
     after = before + cluster_pop
-    size_after = int(size_class_table([after], rules=rules).iloc[0]["size_class"])
+    size_after = int(size_class_table([after], rules=ctx.rules).iloc[0]["size_class"])
     return {
         "kind": "rattachement",
         "target_perimeter_id": best["perimeter_id"],
@@ -394,62 +370,43 @@ def _attachment(  # noqa: PLR0917 - private step of propose_for_white_zones
     }
 
 
-def _enclosed_fits(  # noqa: PLR0917 - private step of propose_for_white_zones
-    ref: Referential,
-    nb: pd.DataFrame,
-    positions: np.ndarray,
-    cluster_pop: float,
-    covered: np.ndarray,
-    per_pop: np.ndarray,
-    per_index: dict[str, int],
-    *,
-    border_coo: sp.coo_matrix,
-    minimum: float,
-    settings: ProposalRules,
-    epsg: int,
-) -> tuple[pd.DataFrame, float]:
+def _enclosed_fits(ctx: _Context, cluster: _Cluster) -> tuple[pd.DataFrame, float]:
     """Neighbours a small enclosed cluster may join, and the enclosed share of its outline.
 
     Empty unless the cluster reaches the minimum, stays below
     ``attach_enclosed_below`` and is enclosed; only neighbours that stay within
     ``max_population`` after the attachment are kept (longest border first).
     """
+    nb, settings, cluster_pop = cluster.neighbours, ctx.settings, cluster.population
     none = nb.iloc[0:0]
-    if not minimum <= cluster_pop < settings.attach_enclosed_below or nb.empty:
+    if not cluster.minimum <= cluster_pop < settings.attach_enclosed_below or nb.empty:
         return none, 0.0
-    share = _enclosed_share(ref, border_coo, positions, covered, epsg=epsg)
+    share = _enclosed_share(ctx.ref, ctx.border_coo, cluster.positions, ctx.covered, epsg=ctx.epsg)
     if share < settings.enclosed_border_share:
         return none, share
-    before = per_pop[nb["perimeter_id"].map(per_index).to_numpy(dtype=np.int64)]
+    before = ctx.per_pop[nb["perimeter_id"].map(ctx.per_index).to_numpy(dtype=np.int64)]
     return nb[before + cluster_pop <= settings.max_population], share
 
 
-def _cluster_groups(
-    positions: np.ndarray,
-    index: UnitIndex,
-    border_coo: sp.coo_matrix,
-    epci: np.ndarray,
-    *,
-    minimum: float,
-    settings: ProposalRules,
-) -> tuple[list[np.ndarray], bool]:
+def _cluster_groups(ctx: _Context, cluster: _Cluster) -> tuple[list[np.ndarray], bool]:
     """Candidate groups of a cluster that reaches the minimum, and whether it was split.
 
     EPCI pieces are the blocks; a cluster above ``max_population`` is split
     with a cap and a target, its EPCI pieces above the cap cut into units.
     """
+    index, settings, positions = ctx.index, ctx.settings, cluster.positions
     pop = index.population
-    border = _inner_borders(border_coo, positions, len(index.codes))
-    blocks = _epci_pieces(index.adjacency, positions, epci)
+    border = inner_borders(ctx.border_coo, positions, len(index.codes))
+    blocks = epci_pieces(index.adjacency, positions, ctx.epci)
     oversize = float(pop[positions].sum()) > settings.max_population
     if oversize:
-        blocks = _split_large_pieces(blocks, positions, pop, settings.max_population)
+        blocks = split_large_pieces(blocks, positions, pop, settings.max_population)
     groups = partition_cluster(
         positions,
         population=pop,
         border=border,
         blocks=blocks,
-        minimum=minimum,
+        minimum=cluster.minimum,
         maximum=settings.max_population if oversize else None,
         target=settings.split_target_population if oversize else None,
     )
@@ -492,55 +449,17 @@ def _enclosed_share(
     return min(shared / outline, 1.0) if outline > 0 else 0.0
 
 
-def _split_large_pieces(
-    blocks: np.ndarray, positions: np.ndarray, population: np.ndarray, maximum: float
-) -> np.ndarray:
-    """Blocks where each piece above ``maximum`` is cut into its single units.
-
-    Pieces within the maximum (whole EPCIs, usually) stay whole.
-    """
-    pops = pd.Series(population[positions]).groupby(blocks).transform("sum").to_numpy()
-    out = blocks.astype(np.int64).copy()
-    too_big = np.flatnonzero(pops > maximum)
-    out[too_big] = int(blocks.max(initial=0)) + 1 + np.arange(len(too_big))
-    return out
-
-
-def _epci_pieces(adjacency: sp.csr_matrix, positions: np.ndarray, epci: np.ndarray) -> np.ndarray:
-    """Connected pieces of each EPCI within the cluster (units without EPCI on their own)."""
-    sub = adjacency[positions][:, positions]
-    codes = epci[positions]
-    rows, cols = sub.nonzero()
-    same = np.array(
-        [a == b and a is not None for a, b in zip(codes[rows], codes[cols], strict=True)],
-        dtype=bool,
-    )
-    graph = sp.csr_matrix(
-        (np.ones(int(same.sum()), dtype=np.int8), (rows[same], cols[same])), shape=sub.shape
-    )
-    _, labels = connected_components(graph, directed=False)
-    return labels
-
-
-def _candidate_row(  # noqa: PLR0917 - private helper
-    codes: np.ndarray,
-    group: np.ndarray,
-    cluster_id: int,
-    minimum: float,
-    pop: np.ndarray,
-    epci: np.ndarray,
-    epci_units: pd.Series,
-    epci_names: pd.Series,
-    rules: SizeRules,
-) -> dict[str, object]:
-    population = float(pop[group].sum())
-    size = size_class_table([population], rules=rules).iloc[0]
-    epci_counts = pd.Series([e for e in epci[group] if e is not None]).value_counts()
+def _candidate_row(ctx: _Context, group: np.ndarray, cluster: _Cluster) -> dict[str, object]:
+    """The row of a new candidate perimeter made of ``group`` (unit positions)."""
+    minimum, epci_units = cluster.minimum, ctx.epci_units
+    population = float(ctx.index.population[group].sum())
+    size = size_class_table([population], rules=ctx.rules).iloc[0]
+    epci_counts = pd.Series([e for e in ctx.epci[group] if e is not None]).value_counts()
     whole = [e for e, n in epci_counts.items() if int(epci_units.get(e, -1)) == int(n)]
     return {
         "proposal_id": None,
         "kind": "nouveau_perimetre",
-        "cluster_id": int(cluster_id),
+        "cluster_id": cluster.cluster_id,
         "n_units": len(group),
         "population": int(population),
         "minimum_population": int(minimum),
@@ -549,7 +468,8 @@ def _candidate_row(  # noqa: PLR0917 - private helper
         "n_epci": len(epci_counts),
         "n_epci_whole": len(whole),
         "epcis": " | ".join(
-            f"{epci_names.get(e, e)}{'' if e in whole else ' (partiel)'}" for e in epci_counts.index
+            f"{ctx.epci_names.get(e, e)}{'' if e in whole else ' (partiel)'}"
+            for e in epci_counts.index
         ),
         "compactness": np.nan,
         "target_perimeter_id": None,
@@ -558,6 +478,6 @@ def _candidate_row(  # noqa: PLR0917 - private helper
         "population_after": None,
         "size_class_after": None,
         "border_m": None,
-        "codes": tuple(sorted(str(c) for c in codes[group])),
+        "codes": tuple(sorted(str(c) for c in ctx.index.codes[group])),
         "evidence": "",
     }

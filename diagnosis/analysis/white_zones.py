@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from diagnosis.analysis.geometry import dissolve_groups
-from diagnosis.analysis.membership import Membership
+from diagnosis.analysis.membership import Membership, UnitIndex
 from diagnosis.core.referential import Referential
 
 __all__ = ["WhiteZones", "cluster_geometries", "white_zones"]
@@ -45,12 +45,12 @@ class WhiteZones:
     status_min: str
 
 
-def white_zones(m: Membership, ref: Referential) -> WhiteZones:
+def white_zones(membership: Membership, ref: Referential) -> WhiteZones:
     """White units (in no perimeter of the membership) and their clusters.
 
     Parameters
     ----------
-    m
+    membership
         Membership at the chosen status threshold.
     ref
         Referential of the scope (units outside it are not considered).
@@ -62,40 +62,53 @@ def white_zones(m: Membership, ref: Referential) -> WhiteZones:
         (largest population first, numbered from 1), ``neighbours`` (one row
         per cluster and adjacent perimeter, with the shared border length).
     """
-    index = m.index
-    covered = m.covered()
-    white = np.flatnonzero(~covered)
-    units = ref.units
+    index = membership.index
+    white = np.flatnonzero(~membership.covered())
     if len(white) == 0:
         return WhiteZones(
             units=pd.DataFrame(columns=UNIT_COLUMNS),
             clusters=pd.DataFrame(columns=CLUSTER_COLUMNS),
             neighbours=pd.DataFrame(columns=NEIGHBOUR_COLUMNS),
-            status_min=m.status_min,
+            status_min=membership.status_min,
         )
+    unit_cluster = _cluster_ids(index, white)
+    unit_table = pd.DataFrame(
+        {
+            "code": index.codes[white],
+            "name": ref.units["name"].to_numpy()[white],
+            "population": index.population[white],
+            "area_km2": index.area_km2[white],
+            "department": ref.units["department"].astype(str).to_numpy()[white],
+            "epci_code": ref.units["epci_code"].to_numpy()[white],
+            "cluster_id": unit_cluster,
+        }
+    ).sort_values(["cluster_id", "code"], kind="stable")
+    neighbours = _neighbours(membership, white, unit_cluster)
+    clusters = _with_neighbour_summary(_clusters(index, ref, white, unit_cluster), neighbours)
+    return WhiteZones(
+        units=unit_table[UNIT_COLUMNS].reset_index(drop=True),
+        clusters=clusters[CLUSTER_COLUMNS].sort_values("cluster_id").reset_index(drop=True),
+        neighbours=neighbours,
+        status_min=membership.status_min,
+    )
+
+
+def _cluster_ids(index: UnitIndex, white: np.ndarray) -> np.ndarray:
+    """Cluster of each white unit, numbered from 1 by decreasing population (then first code)."""
     sub = index.adjacency[white][:, white]
     n_comp, labels = connected_components(sub, directed=False)
     pop = np.bincount(labels, weights=index.population[white], minlength=n_comp)
-    # Clusters numbered by decreasing population (then by first code).
     first_code = pd.Series(index.codes[white]).groupby(labels).min().to_numpy()
     order = np.lexsort((first_code, -pop))
     cluster_id = np.empty(n_comp, dtype=np.int64)
     cluster_id[order] = np.arange(1, n_comp + 1)
-    unit_cluster = cluster_id[labels]
+    return cluster_id[labels]
 
-    unit_table = pd.DataFrame(
-        {
-            "code": index.codes[white],
-            "name": units["name"].to_numpy()[white],
-            "population": index.population[white],
-            "area_km2": index.area_km2[white],
-            "department": units["department"].astype(str).to_numpy()[white],
-            "epci_code": units["epci_code"].to_numpy()[white],
-            "cluster_id": unit_cluster,
-        }
-    ).sort_values(["cluster_id", "code"], kind="stable")
 
-    neighbours = _neighbours(m, white, unit_cluster)
+def _clusters(
+    index: UnitIndex, ref: Referential, white: np.ndarray, unit_cluster: np.ndarray
+) -> pd.DataFrame:
+    """One row per cluster: units, population, area, departments, island or not, codes."""
     isolated = np.diff(index.adjacency.indptr)[white] == 0
     frame = pd.DataFrame(
         {
@@ -103,11 +116,11 @@ def white_zones(m: Membership, ref: Referential) -> WhiteZones:
             "code": index.codes[white],
             "population": index.population[white],
             "area": np.nan_to_num(index.area_km2[white]),
-            "department": units["department"].astype(str).to_numpy()[white],
+            "department": ref.units["department"].astype(str).to_numpy()[white],
             "isolated": isolated,
         }
     )
-    clusters = (
+    return (
         frame.groupby("cluster")
         .agg(
             n_units=("code", "size"),
@@ -119,13 +132,6 @@ def white_zones(m: Membership, ref: Referential) -> WhiteZones:
         )
         .reset_index()
         .rename(columns={"cluster": "cluster_id"})
-    )
-    clusters = _with_neighbour_summary(clusters, neighbours)
-    return WhiteZones(
-        units=unit_table[UNIT_COLUMNS].reset_index(drop=True),
-        clusters=clusters[CLUSTER_COLUMNS].sort_values("cluster_id").reset_index(drop=True),
-        neighbours=neighbours,
-        status_min=m.status_min,
     )
 
 
@@ -155,9 +161,11 @@ def _with_neighbour_summary(clusters: pd.DataFrame, neighbours: pd.DataFrame) ->
     return clusters
 
 
-def _neighbours(m: Membership, white: np.ndarray, unit_cluster: np.ndarray) -> pd.DataFrame:
+def _neighbours(
+    membership: Membership, white: np.ndarray, unit_cluster: np.ndarray
+) -> pd.DataFrame:
     """Perimeters adjacent to each cluster, with the shared border length."""
-    index = m.index
+    index = membership.index
     n_units = len(index.codes)
     cluster_of_unit = np.zeros(n_units, dtype=np.int64)
     cluster_of_unit[white] = unit_cluster
@@ -168,8 +176,11 @@ def _neighbours(m: Membership, white: np.ndarray, unit_cluster: np.ndarray) -> p
     covered_nb = cluster_of_unit[nb_unit] == 0
     # Memberships of the covered neighbours.
     incidence = sp.csr_matrix(
-        (np.ones(len(m.member_unit), dtype=np.int8), (m.member_unit, m.member_perimeter)),
-        shape=(n_units, max(m.n_perimeters, 1)),
+        (
+            np.ones(len(membership.member_unit), dtype=np.int8),
+            (membership.member_unit, membership.member_perimeter),
+        ),
+        shape=(n_units, max(membership.n_perimeters, 1)),
     )
     nb = nb_unit[covered_nb]
     cl = cluster_of_unit[w_unit[covered_nb]]
@@ -191,13 +202,17 @@ def _neighbours(m: Membership, white: np.ndarray, unit_cluster: np.ndarray) -> p
         .reset_index()
         .sort_values(["cluster_id", "border_m"], ascending=[True, False])
     )
-    per = m.perimeters
+    per = membership.perimeters
     agg["perimeter_id"] = per["perimeter_id"].to_numpy()[agg["perimeter"].to_numpy()]
     agg["name"] = per["name"].to_numpy()[agg["perimeter"].to_numpy()]
     agg["status"] = per["status"].to_numpy()[agg["perimeter"].to_numpy()]
     return agg[NEIGHBOUR_COLUMNS].reset_index(drop=True)
 
 
-def cluster_geometries(m: Membership, ref: Referential, clusters: pd.DataFrame) -> np.ndarray:
+def cluster_geometries(
+    membership: Membership, ref: Referential, clusters: pd.DataFrame
+) -> np.ndarray:
     """One dissolved (multi)polygon per white-zone cluster (WGS84), in the clusters' order."""
-    return dissolve_groups(ref, [m.index.positions(list(codes)) for codes in clusters["codes"]])
+    return dissolve_groups(
+        ref, [membership.index.positions(list(codes)) for codes in clusters["codes"]]
+    )

@@ -1,10 +1,13 @@
 """Commune codes and names as written in files, resolved onto the referential.
 
-One resolver for every loader: leading zeros lost by spreadsheets, the former
+One resolver for every loader (:func:`resolve_token`, on the lookup tables of
+:func:`commune_lookups`): leading zeros lost by spreadsheets, the former
 Corsica numbering, typographic noise, former codes of merged communes, the
 Paris, Lyon and Marseille parent codes, and names. Each resolution carries
 structured event kinds (ids of :data:`diagnosis.core.model.EVENT_KINDS`) with their
-French messages.
+French messages. The perimeter importer resolves token by token
+(:class:`Resolver`, memoised); :func:`resolve_commune_codes` and the care
+loaders' :func:`resolve_codes` tabulate the distinct values of a file.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
 import pandas as pd
 
 from diagnosis.core.referential import Referential, load_referential
@@ -28,14 +30,17 @@ from diagnosis.core.zones import PLM_PARENTS
 __all__ = [
     "CODE_EVENT_KINDS",
     "RESOLUTION_COLUMNS",
+    "VIA_ORDER",
     "Lookups",
     "Resolution",
+    "ResolutionStatus",
     "Resolver",
+    "Via",
     "commune_lookups",
-    "display_token",
     "names_match",
     "resolve_codes",
     "resolve_commune_codes",
+    "resolve_token",
     "written_text",
 ]
 
@@ -63,7 +68,7 @@ class Lookups:
 
 
 def commune_lookups(ref: Referential) -> Lookups:
-    """The lookup tables of a referential, built once and cached on it."""
+    """The lookup tables of a referential, built once and cached on it (every resolver's)."""
 
     def make() -> Lookups:
         units = ref.units
@@ -112,27 +117,88 @@ def commune_lookups(ref: Referential) -> Lookups:
             former_names={k: tuple(sorted(v)) for k, v in former_names.items()},
         )
 
-    lookups: Lookups = ref.cached("perimeter_lookups", make)
+    lookups: Lookups = ref.cached("commune_lookups", make)
     return lookups
 
 
 # --------------------------------------------------------------------------
-# Token resolution
+# Token resolution: the one resolution function
 # --------------------------------------------------------------------------
+
+#: How a token was recognised, most direct first: the unit's own code, a former
+#: code of a merged commune, a Paris/Lyon/Marseille parent code, a commune
+#: name, a polygon (the importer's polygon reader). A member listed several
+#: ways keeps the first of this order. French names: ``VIA_LABELS`` of
+#: :mod:`diagnosis.outputs.labels`.
+Via = Literal["code", "former_code", "plm_parent", "name", "polygon"]
+VIA_ORDER: tuple[Via, ...] = ("code", "former_code", "plm_parent", "name", "polygon")
+
+ResolutionStatus = Literal["unit", "plm_parent", "unknown", "ambiguous"]
 
 
 @dataclass(frozen=True)
 class Resolution:
     """What a code or name token of the file means."""
 
-    status: Literal["unit", "plm_parent", "unknown", "ambiguous"]
-    code: str | None  # unit code, or PLM parent code
-    via: str  # code, ancien_code, commune_parente, nom
+    status: ResolutionStatus
+    code: str | None  # unit code, or PLM parent code; the cleaned code of an unknown code
+    via: Via
     events: tuple[tuple[str, str], ...] = ()  # (kind, message)
     written: str = ""
+    cleaned: str = ""  # the token without typographic noise (clean_code_token)
 
 
 _NAME_WITH_DEP = re.compile(r"^(?P<name>.*?)\s*\((?P<dep>\d[0-9AB]|\d{2,3})\)\s*$", re.IGNORECASE)
+
+
+def resolve_token(
+    token: object,
+    lookups: Lookups,
+    *,
+    names: bool = True,
+    department_hint: str | None = None,
+    scope_units: frozenset[str] | None = None,
+) -> Resolution:
+    """What one code or name written in a file means on the referential.
+
+    The one resolution of the project, used by the perimeter importer
+    (:class:`Resolver`), :func:`resolve_commune_codes` and the care loaders
+    (:func:`resolve_codes`). A code loses its typographic noise, gets back a
+    leading zero lost by a spreadsheet, the former Corsica numbering is read
+    as 2A/2B, a former code of a merged commune becomes the current one, a
+    Paris/Lyon/Marseille parent code is kept as such; a number with decimals
+    is never a code. Other tokens are names (when ``names``).
+
+    Parameters
+    ----------
+    token
+        Value of a cell (text or number).
+    lookups
+        :func:`commune_lookups` of the referential.
+    names
+        Read tokens that do not look like a code as commune names (otherwise
+        every token is a code).
+    department_hint
+        Department narrowing homonymous names.
+    scope_units
+        Units of the study scope, narrowing homonymous names.
+
+    Returns
+    -------
+    Resolution
+        Status, code, how it was recognised and the events, each a kind of
+        :data:`diagnosis.core.model.EVENT_KINDS` with its French message.
+    """
+    written = written_text(token)
+    cleaned = clean_code_token(token)
+    if _is_fractional(token):
+        # A number with decimals (Excel 1002.7) is no code: never read as another commune.
+        code = _resolve_code(lookups, written, cleaned).code
+        event = ("non_integer_code", _non_integer_message(written))
+        return Resolution("unknown", code, "code", (event,), written, cleaned)
+    if not names or looks_like_code(cleaned):
+        return _resolve_code(lookups, written, cleaned)
+    return _resolve_name(lookups, written, cleaned, department_hint, scope_units)
 
 
 class Resolver:
@@ -144,139 +210,139 @@ class Resolver:
         self._memo: dict[tuple[str, str | None], Resolution] = {}
 
     def resolve(self, token: object, *, department_hint: str | None) -> Resolution:
-        """What ``token`` means; ``department_hint`` narrows homonymous names."""
+        """What ``token`` means (:func:`resolve_token`); ``department_hint`` narrows names."""
         key_token = token if isinstance(token, str) else repr(token)
         memo_key = (key_token, department_hint)
         if memo_key not in self._memo:
-            self._memo[memo_key] = self._resolve(token, department_hint)
+            self._memo[memo_key] = resolve_token(
+                token, self.lk, department_hint=department_hint, scope_units=self.scope_units
+            )
         return self._memo[memo_key]
 
-    def _resolve(self, token: object, department_hint: str | None) -> Resolution:
-        written = display_token(token)
-        if _is_fractional(token):
-            message = _non_integer_message(written)
-            return Resolution("unknown", None, "code", (("non_integer_code", message),), written)
-        cleaned = clean_code_token(token)
-        if looks_like_code(cleaned):
-            return self._resolve_code(written, cleaned)
-        return self._resolve_name(written, department_hint)
 
-    def _resolve_code(self, written: str, cleaned: str) -> Resolution:
-        lk = self.lk
-        events: list[tuple[str, str]] = []
-        code = cleaned
-        if written.strip() != cleaned and not _is_plain_number(written, cleaned):
-            events.append(("code_cleaned", f"Code « {written} » lu comme {cleaned}."))
-        if len(code) == 4 and code.isdigit():
-            padded = "0" + code
+def _resolve_code(lk: Lookups, written: str, cleaned: str) -> Resolution:
+    """A token read as a code: noise, lost leading zero, former Corsica numbering."""
+    events: list[tuple[str, str]] = []
+    code = cleaned
+    if written.strip() != cleaned and not _is_plain_number(written, cleaned):
+        events.append(("code_cleaned", f"Code « {written} » lu comme {cleaned}."))
+    if len(code) == 4 and code.isdigit():
+        padded = "0" + code
+        events.append(
+            (
+                "leading_zero_restored",
+                f"Code {code} complété en {padded} (zéro initial perdu, par exemple par Excel).",
+            )
+        )
+        code = padded
+    if code.startswith("20") and code not in lk.units and code not in lk.former:
+        matches = [c for c in ("2A" + code[2:], "2B" + code[2:]) if c in lk.units]
+        if len(matches) == 1:
             events.append(
                 (
-                    "leading_zero_restored",
-                    f"Code {code} complété en {padded} "
-                    "(zéro initial perdu, par exemple par Excel).",
+                    "corsica_code",
+                    f"Code {code} (ancienne numérotation de la Corse) lu comme {matches[0]}.",
                 )
             )
-            code = padded
-        if code.startswith("20") and code not in lk.units and code not in lk.former:
-            matches = [c for c in ("2A" + code[2:], "2B" + code[2:]) if c in lk.units]
-            if len(matches) == 1:
-                events.append(
-                    (
-                        "corsica_code",
-                        f"Code {code} (ancienne numérotation de la Corse) lu comme {matches[0]}.",
-                    )
-                )
-                code = matches[0]
-        return self._classify_code(written, code, events)
-
-    def _classify_code(
-        self, written: str, code: str, events: list[tuple[str, str]], via: str = "code"
-    ) -> Resolution:
-        lk = self.lk
-        if code in lk.units:
-            return Resolution("unit", code, via, tuple(events), written)
-        if code in lk.plm:
-            return Resolution("plm_parent", code, "commune_parente", tuple(events), written)
-        if code in lk.former:
-            current = lk.former[code]
-            old_name = lk.former_name.get(code)
-            label = f"{code} ({old_name})" if old_name else code
-            events.append(
-                (
-                    "former_code",
-                    f"Ancien code {label} : commune fusionnée, remplacé par {current} "
-                    f"({lk.unit_name.get(current, current)}).",
-                )
-            )
-            status: Literal["unit", "plm_parent"] = "plm_parent" if current in lk.plm else "unit"
-            return Resolution(status, current, "ancien_code", tuple(events), written)
-        return Resolution("unknown", code, via, tuple(events), written)
-
-    def _resolve_name(self, written: str, department_hint: str | None) -> Resolution:
-        lk = self.lk
-        name = written.strip()
-        dep = department_hint
-        match = _NAME_WITH_DEP.match(name)
-        if match:
-            name = match.group("name")
-            dep = match.group("dep").upper().zfill(2)
-        key = name_key(name)
-        if not key:
-            return Resolution("unknown", None, "nom", (), written)
-        candidates = list(lk.names.get(key, ()))
-        via = "nom"
-        events: list[tuple[str, str]] = []
-        if not candidates and key in lk.former_names:
-            olds = lk.former_names[key]
-            currents = sorted({lk.former[o] for o in olds})
-            candidates = currents
-            via = "ancien_code"
-            events.append(
-                (
-                    "former_code",
-                    f"« {name} » est une ancienne commune ({', '.join(olds)}), remplacée par "
-                    + ", ".join(f"{c} ({lk.unit_name.get(c, c)})" for c in currents)
-                    + ".",
-                )
-            )
-        if dep and len(candidates) > 1:
-            narrowed = [c for c in candidates if lk.unit_department.get(c) == dep]
-            candidates = narrowed or candidates
-        if len(candidates) > 1 and self.scope_units is not None:
-            in_scope = [c for c in candidates if c in self.scope_units or c in lk.plm]
-            candidates = in_scope or candidates
-        if not candidates:
-            return Resolution("unknown", None, "nom", tuple(events), written)
-        if len(candidates) > 1:
-            listing = ", ".join(
-                f"{c} ({lk.unit_name.get(c)}, dép. {lk.unit_department.get(c)})"
-                for c in candidates[:8]
-            )
-            return Resolution(
-                "ambiguous",
-                None,
-                "nom",
-                (
-                    (
-                        "name_ambiguous",
-                        f"Nom « {name} » porté par plusieurs communes : {listing}"
-                        + ("…" if len(candidates) > 8 else "")
-                        + ". Indiquez le code INSEE ou le département.",
-                    ),
-                ),
-                written,
-            )
-        code = candidates[0]
-        events.append(("name_resolved", f"Commune « {name} » identifiée par son nom : {code}."))
-        status: Literal["unit", "plm_parent"] = "plm_parent" if code in lk.plm else "unit"
-        return Resolution(status, code, via, tuple(events), written)
+            code = matches[0]
+    return _classify_code(lk, written, cleaned, code, events)
 
 
-def display_token(token: object) -> str:
-    """A token as the user wrote it (Excel floats such as 1001.0 without decimals)."""
-    if isinstance(token, float) and token.is_integer():
-        return str(int(token))
-    return str(token)
+def _classify_code(
+    lk: Lookups, written: str, cleaned: str, code: str, events: list[tuple[str, str]]
+) -> Resolution:
+    """A normalised code: a unit, a PLM parent, a former code, or unknown."""
+    if code in lk.units:
+        return Resolution("unit", code, "code", tuple(events), written, cleaned)
+    if code in lk.plm:
+        return Resolution("plm_parent", code, "plm_parent", tuple(events), written, cleaned)
+    if code in lk.former:
+        current = lk.former[code]
+        old_name = lk.former_name.get(code)
+        label = f"{code} ({old_name})" if old_name else code
+        events.append(
+            (
+                "former_code",
+                f"Ancien code {label} : commune fusionnée, remplacé par {current} "
+                f"({lk.unit_name.get(current, current)}).",
+            )
+        )
+        status: ResolutionStatus = "plm_parent" if current in lk.plm else "unit"
+        return Resolution(status, current, "former_code", tuple(events), written, cleaned)
+    return Resolution("unknown", code, "code", tuple(events), written, cleaned)
+
+
+def _resolve_name(
+    lk: Lookups,
+    written: str,
+    cleaned: str,
+    department_hint: str | None,
+    scope_units: frozenset[str] | None,
+) -> Resolution:
+    """A token read as a commune name (optionally followed by its department in brackets)."""
+    name = written.strip()
+    dep = department_hint
+    match = _NAME_WITH_DEP.match(name)
+    if match:
+        name = match.group("name")
+        dep = match.group("dep").upper().zfill(2)
+    key = name_key(name)
+    if not key:
+        return Resolution("unknown", None, "name", (), written, cleaned)
+    candidates = list(lk.names.get(key, ()))
+    via: Via = "name"
+    events: list[tuple[str, str]] = []
+    if not candidates and key in lk.former_names:
+        candidates, event = _former_name_candidates(lk, name, key)
+        via = "former_code"
+        events.append(event)
+    if dep and len(candidates) > 1:
+        narrowed = [c for c in candidates if lk.unit_department.get(c) == dep]
+        candidates = narrowed or candidates
+    if len(candidates) > 1 and scope_units is not None:
+        in_scope = [c for c in candidates if c in scope_units or c in lk.plm]
+        candidates = in_scope or candidates
+    if not candidates:
+        return Resolution("unknown", None, "name", tuple(events), written, cleaned)
+    if len(candidates) > 1:
+        event = _ambiguous_name_event(lk, name, candidates)
+        return Resolution("ambiguous", None, "name", (event,), written, cleaned)
+    code = candidates[0]
+    events.append(("name_resolved", f"Commune « {name} » identifiée par son nom : {code}."))
+    status: ResolutionStatus = "plm_parent" if code in lk.plm else "unit"
+    return Resolution(status, code, via, tuple(events), written, cleaned)
+
+
+def _former_name_candidates(lk: Lookups, name: str, key: str) -> tuple[list[str], tuple[str, str]]:
+    """The current communes of a former commune's name, and the event saying so."""
+    olds = lk.former_names[key]
+    currents = sorted({lk.former[o] for o in olds})
+    message = (
+        f"« {name} » est une ancienne commune ({', '.join(olds)}), remplacée par "
+        + ", ".join(f"{c} ({lk.unit_name.get(c, c)})" for c in currents)
+        + "."
+    )
+    return currents, ("former_code", message)
+
+
+def _ambiguous_name_event(lk: Lookups, name: str, candidates: list[str]) -> tuple[str, str]:
+    """The event of a name several communes bear (the first eight listed)."""
+    listing = ", ".join(
+        f"{c} ({lk.unit_name.get(c)}, dép. {lk.unit_department.get(c)})" for c in candidates[:8]
+    )
+    return (
+        "name_ambiguous",
+        f"Nom « {name} » porté par plusieurs communes : {listing}"
+        + ("…" if len(candidates) > 8 else "")
+        + ". Indiquez le code INSEE ou le département.",
+    )
+
+
+def written_text(value: object) -> str:
+    """A token as the user wrote it (a spreadsheet's float ``1001.0`` as ``1001``)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
 
 
 _DECIMAL = re.compile(r"^\s*\d{1,5}[.,](?P<fraction>\d+)\s*$")
@@ -345,7 +411,7 @@ def names_match(given: str, expected: str) -> bool:
 
 
 # --------------------------------------------------------------------------
-# Claims: one row per (perimeter, value) read from the file
+# Tables of resolutions: one row per distinct value of a file
 # --------------------------------------------------------------------------
 
 
@@ -354,20 +420,21 @@ def resolve_commune_codes(
 ) -> pd.DataFrame:
     """How each distinct commune code (or name) of a file maps onto the referential.
 
-    The same normalisation as the perimeter importer: leading zeros, Corsica,
-    typographic noise, former codes of merged communes, Paris/Lyon/Marseille
-    parent codes, names.
+    The resolution of the perimeter importer (:func:`resolve_token`): leading
+    zeros, Corsica, typographic noise, former codes of merged communes,
+    Paris/Lyon/Marseille parent codes, names.
 
     Returns
     -------
     pandas.DataFrame
         One row per distinct value: written, status (``unit``,
         ``plm_parent``, ``unknown``, ``ambiguous``), code (unit code, or the
-        PLM parent code), via, units (tuple of unit codes: the unit, or the
-        parent's arrondissements), kinds (tuple of event kind ids of
-        :data:`diagnosis.core.model.EVENT_KINDS`, e.g. ``leading_zero_restored``,
-        ``corsica_code``, ``former_code``, ``name_resolved``), events (the
-        French message of each kind, in the same order).
+        PLM parent code), via (one of :data:`VIA_ORDER`), units (tuple of unit
+        codes: the unit, or the parent's arrondissements), kinds (tuple of
+        event kind ids of :data:`diagnosis.core.model.EVENT_KINDS`, e.g.
+        ``leading_zero_restored``, ``corsica_code``, ``former_code``,
+        ``name_resolved``), events (the French message of each kind, in the
+        same order).
 
     Examples
     --------
@@ -376,10 +443,9 @@ def resolve_commune_codes(
     """
     ref = referential if referential is not None else load_referential()
     lk = commune_lookups(ref)
-    resolver = Resolver(lk, None)
     rows = []
     for value in pd.unique(pd.Series(list(values), dtype=object)):
-        res = resolver.resolve(value, department_hint=None)
+        res = resolve_token(value, lk)
         if res.status == "unit":
             units: tuple[str, ...] = (str(res.code),)
         elif res.status == "plm_parent":
@@ -400,10 +466,6 @@ def resolve_commune_codes(
     return pd.DataFrame(rows, columns=RESOLUTION_COLUMNS)
 
 
-# --------------------------------------------------------------------------
-# Vectorised resolution of code columns (care loaders: tens of thousands of rows)
-# --------------------------------------------------------------------------
-
 #: Structured kinds of what resolving a written code did.
 CODE_EVENT_KINDS = (
     "non_integer_code",
@@ -414,48 +476,18 @@ CODE_EVENT_KINDS = (
     "unknown_code",
 )
 
-_RESOLUTION_COLUMNS = ["written", "cleaned", "status", "code", "events"]
-
-
-@dataclass(frozen=True)
-class _CodeTables:
-    units: pd.Index
-    unit_name: pd.Series  # by unit code
-    plm_parents: pd.Index
-    former_current: pd.Series  # current code by former code
-    former_name: pd.Series  # name by former code
-
-
-def _code_tables(referential: Referential) -> _CodeTables:
-    def make() -> _CodeTables:
-        former = referential.former_codes.drop_duplicates("former_code").set_index("former_code")
-        return _CodeTables(
-            units=pd.Index(referential.units.index.astype(str)),
-            unit_name=referential.units["name"].astype(str),
-            plm_parents=pd.Index(referential.aliases["parent_code"].astype(str).unique()),
-            former_current=former["current_code"].astype(str),
-            former_name=former["former_name"].fillna("").astype(str),
-        )
-
-    tables: _CodeTables = referential.cached("coverage_code_tables", make)
-    return tables
-
-
-def written_text(value: object) -> str:
-    """A written code as text (a spreadsheet's float ``1001.0`` as ``1001``)."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return "" if value is None else str(value)
+_CODE_RESOLUTION_COLUMNS = ["written", "cleaned", "status", "code", "events"]
 
 
 def resolve_codes(values: pd.Series, *, referential: Referential) -> pd.DataFrame:
-    """How each distinct commune code of a file maps onto the referential (vectorised).
+    """How each distinct commune code of a file maps onto the referential.
 
-    The normalisation of the perimeter importer for codes: typographic noise,
-    a leading zero lost (``1001``), Corsica written ``20xxx``, former codes of
+    The resolution of the perimeter importer (:func:`resolve_token`), every
+    value read as a code (care loaders: no names): typographic noise, a
+    leading zero lost (``1001``), Corsica written ``20xxx``, former codes of
     merged communes (through the referential's ``former_codes``), and the
     Paris/Lyon/Marseille parent codes (through its ``aliases``). Work is done
-    once per distinct value, with table look-ups, never row by row.
+    once per distinct value.
 
     Parameters
     ----------
@@ -473,80 +505,16 @@ def resolve_codes(values: pd.Series, *, referential: Referential) -> pd.DataFram
         tuple of ``(kind, French message)`` with kinds from
         :data:`CODE_EVENT_KINDS`.
     """
-    tables = _code_tables(referential)
+    lk = commune_lookups(referential)
     written = pd.Series(pd.unique(values.to_numpy(dtype=object)), dtype=object)
-    shown = written.map(written_text).astype(str)
-    cleaned = written.map(clean_code_token).astype(str)
-    code = cleaned.copy()
-    events: list[list[tuple[str, str]]] = [[] for _ in range(len(written))]
-
-    stripped = shown.str.strip()
-    plain_number = stripped.str.rstrip("0").str.rstrip(".,") == cleaned.str.rstrip("0")
-    noisy = (stripped != cleaned) & ~plain_number & ~(shown == cleaned)
-    shown_list: list[str] = shown.tolist()
-    cleaned_list: list[str] = cleaned.tolist()
-    for i in np.flatnonzero(noisy.to_numpy()).tolist():
-        events[i].append(("code_cleaned", f"Code « {shown_list[i]} » lu comme {cleaned_list[i]}."))
-
-    lost_zero = (code.str.len() == 4) & code.str.isdigit()
-    for i in np.flatnonzero(lost_zero.to_numpy()).tolist():
-        events[i].append(
-            (
-                "leading_zero_restored",
-                f"Code {cleaned_list[i]} complété en 0{cleaned_list[i]} "
-                "(zéro initial perdu, par exemple par Excel).",
-            )
-        )
-    code = code.where(~lost_zero, "0" + code)
-
-    known = code.isin(tables.units) | code.isin(tables.former_current.index)
-    corsica = code.str.startswith("20") & ~known
-    code_list: list[str] = code.tolist()
-    for i in np.flatnonzero(corsica.to_numpy()).tolist():
-        tail = code_list[i][2:]
-        matches = [c for c in ("2A" + tail, "2B" + tail) if c in tables.units]
-        if len(matches) == 1:
-            events[i].append(
-                (
-                    "corsica_code",
-                    f"Code {code_list[i]} (ancienne numérotation de la Corse) lu comme "
-                    f"{matches[0]}.",
-                )
-            )
-            code_list[i] = matches[0]
-    code = pd.Series(code_list, index=code.index, dtype=object)
-
-    status = pd.Series("unknown", index=code.index, dtype=object)
-    status[code.isin(tables.plm_parents)] = "plm_parent"
-    status[code.isin(tables.units)] = "unit"
-    former = (status == "unknown") & code.isin(tables.former_current.index)
-    current = code[former].map(tables.former_current)
-    for i, old, new in zip(
-        np.flatnonzero(former.to_numpy()).tolist(), code[former], current, strict=True
-    ):
-        old_name = tables.former_name.get(old, "")
-        label = f"{old} ({old_name})" if old_name else old
-        events[i].append(
-            (
-                "former_code",
-                f"Ancien code {label} : commune fusionnée, remplacé par {new} "
-                f"({tables.unit_name.get(new, new)}).",
-            )
-        )
-    code[former] = current
-    status[former] = np.where(current.isin(tables.plm_parents), "plm_parent", "unit")
-    # A number with decimals (Excel 1002.7) is no code: never read as another commune.
-    fractional = written.map(_is_fractional).to_numpy(dtype=bool)
-    for i in np.flatnonzero(fractional).tolist():
-        events[i] = [("non_integer_code", _non_integer_message(shown_list[i]))]
-    status[fractional] = "unknown"
+    resolved = [resolve_token(value, lk, names=False) for value in written.tolist()]
     return pd.DataFrame(
         {
             "written": written,
-            "cleaned": cleaned,
-            "status": status,
-            "code": code,
-            "events": [tuple(e) for e in events],
+            "cleaned": pd.Series([res.cleaned for res in resolved], dtype=str),
+            "status": pd.Series([res.status for res in resolved], dtype=object),
+            "code": pd.Series([res.code for res in resolved], dtype=object),
+            "events": [res.events for res in resolved],
         },
-        columns=_RESOLUTION_COLUMNS,
+        columns=_CODE_RESOLUTION_COLUMNS,
     )

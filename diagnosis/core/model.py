@@ -8,16 +8,14 @@ column lists and the report's event kinds. The importer
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pandas as pd
 
-from diagnosis.core.numbers import NNBSP, fr_share
-from diagnosis.core.rules import status_name
-from diagnosis.errors import DataError
+from diagnosis.core.numbers import fr_share
+from diagnosis.core.statuses import status_name
 
 __all__ = [
     "EVENT_KINDS",
@@ -29,10 +27,8 @@ __all__ = [
     "PerimeterImport",
     "Report",
     "Severity",
-    "ShareError",
     "perimeters_from_members",
     "share_frame",
-    "share_parts",
     "share_text",
 ]
 
@@ -70,6 +66,8 @@ EVENT_KINDS: dict[str, tuple[Severity, str]] = {
     "unknown_status": ("warning", "statut laissé vide"),
     "missing_status": ("info", "statut laissé vide"),
     "status_conflict": ("warning", "statut le plus fréquent retenu"),
+    "deemed_validated": ("info", "projet de santé réputé validé"),
+    "validation_pending": ("info", "stade lettre d'intention retenu"),
     "perimeter_name_variants": ("info", "graphies regroupées"),
     "perimeter_name_conflict": ("warning", "premier nom retenu"),
     "crs_guessed": ("warning", "système de coordonnées supposé"),
@@ -95,6 +93,7 @@ PERIMETER_COLUMNS = [
     "n_units",
     "unit_codes",
     "source_rows",
+    "deemed_validated",
 ]
 MEMBER_COLUMNS = ["perimeter_id", "code", "source_rows", "via"]
 SPLIT_COLUMNS = ["perimeter_id", "code", "declared_code"]
@@ -124,10 +123,13 @@ class PerimeterImport:
         One row per perimeter: perimeter_id, name, status (a stage key or
         missing), status_label (as written in the file), date, n_units,
         unit_codes (sorted tuple of unit codes), source_rows (tuple of row
-        numbers in the file).
+        numbers in the file), deemed_validated (a health project filed more
+        than two months before the listing's date, read at the health-project
+        stage: "réputé validé").
     members
         One row per (perimeter, unit): perimeter_id, code, source_rows, via
-        (``code``, ``ancien_code``, ``commune_parente``, ``nom``, ``polygone``).
+        (``code``, ``former_code``, ``plm_parent``, ``name``, ``polygon``: ``VIA_ORDER`` of
+        :mod:`diagnosis.core.communes`).
     splits
         Units under a declared infra-communal split: perimeter_id, code,
         declared_code (the commune as written, e.g. a PLM parent).
@@ -156,31 +158,6 @@ class PerimeterImport:
         counts = self.report.groupby(["severity", "kind"], sort=True).size()
         return counts.rename("n").reset_index()[["kind", "severity", "n"]]
 
-    def with_shares(self, shares: pd.DataFrame) -> PerimeterImport:
-        """A copy whose declared shares of the same (perimeter, commune) are those of ``shares``.
-
-        ``shares`` has :data:`SHARE_COLUMNS` (a share set by a user in the app,
-        say); the other declared shares of the import are kept. Nothing else
-        changes; the import is not modified.
-        """
-        given = share_frame(
-            zip(
-                shares["perimeter_id"].astype(str),
-                shares["code"].astype(str),
-                shares["share"].astype(float),
-                strict=True,
-            )
-        )
-        keys = set(zip(given["perimeter_id"], given["code"], strict=True))
-        kept = self.shares[
-            [
-                (p, c) not in keys
-                for p, c in zip(self.shares["perimeter_id"], self.shares["code"], strict=True)
-            ]
-        ]
-        merged = pd.concat([kept, given], ignore_index=True) if len(kept) else given
-        return replace(self, shares=merged.reset_index(drop=True))
-
     def outside_note(self) -> str | None:
         """The neutral line saying which communes lie outside the view (None when none do)."""
         rows = self.report.loc[self.report["kind"] == "outside_scope", "message"]
@@ -207,10 +184,16 @@ class PerimeterImport:
 
 
 class Report:
-    """Collects report events."""
+    """Collects report events.
 
-    def __init__(self) -> None:
+    ``kinds`` are the kinds of events it accepts, with their severity and
+    default action (default: the perimeter import's :data:`EVENT_KINDS`;
+    another reader, such as the contracts file's, brings its own).
+    """
+
+    def __init__(self, kinds: Mapping[str, tuple[Severity, str]] | None = None) -> None:
         self.rows: list[dict[str, Any]] = []
+        self.kinds = EVENT_KINDS if kinds is None else kinds
 
     def add(
         self,
@@ -223,7 +206,7 @@ class Report:
         action: str | None = None,
     ) -> None:
         """Record one event of ``kind`` (severity and default action from EVENT_KINDS)."""
-        severity, default_action = EVENT_KINDS[kind]
+        severity, default_action = self.kinds[kind]
         self.rows.append(
             {
                 "kind": kind,
@@ -271,6 +254,7 @@ def perimeters_from_members(
                 "n_units": len(unique),
                 "unit_codes": unique,
                 "source_rows": (),
+                "deemed_validated": False,
             }
         )
         member_rows += [
@@ -310,72 +294,5 @@ def share_text(share: float) -> str:
     return fr_share(share, 0 if abs(100 * share - round(100 * share)) < 1e-9 else 1)
 
 
-class ShareError(DataError):
-    """Declared shares of a commune that cannot be used (over 100 %, zero or negative)."""
-
-
 #: Shares summing above 1 by less than this are rounding, not an excess.
-SHARE_TOLERANCE = 1e-6
-
-
-def share_parts(population: int, shares: Sequence[float | None]) -> list[int]:
-    """Whole inhabitants of a shared commune for each perimeter claiming it.
-
-    Parameters
-    ----------
-    population
-        The commune's inhabitants.
-    shares
-        One entry per perimeter claiming the commune: its declared share
-        (0 < share <= 1), or None when it declared none.
-
-    Returns
-    -------
-    list of int
-        Each perimeter's part; the parts sum exactly to ``population``.
-
-    Raises
-    ------
-    ShareError
-        When a share is not in ]0, 1] or the declared shares sum above 100 %.
-
-    Notes
-    -----
-    Perimeters without a declared share divide the rest equally; when every
-    perimeter declared one and they sum below 100 %, the shares are scaled to
-    100 % (a listing writing 33 % three times means thirds). Each part is
-    rounded down, and what rounding leaves goes to the largest part (the first
-    of the largest on a tie), so that the city is counted exactly once.
-    Two perimeters sharing 1,001 inhabitants half and half get 501 and 500.
-    """
-    declared = [s for s in shares if s is not None]
-    if any(not (0 < s <= 1 + SHARE_TOLERANCE) or math.isnan(s) for s in declared):
-        raise ShareError(
-            f"Part déclarée hors de ]0 ; 100{NNBSP}%] : "
-            + ", ".join(share_text(s) for s in declared)
-            + f". Attendu : une part entre 0 et 100{NNBSP}% pour chaque périmètre."
-        )
-    total = sum(declared)
-    if total > 1 + SHARE_TOLERANCE:
-        raise ShareError(
-            f"Parts déclarées de {share_text(total)} au total (au-delà de 100{NNBSP}%) : "
-            + " + ".join(share_text(s) for s in declared)
-            + f". Attendu : des parts dont la somme ne dépasse pas 100{NNBSP}%."
-        )
-    n_free = len(shares) - len(declared)
-    if n_free:
-        rest = max(1.0 - total, 0.0) / n_free
-        weights = [rest if s is None else s for s in shares]
-    else:
-        weights = [s / total for s in declared] if total > 0 else []
-    if not weights:
-        return []
-    weight_total = sum(weights)
-    if weight_total <= 0:  # every declared share took it all: the others get nothing
-        weights = [1.0 / len(weights)] * len(weights)
-        weight_total = 1.0
-    raw = [population * w / weight_total for w in weights]
-    parts = [math.floor(r + 1e-9) for r in raw]
-    largest = max(range(len(parts)), key=lambda i: (raw[i], -i))
-    parts[largest] += population - sum(parts)
-    return parts
+SHARE_TOLERANCE = 1e-9  # as diagnosis.analysis.dispute_shares.SHARE_TOLERANCE

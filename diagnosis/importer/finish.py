@@ -8,6 +8,7 @@ kept (a perimeter is evaluated whole) and said in one neutral line.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from diagnosis.core.communes import Lookups, Resolution, Resolver, names_match
+from diagnosis.core.communes import VIA_ORDER, Lookups, Resolution, Resolver, names_match
 from diagnosis.core.model import (
     MEMBER_COLUMNS,
     PERIMETER_COLUMNS,
@@ -26,11 +27,11 @@ from diagnosis.core.model import (
     Report,
 )
 from diagnosis.core.numbers import fr_count, plural
-from diagnosis.core.rules import (
+from diagnosis.core.statuses import (
     STATUS_KEYS,
-    StatusKey,
-    parse_status,
-    status_from_label,
+    StatusReading,
+    filed_project_note,
+    read_status,
     status_name,
     status_rank,
 )
@@ -64,10 +65,17 @@ def finish_claims(
     splits: Mapping[str, Sequence[str]] | None,
     scope_label: str,
     has_id: bool,
+    reference_date: dt.date | None = None,
 ) -> PerimeterImport:
-    """Resolve the claims of any format into perimeters, members, splits and the report."""
+    """Resolve the claims of any format into perimeters, members, splits and the report.
+
+    ``reference_date`` is the date the listing describes (today when None): a
+    health project filed more than two months before it is deemed validated.
+    """
     scope = _Scope(lk, scope_units, scope_label)
-    perimeters = _perimeter_table(claims, report, has_id=has_id)
+    perimeters = _perimeter_table(
+        claims, report, has_id=has_id, reference_date=reference_date or dt.date.today()
+    )
     pid_of_key = dict(
         zip(perimeters["pkey"].tolist(), perimeters["perimeter_id"].tolist(), strict=True)
     )
@@ -210,7 +218,7 @@ def _report_name_mismatch(
     """
     assert res.code is not None
     expected = lk.unit_name.get(res.code, "")
-    if res.via == "ancien_code" and names_match(given, _former_name_for(lk, res)):
+    if res.via == "former_code" and names_match(given, _former_name_for(lk, res)):
         return
     report.add(
         "name_mismatch",
@@ -252,17 +260,19 @@ def _expand_plm_parents(
             "plm_parent_expanded", message + ".", row=row_i, perimeter=pname_of_id[pid], code=parent
         )
         for arr in kept:
-            resolved.append((row_i, pid, arr, "unit", "commune_parente", parent, is_split))
+            resolved.append((row_i, pid, arr, "unit", "plm_parent", parent, is_split))
 
 
 def _former_name_for(lk: Lookups, res: Resolution) -> str:
-    code = clean_code_token(res.written)
+    code = res.cleaned
     if len(code) == 4:
         code = "0" + code
     return lk.former_name.get(code, "")
 
 
-def _perimeter_table(claims: pd.DataFrame, report: Report, *, has_id: bool) -> pd.DataFrame:
+def _perimeter_table(
+    claims: pd.DataFrame, report: Report, *, has_id: bool, reference_date: dt.date
+) -> pd.DataFrame:
     rows = []
     used_ids: set[str] = set()
     groups: dict[str, list[int]] = {}
@@ -295,45 +305,72 @@ def _perimeter_table(claims: pd.DataFrame, report: Report, *, has_id: bool) -> p
             while pid in used_ids:
                 pid, k = f"{base}-{k}", k + 1
         used_ids.add(pid)
-        status, status_label = _status_of(group, report, name, first_row)
         dates = [d for d in group["date"] if d]
-        if not dates and status is not None:
+        status_label, reading = _status_of(
+            group,
+            report,
+            name,
+            first_row,
+            reference_date=reference_date,
+            filing_date=dates[0] if dates else None,
+        )
+        if not dates and reading.status is not None and reading.date:
             # No date column: the date written in brackets after the stage
             # ("en activité (avril 2025)") is the stage date.
-            bracket_date = parse_status(status_label)[1]
-            dates = [bracket_date] if bracket_date else []
+            dates = [reading.date]
         rows.append(
             {
                 "pkey": pkey,
                 "perimeter_id": pid,
                 "name": name,
-                "status": status,
+                "status": reading.status,
                 "status_label": status_label,
                 "date": dates[0] if dates else None,
                 "source_rows": tuple(sorted(set(present_rows))),
+                "deemed_validated": reading.deemed_validated,
             }
         )
     # dtype=object keeps missing statuses and dates as None.
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         rows,
-        columns=["pkey", "perimeter_id", "name", "status", "status_label", "date", "source_rows"],
+        columns=[
+            "pkey",
+            "perimeter_id",
+            "name",
+            "status",
+            "status_label",
+            "date",
+            "source_rows",
+            "deemed_validated",
+        ],
         dtype=object,
     )
+    frame["deemed_validated"] = frame["deemed_validated"].astype(bool)
+    return frame
 
 
 def _status_of(
-    group: Mapping[str, list[Any]], report: Report, name: str, row: int | None
-) -> tuple[StatusKey | None, str | None]:
+    group: Mapping[str, list[Any]],
+    report: Report,
+    name: str,
+    row: int | None,
+    *,
+    reference_date: dt.date,
+    filing_date: object,
+) -> tuple[str | None, StatusReading]:
+    """The label retained for a perimeter and what it says at the reference date."""
     labels = [lbl for lbl in group["status_label"] if lbl]
     if not labels:
         report.add(
             "missing_status", "Aucun statut indiqué pour ce périmètre.", row=row, perimeter=name
         )
-        return None, None
+        return None, StatusReading(None)
     counts = Counter(labels)
-    mapped = {lbl: status_from_label(lbl) for lbl in counts}
-    unknown = [lbl for lbl, key in mapped.items() if key is None]
-    for lbl in unknown:
+    readings = {
+        lbl: read_status(lbl, reference_date=reference_date, filing_date=filing_date)
+        for lbl in counts
+    }
+    for lbl in [lbl for lbl, reading in readings.items() if reading.status is None]:
         report.add(
             "unknown_status",
             f"Statut « {lbl} » non reconnu (stades possibles : "
@@ -343,12 +380,11 @@ def _status_of(
             perimeter=name,
             code=None,
         )
-    known = {lbl: key for lbl, key in mapped.items() if key is not None}
+    known = {lbl: reading for lbl, reading in readings.items() if reading.status is not None}
     if not known:
-        return None, labels[0]
-    statuses_found = set(known.values())
-    best_label = max(known, key=lambda lbl: (counts[lbl], status_rank(known[lbl])))
-    if len(statuses_found) > 1:
+        return labels[0], StatusReading(None)
+    best_label = max(known, key=lambda lbl: (counts[lbl], status_rank(known[lbl].status)))
+    if len({reading.status for reading in known.values()}) > 1:
         report.add(
             "status_conflict",
             "Statuts différents pour le même périmètre : "
@@ -357,7 +393,10 @@ def _status_of(
             row=row,
             perimeter=name,
         )
-    return known[best_label], best_label
+    note = filed_project_note(known[best_label], best_label, reference_date=reference_date)
+    if note is not None:
+        report.add(*note, row=row, perimeter=name)
+    return best_label, known[best_label]
 
 
 def _members(
@@ -392,9 +431,9 @@ def _members(
         vias = {it["via"] for it in items}
         written = sorted({str(it["written"]) for it in items})
         how = ""
-        if "commune_parente" in vias:
+        if "plm_parent" in vias:
             how = " (dont via la commune parente)"
-        if "ancien_code" in vias:
+        if "former_code" in vias:
             how = " (ancien code et commune actuelle listés tous deux)"
         report.add(
             "duplicate_merged",
@@ -410,7 +449,7 @@ def _members(
                 "perimeter_id": pid,
                 "code": code,
                 "source_rows": tuple(rows),
-                "via": "code" if "code" in vias else sorted(vias)[0],
+                "via": min(vias, key=VIA_ORDER.index),
                 "split": any(bool(it["split"]) for it in items),
             }
         )
@@ -431,34 +470,10 @@ def _splits(  # noqa: PLR0917 - private step of finish_claims
     rows: list[tuple[str, str, str]] = []
     for _row, pid, code, _kind, via, written, split in resolved:
         if split:
-            declared_code = str(written) if via == "commune_parente" else code
+            declared_code = str(written) if via == "plm_parent" else code
             rows.append((pid, code, declared_code))
     if declared:
-        by_name = {
-            label_key(n): pid
-            for pid, n in zip(
-                perimeters["perimeter_id"].tolist(), perimeters["name"].tolist(), strict=True
-            )
-        }
-        ids = set(perimeters["perimeter_id"])
-        for commune, owners in declared.items():
-            commune_code = clean_code_token(commune)
-            if len(commune_code) == 4:
-                commune_code = "0" + commune_code
-            units = list(lk.plm.get(commune_code, (commune_code,)))
-            for owner in owners:
-                pid = owner if owner in ids else by_name.get(label_key(owner))
-                if pid is None:
-                    report.add(
-                        "split_single",
-                        f"Découpage infra-communal de {commune_code} : périmètre « {owner} » "
-                        "absent du fichier.",
-                        code=commune_code,
-                        action="déclaration ignorée",
-                    )
-                    continue
-                for unit in units:
-                    rows.append((pid, unit, commune_code))
+        rows.extend(_declared_split_rows(declared, perimeters, lk, report))
     frame = pd.DataFrame(rows, columns=SPLIT_COLUMNS).drop_duplicates(["perimeter_id", "code"])
     if not members.empty and not frame.empty:
         keys = set(zip(members["perimeter_id"].tolist(), members["code"].tolist(), strict=True))
@@ -468,6 +483,47 @@ def _splits(  # noqa: PLR0917 - private step of finish_claims
                 for p, c in zip(frame["perimeter_id"].tolist(), frame["code"].tolist(), strict=True)
             ]
         ]
+    _report_splits(frame, lk, report, pname_of_id)
+    return frame.reset_index(drop=True)
+
+
+def _declared_split_rows(
+    declared: Mapping[str, Sequence[str]], perimeters: pd.DataFrame, lk: Lookups, report: Report
+) -> list[tuple[str, str, str]]:
+    """(perimeter_id, unit, declared code) of the splits declared by option."""
+    rows: list[tuple[str, str, str]] = []
+    by_name = {
+        label_key(n): pid
+        for pid, n in zip(
+            perimeters["perimeter_id"].tolist(), perimeters["name"].tolist(), strict=True
+        )
+    }
+    ids = set(perimeters["perimeter_id"])
+    for commune, owners in declared.items():
+        commune_code = clean_code_token(commune)
+        if len(commune_code) == 4:
+            commune_code = "0" + commune_code
+        units = list(lk.plm.get(commune_code, (commune_code,)))
+        for owner in owners:
+            pid = owner if owner in ids else by_name.get(label_key(owner))
+            if pid is None:
+                report.add(
+                    "split_single",
+                    f"Découpage infra-communal de {commune_code} : périmètre « {owner} » "
+                    "absent du fichier.",
+                    code=commune_code,
+                    action="déclaration ignorée",
+                )
+                continue
+            for unit in units:
+                rows.append((pid, unit, commune_code))
+    return rows
+
+
+def _report_splits(
+    frame: pd.DataFrame, lk: Lookups, report: Report, pname_of_id: Mapping[str, str]
+) -> None:
+    """One event per declared commune: shared by several perimeters, or by one (no effect)."""
     for declared_value, group in frame.groupby("declared_code", sort=True):
         declared_code = str(declared_value)
         owners = sorted(set(group["perimeter_id"].tolist()))
@@ -490,7 +546,6 @@ def _splits(  # noqa: PLR0917 - private step of finish_claims
                 + " (découpage infra-communal déclaré).",
                 code=str(declared_code),
             )
-    return frame.reset_index(drop=True)
 
 
 def _report_multi(

@@ -5,7 +5,7 @@ A perimeter is declared as a list of communes. The importer reads
 - long tables (CSV, XLSX, ODS; one row per perimeter and commune),
 - wide tables (one row per perimeter, codes or names listed in one cell),
 - polygons (GeoJSON, GeoPackage, zipped Shapefile), assigning a unit to a
-  perimeter when the share of its area inside reaches a threshold,
+  perimeter when the share of its area inside reaches ``min_area_share``,
 - the project's own export (:func:`diagnosis.importer.perimeter_csv.export_perimeters_csv`),
 
 and returns one validated table with an import report listing every
@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,8 +75,9 @@ def import_perimeters(
     columns: Mapping[str, str] | None = None,
     sheet: str | int | None = None,
     layer: str | None = None,
-    threshold: float = 0.5,
+    min_area_share: float = 0.5,
     splits: Mapping[str, Sequence[str]] | None = None,
+    reference_date: dt.date | None = None,
 ) -> PerimeterImport:
     """Import a perimeter file into a validated table and a complete report.
 
@@ -101,12 +103,16 @@ def import_perimeters(
         Sheet of a workbook (default: the sheet whose header is recognised best).
     layer
         Layer of a GeoPackage (default: the first polygon layer).
-    threshold
-        Polygons: minimum share of a unit's area inside a perimeter to assign
-        it (default 0.5).
+    min_area_share
+        Polygons: minimum share (0 to 1) of a unit's area inside a perimeter to
+        assign it (default 0.5).
     splits
         Declared infra-communal splits: commune code → perimeter names or ids
         that deliberately share it (in addition to a ``split`` column).
+    reference_date
+        The date the listing describes (its as-of date in the registry); today
+        when None. A health project filed more than two months before it is
+        deemed validated (column ``deemed_validated``).
 
     Returns
     -------
@@ -118,8 +124,8 @@ def import_perimeters(
     PerimeterFileError
         When the file cannot be read at all; the message says what was expected.
     """
-    if not 0 < threshold <= 1:
-        raise ValueError(f"threshold doit être entre 0 et 1 (reçu {threshold}).")
+    if not 0 < min_area_share <= 1:
+        raise ValueError(f"min_area_share doit être entre 0 et 1 (reçu {min_area_share}).")
     data, name = _read_bytes(source, filename)
     ref = referential if referential is not None else load_referential()
     lookups = commune_lookups(ref)
@@ -132,7 +138,7 @@ def import_perimeters(
         columns=columns,
         sheet=sheet,
         layer=layer,
-        threshold=threshold,
+        min_area_share=min_area_share,
         scope_units=scope_units,
         default_name=Path(name).stem,
     )
@@ -147,6 +153,7 @@ def import_perimeters(
             splits=splits,
             scope_label=_scope_label(ref, region, department),
             has_id=("perimeter_id" in source_info["columns"]),
+            reference_date=reference_date,
         )
     result.source = source_info
     return result
@@ -165,7 +172,7 @@ class _ReadOptions:
     columns: Mapping[str, str] | None
     sheet: str | int | None
     layer: str | None
-    threshold: float
+    min_area_share: float
     scope_units: frozenset[str] | None
     default_name: str
 
@@ -215,7 +222,7 @@ def _polygon_claims(
         mapping,
         options.referential,
         report,
-        threshold=options.threshold,
+        min_area_share=options.min_area_share,
         scope_units=options.scope_units,
     )
 

@@ -31,10 +31,10 @@ def claims_from_polygons(
     ref: Referential,
     report: Report,
     *,
-    threshold: float,
+    min_area_share: float,
     scope_units: frozenset[str] | None,
 ) -> pd.DataFrame:
-    """Claims of a polygon layer: each unit whose share inside reaches ``threshold``."""
+    """Claims of a polygon layer: each unit whose area share inside reaches ``min_area_share``."""
     features = _features(layer.frame.reset_index(drop=True), columns, report)
     units = ref.units
     has_geom = units.geometry.notna() & ~units.geometry.is_empty
@@ -61,13 +61,13 @@ def claims_from_polygons(
             if s < _EDGE_SHARE:
                 slivers += 1
                 continue
-            keep = s >= threshold
+            keep = s >= min_area_share
             if s < 1 - _EDGE_SHARE:
                 report.add(
                     "polygon_partial",
                     f"Commune {code} ({units.at[code, 'name']}) incluse à {s:.0%} dans le "
                     f"polygone : {'rattachée' if keep else 'non rattachée'} (seuil "
-                    f"{threshold:.0%}).",
+                    f"{min_area_share:.0%}).",
                     row=row0,
                     perimeter=pname or pid,
                     code=str(code),
@@ -75,7 +75,7 @@ def claims_from_polygons(
                 )
             if keep:
                 assigned += 1
-                token = Resolution("unit", str(code), "polygone", (), str(code))
+                token = Resolution("unit", str(code), "polygon", (), str(code))
                 records.append((*head, token, None))
         if not assigned:
             records.append((*head, None, None))

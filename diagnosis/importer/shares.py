@@ -7,7 +7,7 @@ them (``33``, ``33 %``, ``0,33``, ``1/3``); unreadable values and shares of one
 commune summing above 100 % are reported and refused (the commune is then
 counted whole for each perimeter, as without shares). The parts in whole
 inhabitants are computed by the analysis
-(:func:`diagnosis.core.model.share_parts`).
+(:func:`diagnosis.analysis.dispute_shares.whole_parts`, the rounding Arbitrage uses).
 """
 
 from __future__ import annotations

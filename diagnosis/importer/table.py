@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from diagnosis.core.communes import display_token
+from diagnosis.core.communes import written_text
 from diagnosis.core.model import Report
 from diagnosis.core.textnorm import label_key
 from diagnosis.io.reading import ROLE_LABELS_FR, PerimeterFileError, RawTable, split_list_cell
@@ -83,7 +83,7 @@ def claims_from_table(
             tokens = [value] if cell_text(value) is not None else []
         pname, pid = cells["perimeter"][i], cells["perimeter_id"][i]
         if pname is None and pid is None:
-            written = ", ".join(map(display_token, tokens))
+            written = ", ".join(map(written_text, tokens))
             report.add(
                 "missing_perimeter",
                 "Ligne sans nom ni identifiant de périmètre"

@@ -40,6 +40,7 @@ from diagnosis.io.limits import (
 )
 from diagnosis.io.polygons import PolygonLayer, read_polygons
 from diagnosis.io.text import (
+    HeaderScore,
     RawTable,
     decode_text,
     detect_separator,
@@ -102,7 +103,13 @@ def _check_workbook_cells(data: bytes) -> None:
         logger.info("workbook not measured: %s", exc)
 
 
-def _read_excel(data: bytes, *, sheet: str | int | None, wanted: Sequence[str] = ()) -> RawTable:
+def _read_excel(
+    data: bytes,
+    *,
+    sheet: str | int | None,
+    wanted: Sequence[str] = (),
+    rate: HeaderScore | None = None,
+) -> RawTable:
     if check_workbook(data) > _WORKBOOK_CHECKED_MB * MIB:
         _check_workbook_cells(data)
     try:
@@ -131,7 +138,7 @@ def _read_excel(data: bytes, *, sheet: str | int | None, wanted: Sequence[str] =
     def score(name: str) -> int:
         frame = sheets[name]
         head = frame.head(30).to_numpy(dtype=object).tolist()
-        return max((header_score(r, wanted) for r in head), default=0)
+        return max((rate(r) if rate else header_score(r, wanted) for r in head), default=0)
 
     best = max(candidates, key=score)
     frame = sheets[best]
@@ -140,7 +147,10 @@ def _read_excel(data: bytes, *, sheet: str | int | None, wanted: Sequence[str] =
         for r in frame.to_numpy(dtype=object).tolist()
     ]
     return rows_to_table(
-        rows, info={"format": "excel", "sheet": str(best), "sheets": names}, wanted=wanted
+        rows,
+        info={"format": "excel", "sheet": str(best), "sheets": names},
+        wanted=wanted,
+        score=rate,
     )
 
 
@@ -150,16 +160,19 @@ def read_table(
     file_format: FileFormat,
     sheet: str | int | None = None,
     wanted: Sequence[str] = (),
+    header_score: HeaderScore | None = None,
 ) -> RawTable:
     """Read a CSV or spreadsheet into a :class:`RawTable`.
 
     ``wanted`` are column names given by the user: the header is the row that
-    holds them all.
+    holds them all. ``header_score`` rates a row as the header of another kind
+    of table than a perimeter file (a contracts file, say); by default the
+    header is the row naming the most columns a perimeter file has.
     """
     check_upload_size(len(data))
     if file_format == "csv":
-        return read_csv_table(data, wanted=wanted)
-    return _read_excel(data, sheet=sheet, wanted=wanted)
+        return read_csv_table(data, wanted=wanted, score=header_score)
+    return _read_excel(data, sheet=sheet, wanted=wanted, rate=header_score)
 
 
 

@@ -11,7 +11,7 @@ import csv
 import logging
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,7 @@ from diagnosis.io.limits import (
 )
 
 logger = logging.getLogger(__name__)
+
 
 @dataclass
 class RawTable:
@@ -154,17 +155,24 @@ _SEPARATOR_NAMES = {
 }
 
 
-def detect_separator(text: str, *, wanted: Sequence[str] = ()) -> str:
+#: Scores a row as a header (higher is better, 0 or less: not a header).
+HeaderScore = Callable[[Sequence[Any]], int]
+
+
+def detect_separator(
+    text: str, *, wanted: Sequence[str] = (), score: HeaderScore | None = None
+) -> str:
     """The field separator under which the first lines read best.
 
     Each candidate reads the first 60 lines as the reader would (quoted cells,
     even over several lines, and unbalanced quotes included). The best has,
     in this order: the best recognised header row (the columns a perimeter
-    file has, or the ``wanted`` ones), the most records of the most common
-    width, the first line split, the widest records. Records left in one cell
-    (notes, junk) say nothing.
+    file has, or the ``wanted`` ones, or as ``score`` rates them), the most
+    records of the most common width, the first line split, the widest
+    records. Records left in one cell (notes, junk) say nothing.
     """
     sample = "\n".join(normalise_line_ends(text[:200_000]).split("\n")[:60])
+    rate = score or (lambda row: header_score(row, wanted))
     best, best_score = ";", (0, 0, 0, 0)
     for sep in _SEPARATORS:
         rows, _, _ = _split_records(sample, sep)
@@ -172,11 +180,11 @@ def detect_separator(text: str, *, wanted: Sequence[str] = ()) -> str:
         if not counts:
             continue
         modal, freq = counts.most_common(1)[0]
-        header = max((header_score(r, wanted) for r in rows[:30]), default=0)
+        header = max((rate(r) for r in rows[:30]), default=0)
         first = next((r for r in rows if any(c is not None for c in r)), [])
-        score = (header, freq, int(len(first) >= 2), modal)
-        if score > best_score:
-            best, best_score = sep, score
+        rank = (header, freq, int(len(first) >= 2), modal)
+        if rank > best_score:
+            best, best_score = sep, rank
     return best
 
 
@@ -186,11 +194,13 @@ def rows_to_table(  # noqa: D103 - documented where it is used (read_table)
     info: dict[str, Any],
     wanted: Sequence[str] = (),
     line_numbers: Sequence[int] | None = None,
+    score: HeaderScore | None = None,
 ) -> RawTable:
     if not any(any(v is not None and str(v).strip() for v in r) for r in rows):
         raise PerimeterFileError("Le fichier est vide : " + EXPECTED_FORMATS_FR + ".")
     scan = rows[:30]
-    scores = [header_score(r, wanted) for r in scan]
+    rate = score or (lambda row: header_score(row, wanted))
+    scores = [rate(r) for r in scan]
     best = int(np.argmax(scores))
     if scores[best] <= 0:
         raise PerimeterFileError(
@@ -276,9 +286,21 @@ def _split_records(text: str, sep: str) -> tuple[list[list[Any]], list[int], lis
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
+    records, starts, literal, events = _group_lines(lines, sep)
+    return _parse_records(records, starts, literal, sep), starts, events
+
+
+def _group_lines(
+    lines: list[str], sep: str
+) -> tuple[list[str], list[int], dict[int, str], list[dict[str, Any]]]:
+    """Lines grouped into records: (records, first line of each, unbalanced ones, events).
+
+    ``literal`` maps the index of a record with an unbalanced quote to its line,
+    to be read with quotes ignored.
+    """
     records: list[str] = []
     starts: list[int] = []
-    literal: dict[int, str] = {}  # record index -> line read with quotes ignored
+    literal: dict[int, str] = {}
     events: list[dict[str, Any]] = []
     complete = _complete_line(sep)
     i, n = 0, len(lines)
@@ -293,49 +315,66 @@ def _split_records(text: str, sep: str) -> tuple[list[list[Any]], list[int], lis
             starts.append(i + 1)
             i += 1
             continue
-        j, inside, ok = i, True, False
-        while j + 1 < n and j - i < MAX_QUOTED_LINES:
-            j += 1
-            inside = _ends_in_quotes(lines[j], inside=True, sep=sep)
-            if not inside:
-                ok = True
-                break
-        if ok:
-            # A real multi-line cell is a note or an address; one holding the separator
-            # swallowed whole rows after an unbalanced quote.
-            candidate = next(csv.reader(["\n".join(lines[i : j + 1])], delimiter=sep), [])
-            ok = not any("\n" in cell and sep in cell for cell in candidate)
-        if ok:
-            records.append("\n".join(lines[i : j + 1]))
-            starts.append(i + 1)
-            events.append(
-                {
-                    "kind": "multiline_cell",
-                    "row": i + 1,
-                    "message": (
-                        f"Ligne {i + 1} : une cellule entre guillemets s'étend sur les lignes "
-                        f"{i + 1} à {j + 1} du fichier (retour à la ligne dans la cellule) ; "
-                        "elles forment une seule ligne du tableau."
-                    ),
-                }
-            )
-            i = j + 1
-            continue
-        literal[len(records)] = line
-        records.append(line)
+        end = _quoted_record_end(lines, i, sep)
         starts.append(i + 1)
-        events.append(
-            {
-                "kind": "unbalanced_quote",
-                "row": i + 1,
-                "message": (
-                    f"Guillemet ouvert en ligne {i + 1} et jamais refermé : la ligne a été lue "
-                    "seule, guillemets ignorés, et les lignes suivantes normalement. "
-                    "Vérifiez le nom ou le code de cette ligne."
-                ),
-            }
-        )
-        i += 1
+        if end is None:
+            literal[len(records)] = line
+            records.append(line)
+            events.append(_unbalanced_quote_event(i + 1))
+            i += 1
+        else:
+            records.append("\n".join(lines[i : end + 1]))
+            events.append(_multiline_cell_event(i + 1, end + 1))
+            i = end + 1
+    return records, starts, literal, events
+
+
+def _quoted_record_end(lines: list[str], first: int, sep: str) -> int | None:
+    """The last line of a record whose quoted cell opens on ``first``; None when unbalanced.
+
+    The quote must close within :data:`MAX_QUOTED_LINES` lines, and the cell
+    must not hold the separator: a real multi-line cell is a note or an
+    address; one holding the separator swallowed whole rows after an
+    unbalanced quote.
+    """
+    last = first
+    while last + 1 < len(lines) and last - first < MAX_QUOTED_LINES:
+        last += 1
+        if not _ends_in_quotes(lines[last], inside=True, sep=sep):
+            record = "\n".join(lines[first : last + 1])
+            cells = next(csv.reader([record], delimiter=sep), [])
+            return None if any("\n" in cell and sep in cell for cell in cells) else last
+    return None
+
+
+def _multiline_cell_event(first: int, last: int) -> dict[str, Any]:
+    return {
+        "kind": "multiline_cell",
+        "row": first,
+        "message": (
+            f"Ligne {first} : une cellule entre guillemets s'étend sur les lignes "
+            f"{first} à {last} du fichier (retour à la ligne dans la cellule) ; "
+            "elles forment une seule ligne du tableau."
+        ),
+    }
+
+
+def _unbalanced_quote_event(line: int) -> dict[str, Any]:
+    return {
+        "kind": "unbalanced_quote",
+        "row": line,
+        "message": (
+            f"Guillemet ouvert en ligne {line} et jamais refermé : la ligne a été lue "
+            "seule, guillemets ignorés, et les lignes suivantes normalement. "
+            "Vérifiez le nom ou le code de cette ligne."
+        ),
+    }
+
+
+def _parse_records(
+    records: list[str], starts: list[int], literal: dict[int, str], sep: str
+) -> list[list[Any]]:
+    """Cells of each record (None for empty cells); a cell over the limit is refused."""
     # One record per element; unbalanced lines are parsed apart (an empty line stands in).
     bulk = [("" if k in literal else r) for k, r in enumerate(records)] if literal else records
     parsed_rows = list(csv.reader(bulk, delimiter=sep))
@@ -353,7 +392,7 @@ def _split_records(text: str, sep: str) -> tuple[list[list[Any]], list[int], lis
                     "guillemets de cette ligne."
                 )
         rows.append([c.strip() or None for c in cells])
-    return rows, starts, events
+    return rows
 
 
 def _looks_binary(text: str) -> bool:
@@ -370,7 +409,9 @@ def _looks_binary(text: str) -> bool:
     return odd / len(sample) > 0.01
 
 
-def read_csv_table(data: bytes, *, wanted: Sequence[str] = ()) -> RawTable:
+def read_csv_table(
+    data: bytes, *, wanted: Sequence[str] = (), score: HeaderScore | None = None
+) -> RawTable:
     """Read a delimited text file (encoding, line ends, separator and header detected)."""
     text, encoding, legacy_lines = _decode(data)
     if _looks_binary(text):
@@ -390,7 +431,7 @@ def read_csv_table(data: bytes, *, wanted: Sequence[str] = ()) -> RawTable:
     n_lines = text.count("\n")
     if n_lines > MAX_ROWS + 1000:
         check_cells(n_lines, 1)
-    sep = detect_separator(text, wanted=wanted)
+    sep = detect_separator(text, wanted=wanted, score=score)
     rows, starts, events = _split_records(text, sep)
     if legacy_lines:
         events.append(
@@ -417,6 +458,7 @@ def read_csv_table(data: bytes, *, wanted: Sequence[str] = ()) -> RawTable:
         },
         wanted=wanted,
         line_numbers=starts,
+        score=score,
     )
 
 

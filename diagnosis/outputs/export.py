@@ -27,20 +27,19 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from diagnosis.analysis.disputes import Dispute
 from diagnosis.analysis.pipeline import Diagnosis
 from diagnosis.analysis.white_zones import cluster_geometries
 from diagnosis.core.cells import map_text_columns, protect_frame
 from diagnosis.core.referential import whole_referential
-from diagnosis.core.rules import status_name
+from diagnosis.core.statuses import status_name
 from diagnosis.io.limits import EXCEL_MAX_CELL_CHARS, EXCEL_MAX_ROWS, format_count
-from diagnosis.outputs.labels import NUMBER_STYLES_ATTR, for_people, people_csv
+from diagnosis.outputs.labels import proposal_caveat
+from diagnosis.outputs.people import NUMBER_STYLES_ATTR, for_people, people_csv
 from diagnosis.outputs.sharing import outside_label, size_range_label, size_range_reason
 
 __all__ = [
     "CSV_CONTRACT",
     "diagnosis_tables",
-    "dispute_workbook",
     "excel_bytes",
     "excel_overflow",
     "geojson_bytes",
@@ -105,6 +104,7 @@ def diagnosis_tables(diag: Diagnosis) -> dict[str, pd.DataFrame]:
     summary["status_label"] = summary["status"].map(
         lambda s: status_name(s if isinstance(s, str) else None)
     )
+    summary["deemed_validated"] = _deemed_validated(diag.imported.perimeters, summary)
     white_units = diag.white.units
     tables = {
         "perimeters.csv": _ordered(summary, CSV_CONTRACT["perimeters.csv"]),
@@ -126,6 +126,16 @@ def diagnosis_tables(diag: Diagnosis) -> dict[str, pd.DataFrame]:
     if diag.proposals is not None:
         tables["proposals.csv"] = diag.proposals.proposals
     return {name: _flat(frame) for name, frame in tables.items()}
+
+
+def _deemed_validated(perimeters: pd.DataFrame, summary: pd.DataFrame) -> np.ndarray:
+    """Whether each perimeter of ``summary`` is a health project deemed validated."""
+    if "deemed_validated" not in perimeters.columns:
+        return np.zeros(len(summary), dtype=bool)
+    deemed = dict(
+        zip(perimeters["perimeter_id"], perimeters["deemed_validated"].astype(bool), strict=True)
+    )
+    return np.array([deemed.get(pid, False) for pid in summary["perimeter_id"]], dtype=bool)
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -159,7 +169,7 @@ def excel_bytes(
 ) -> bytes:
     """An Excel workbook, one sheet per table; strings are never written as formulas.
 
-    Numeric columns of tables made by :func:`diagnosis.outputs.labels.for_people`
+    Numeric columns of tables made by :func:`diagnosis.outputs.people.for_people`
     (``as_text=False``) get the number format of what the dashboard shows
     (``0.0%`` for a share, ``#,##0.0`` for kilometres…).
     """
@@ -384,6 +394,10 @@ def people_tables(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]
                 labels={"code": "code du territoire", "name": "territoire"},
                 as_text=False,
             )
+        elif name == "proposals.csv" and "kind" in frame.columns:
+            # Every proposal says it is indicative and subject to the actors' agreement.
+            caveat = frame["kind"].map(proposal_caveat)
+            out[name] = for_people(frame.assign(caveat=caveat), as_text=False)
         else:
             out[name] = for_people(frame, as_text=False)
     return out
@@ -437,53 +451,3 @@ def white_zone_csv(diag: Diagnosis) -> bytes:
     """White-zone communes for people's spreadsheets (``;``, UTF-8 with BOM, French headers)."""
     white = diag.white.units[["code", "name", "population", "cluster_id"]]
     return people_csv(white, labels={"name": "commune"})
-
-
-#: Columns of a dispute's options and contested communes, with their French headers.
-DISPUTE_OPTION_COLUMNS = [
-    "option_label",
-    "side",
-    "name",
-    "population",
-    "size_class",
-    "below_minimum",
-    "n_parts",
-    "funding_max_eur",
-]
-DISPUTE_CONTESTED_LABELS = {
-    "code": "code INSEE",
-    "name": "commune",
-    "population": "habitants",
-    "epci_name": "EPCI",
-    "distance_a_km": "distance à la mairie principale de A (km)",
-    "distance_b_km": "distance à la mairie principale de B (km)",
-    "option_mairie_la_plus_proche": "mairie la plus proche",
-    "option_epci_entiers": "EPCI entiers",
-    "option_partage_population": "partage",
-}
-DISPUTE_OPTION_LABELS = {
-    "name": "projet",
-    "size_class": "taille ACI",
-    "below_minimum": "sous le seuil",
-}
-
-
-def dispute_tables(dispute: Dispute, *, as_text: bool = True) -> dict[str, pd.DataFrame]:
-    """The options and contested communes of a dispute, for people (French)."""
-    contested = [c for c in DISPUTE_CONTESTED_LABELS if c in dispute.contested.columns]
-    return {
-        "Options de partage": for_people(
-            dispute.options,
-            columns=DISPUTE_OPTION_COLUMNS,
-            labels=DISPUTE_OPTION_LABELS,
-            as_text=as_text,
-        ),
-        "Communes disputées": for_people(
-            dispute.contested, columns=contested, labels=DISPUTE_CONTESTED_LABELS, as_text=as_text
-        ),
-    }
-
-
-def dispute_workbook(dispute: Dispute) -> bytes:
-    """The dispute's workbook for a committee (French headers and values)."""
-    return excel_bytes(dispute_tables(dispute, as_text=False))

@@ -1,40 +1,27 @@
-"""French labels for people: column headers, categories, severities, booleans, numbers.
+"""French words for people: column headers, report kinds, severities, options, caveats.
 
 Identifiers stay English and stable in code, in the CLI's CSV contract and in
-tests; whatever a person reads (dashboard tables, Excel workbooks, fiches,
-people's CSV) goes through :func:`for_people`, which renames the columns it
-knows and turns values into French text: ``oui``/``non``, stage and report
-labels, numbers with French separators (``1 234 567``, ``98,1 %``,
-``4,6 km``), an empty cell for a missing value (never ``nan`` or ``None``).
+tests; every French label a person reads is a value of a dictionary here (or
+of a wording function), keyed by the identifier. Tables are turned into
+French text by :mod:`diagnosis.outputs.people`.
 """
 
 from __future__ import annotations
 
-import io
-import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-
-import pandas as pd
-
-from diagnosis.core.cells import protect_text
-from diagnosis.core.numbers import (
-    NNBSP,
-    finite_or_none,
-    fr_number,
-    fr_share,
-)
-
 __all__ = [
     "COLUMN_LABELS",
+    "DISPUTE_DISTANCE_NOTE",
+    "DISPUTE_OPTION_LABELS",
+    "DISPUTE_OPTION_NOTES",
+    "DISPUTE_OPTION_SHORT_LABELS",
     "LEVEL_LABELS",
-    "NUMBER_STYLES_ATTR",
+    "PROPOSAL_CAVEAT",
     "REPORT_KIND_LABELS",
     "SEVERITY_LABELS",
-    "NumberStyle",
-    "for_people",
-    "number_style",
-    "people_csv",
+    "dispute_option_label",
+    "dispute_option_note",
+    "proposal_caveat",
+    "uncovered_wording",
 ]
 
 
@@ -45,6 +32,8 @@ COLUMN_LABELS: dict[str, str] = {
     "status": "stade",
     "status_label": "stade (tel qu'écrit)",
     "status_fr": "stade",
+    "deemed_validated": "réputé validé",
+    "caveat": "réserve",
     "date": "date",
     "population": "habitants",
     "population_year": "année de la population",
@@ -152,6 +141,11 @@ COLUMN_LABELS: dict[str, str] = {
     "units_total": "communes (total)",
     "via": "reconnue par",
     "share_a": "part comptée pour A",
+    "claimants": "revendiquée par",
+    "party": "côté",
+    "population_without": "habitants sans les communes disputées",
+    "n_contested": "communes disputées",
+    "n_projects": "projets",
     "n_units_without_apl": "communes sans APL",
     "indicator": "indicateur",
     "unit": "unité",
@@ -197,6 +191,8 @@ REPORT_KIND_LABELS: dict[str, str] = {
     "unknown_status": "stade non reconnu",
     "missing_status": "stade non renseigné",
     "status_conflict": "stades contradictoires",
+    "deemed_validated": "projet de santé réputé validé",
+    "validation_pending": "projet de santé déposé, délai de l'ARS en cours",
     "perimeter_name_variants": "graphies du nom",
     "perimeter_name_conflict": "noms contradictoires",
     "crs_guessed": "système de coordonnées supposé",
@@ -225,14 +221,130 @@ PROPOSAL_KIND_LABELS: dict[str, str] = {
     "a_examiner": "à examiner",
 }
 
+#: What every proposal is, in the words of the texts: the regional mapping is
+#: "un outil de référence, à valeur indicative, et non un document de
+#: planification des CPTS" (2019 instruction, seed 003, I.6.1); extending an
+#: existing CPTS is done "sous réserve de l'accord des acteurs et de la
+#: cohérence pour la population" (Plan 100 % CPTS, seed 004).
+PROPOSAL_CAVEAT = (
+    "Proposition à valeur indicative, et non un document de planification des CPTS : "
+    "elle se fait sous réserve de l'accord des acteurs"
+)
+_ATTACHMENT_CAVEAT = (
+    "Extension d'une CPTS existante à valeur indicative, et non un document de planification "
+    "des CPTS : sous réserve de l'accord des acteurs et de la cohérence pour la population"
+)
+
+
+def proposal_caveat(kind: str | None = None) -> str:
+    """The caveat a white-zone proposal carries for people, by kind of proposal.
+
+    >>> proposal_caveat("rattachement").startswith("Extension d'une CPTS existante")
+    True
+    """
+    return _ATTACHMENT_CAVEAT if kind == "rattachement" else PROPOSAL_CAVEAT
+
+
+def uncovered_wording(status_min: str | None) -> str:
+    """How people call the communes no perimeter covers at a stage threshold.
+
+    A "zone blanche" is a territory without any CPTS project (seed 004: « zone
+    blanche sans projet de CPTS »): the word is kept for the lowest threshold
+    (every project counts). Above it, the communes may be in a project that
+    has not reached the stage: they are "non couverts par une CPTS au stade …".
+
+    >>> uncovered_wording("emergence")
+    'zone blanche'
+    >>> uncovered_wording("aci_signe")
+    'non couverts par une CPTS au stade « ACI signé » ou au-delà'
+    """
+    from diagnosis.core.statuses import STATUS_KEYS, status_name  # noqa: PLC0415 - read lazily
+
+    if status_min is None or status_min == STATUS_KEYS[0]:
+        return "zone blanche"
+    return f"non couverts par une CPTS au stade « {status_name(status_min)} » ou au-delà"
+
+
 #: How a commune of a perimeter was recognised (column ``via`` of the members).
 VIA_LABELS: dict[str, str] = {
     "code": "code INSEE",
-    "ancien_code": "ancien code (commune fusionnée)",
-    "commune_parente": "commune parente (Paris, Lyon, Marseille)",
-    "nom": "nom de la commune",
-    "polygone": "polygone",
+    "former_code": "ancien code (commune fusionnée)",
+    "plm_parent": "commune parente (Paris, Lyon, Marseille)",
+    "name": "nom de la commune",
+    "polygon": "polygone",
 }
+
+#: French labels of the dispute options, by option kind (:mod:`diagnosis.analysis.dispute_options`).
+DISPUTE_OPTION_LABELS: dict[str, str] = {
+    "en_l_etat": "Situation déclarée (communes disputées comptées en entier {each})",
+    "tout": "Toutes les communes disputées à {party}",
+    "mairie_la_plus_proche": (
+        "Chaque commune au projet dont la mairie principale est la plus proche"
+    ),
+    "epci_entiers": "EPCI entiers (au projet qui en détient déjà le plus d'habitants)",
+    "partage_population": (
+        "Communes partagées : population répartie selon la part fixée, "
+        "autres communes à la mairie principale la plus proche"
+    ),
+    "reunir": "Projets réunis : un seul périmètre, union des communes",
+}
+
+#: Short labels of the dispute options, for the dashboard's tables (the long ones explain them).
+DISPUTE_OPTION_SHORT_LABELS: dict[str, str] = {
+    "en_l_etat": "Situation déclarée",
+    "tout": "Toutes les communes disputées à {party}",
+    "mairie_la_plus_proche": "Mairie principale la plus proche",
+    "epci_entiers": "EPCI entiers",
+    "partage_population": "Communes partagées : population répartie selon la part fixée",
+    "reunir": "Projets réunis",
+}
+
+#: What each dispute option does, said under its short label on the dashboard.
+DISPUTE_OPTION_NOTES: dict[str, str] = {
+    "en_l_etat": "chaque projet garde toutes les communes qu'il revendique : les communes "
+    "disputées sont comptées en entier {each}",
+    "tout": "les communes disputées que {party} revendique vont à {party} ; les autres, à la "
+    "mairie principale la plus proche",
+    "mairie_la_plus_proche": "chaque commune disputée va au projet dont la mairie principale "
+    "est la plus proche, à vol d'oiseau",
+    "epci_entiers": "les communes disputées d'un même EPCI vont ensemble au projet qui détient "
+    "déjà le plus d'habitants de cet EPCI",
+    "partage_population": "chaque commune partagée compte pour chaque projet selon la part "
+    "fixée, en habitants entiers ; les autres communes disputées vont à la mairie principale "
+    "la plus proche",
+    "reunir": "les projets s'unissent en un seul périmètre (union de leurs communes) : une "
+    "seule taille, un seul financement",
+}
+
+#: How the distances of a dispute are measured (said under its tables and in its fiche).
+DISPUTE_DISTANCE_NOTE = (
+    "distances à vol d'oiseau entre mairies (approximation, pas de temps de trajet)"
+)
+
+
+def dispute_option_label(
+    kind: str, party: str | None, *, n_parties: int, short: bool = False
+) -> str:
+    """The French label of a dispute option (``kind`` from the registry, ``party`` a letter).
+
+    ``short`` gives the short label of the dashboard's tables.
+
+    >>> dispute_option_label("tout", "B", n_parties=2)
+    'Toutes les communes disputées à B'
+    >>> dispute_option_label("en_l_etat", None, n_parties=3)
+    'Situation déclarée (communes disputées comptées en entier pour chaque projet)'
+    """
+    each = "des deux côtés" if n_parties == 2 else "pour chaque projet"
+    labels = DISPUTE_OPTION_SHORT_LABELS if short else DISPUTE_OPTION_LABELS
+    template = labels.get(kind, kind)
+    return template.format(party=party or "", each=each)
+
+
+def dispute_option_note(kind: str, *, n_parties: int) -> str:
+    """What a dispute option does, in one French sentence (for the dashboard)."""
+    each = "des deux côtés" if n_parties == 2 else "pour chaque projet"
+    return DISPUTE_OPTION_NOTES.get(kind, "").format(party="A", each=each)
+
 
 #: French names of the scope levels (column ``level`` of the coverage rates).
 LEVEL_LABELS: dict[str, str] = {
@@ -241,258 +353,3 @@ LEVEL_LABELS: dict[str, str] = {
     "department": "Département",
     "epci": "EPCI",
 }
-
-#: Columns shown as percentages (values are shares between 0 and 1).
-SHARE_COLUMNS = frozenset(
-    {
-        "share_covered",
-        "share_white",
-        "share_included",
-        "share_units_covered",
-        "share_a",
-        "share_under_threshold",
-    }
-)
-#: Decimals shown for measured columns (distances and areas, densities, lengths in metres).
-DECIMAL_COLUMNS: dict[str, int] = {
-    "area_km2": 1,
-    "area_shared_km2": 1,
-    "density_per_km2": 1,
-    "distance_a_km": 1,
-    "distance_b_km": 1,
-    "border_m": 0,
-    "compactness": 2,
-    "apl_mg_mean": 2,
-    "threshold": 1,  # the DREES APL threshold ("2,5 consultations")
-}
-#: Columns holding stage keys.
-STATUS_COLUMNS = frozenset({"status", "status_min", "status_a", "status_b"})
-#: Columns holding stage keys joined with " | " (one per perimeter of an overlap).
-STATUS_LIST_COLUMNS = frozenset({"statuses"})
-#: Columns holding euros.
-EURO_COLUMNS = frozenset({"funding_max_eur"})
-
-
-@dataclass(frozen=True)
-class NumberStyle:
-    """How a numeric column is shown to people: its decimals, and whether it is a share.
-
-    A share (0 to 1) is shown as a percentage: ``digits`` are those of the
-    percentage (one for "23,9 %"), so the fraction keeps ``digits + 2``.
-    """
-
-    digits: int
-    percent: bool = False
-
-    def rounded(self, value: float) -> float:
-        """``value`` rounded to what is shown (a share stays a fraction)."""
-        return round(value, self.digits + (2 if self.percent else 0))
-
-    @property
-    def excel_format(self) -> str | None:
-        """The Excel number format showing the value as on screen (None: Excel's default)."""
-        decimals = "." + "0" * self.digits if self.digits else ""
-        if self.percent:
-            return f"0{decimals}%"
-        return f"#,##0{decimals}" if self.digits else None
-
-
-#: Key of ``DataFrame.attrs`` where :func:`for_people` (``as_text=False``) leaves the
-#: :class:`NumberStyle` of each numeric column, by French header, for the writers.
-NUMBER_STYLES_ATTR = "atlas_number_styles"
-
-
-def number_style(column: str, series: pd.Series) -> NumberStyle | None:
-    """The style of a numeric column as the dashboard shows it; None for other columns."""
-    if column in SHARE_COLUMNS:
-        return NumberStyle(1, percent=True)
-    if column in DECIMAL_COLUMNS:
-        return NumberStyle(DECIMAL_COLUMNS[column])
-    if column in EURO_COLUMNS:
-        return NumberStyle(0)
-    if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-        return None
-    if pd.api.types.is_integer_dtype(series):
-        return NumberStyle(0)
-    whole = series.dropna()
-    return NumberStyle(0 if len(whole) and (whole == whole.round()).all() else 2)
-
-
-def _yes_no(value: object) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if value is pd.NA:
-        return ""
-    return "oui" if bool(value) else "non"
-
-
-def _text(value: object) -> str:
-    if value is None or value is pd.NA:
-        return ""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ""
-        return fr_number(value, 0 if value.is_integer() else 2)
-    if isinstance(value, (tuple, list)):
-        return ", ".join(_text(v) for v in value)
-    if isinstance(value, bool):
-        return _yes_no(value)
-    if isinstance(value, int):
-        return fr_number(value)
-    return str(value)
-
-
-def _status_name(value: object) -> str:
-    """The stage's label; the one wording of statuses.toml when missing or unknown."""
-    from diagnosis.core.rules import status_name  # noqa: PLC0415 - rules read lazily
-
-    return status_name(value if isinstance(value, str) and value else None)
-
-
-def _status_list_name(value: object) -> str:
-    if not isinstance(value, str):
-        return _text(value)
-    return " | ".join(_status_name(part) for part in value.split(" | "))
-
-
-def _named_formatter(column: str, series: pd.Series) -> Callable[[object], str] | None:
-    """The formatter of a column known by its name (stages, kinds, shares, euros…)."""
-    if column in STATUS_COLUMNS:
-        return _status_name
-    if column in STATUS_LIST_COLUMNS:
-        return _status_list_name
-    if column == "level":
-        return lambda v: LEVEL_LABELS.get(str(v), _text(v))
-    if column == "severity":
-        return lambda v: SEVERITY_LABELS.get(str(v), _text(v))
-    if column == "kind":
-        labels = (
-            REPORT_KIND_LABELS
-            if series.isin(list(REPORT_KIND_LABELS)).any()
-            else PROPOSAL_KIND_LABELS
-        )
-        return lambda v: labels.get(str(v), _text(v))
-    if column == "via":
-        return lambda v: VIA_LABELS.get(str(v), _text(v))
-    if column in SHARE_COLUMNS:
-        return fr_share
-    if column in EURO_COLUMNS:
-        return lambda v: f"{fr_number(v)}{NNBSP}€" if finite_or_none(v) is not None else ""
-    if column in DECIMAL_COLUMNS:
-        digits = DECIMAL_COLUMNS[column]
-        return lambda v: fr_number(v, digits)
-    return None
-
-
-def _column_formatter(column: str, series: pd.Series) -> Callable[[object], str]:
-    named = _named_formatter(column, series)
-    if named is not None:
-        return named
-    if pd.api.types.is_bool_dtype(series):
-        return _yes_no
-    style = number_style(column, series)
-    if style is not None:
-        return lambda v: fr_number(v, style.digits)
-    if series.map(lambda v: isinstance(v, bool)).any():
-        return _yes_no
-    return _text
-
-
-def for_people(
-    frame: pd.DataFrame,
-    *,
-    columns: Sequence[str] | None = None,
-    labels: Mapping[str, str] | None = None,
-    as_text: bool = True,
-) -> pd.DataFrame:
-    """A copy of ``frame`` for people: French headers and French values.
-
-    Parameters
-    ----------
-    frame
-        The table (English column ids).
-    columns
-        Columns to keep, in order (default: all).
-    labels
-        Extra or overriding headers, by column id.
-    as_text
-        Turn every value into French text (dashboard, fiches, people's CSV).
-        With False, numbers stay numbers (Excel formats them) and only
-        booleans, stages, kinds and missing values become text.
-    """
-    out = frame.loc[:, list(columns)] if columns is not None else frame.copy()
-    out = out.copy()
-    styles: list[NumberStyle | None] = []
-    for column in out.columns:
-        series = out[column]
-        style = None if as_text else _kept_number_style(str(column), series)
-        styles.append(style)
-        if style is not None:
-            values = series.astype("float64").map(style.rounded)
-            out[column] = values.where(series.notna(), None)
-            continue
-        fmt = _column_formatter(str(column), series)
-        out[column] = [fmt(v) for v in series.astype(object)]
-    headers = {**COLUMN_LABELS, **(labels or {})}
-    names = [headers.get(str(c), str(c).replace("_", " ")) for c in out.columns]
-    seen: dict[str, int] = {}
-    for i, name in enumerate(names):
-        # Two ids with one label in a table would make two columns of the same name.
-        seen[name] = seen.get(name, 0) + 1
-        if seen[name] > 1:
-            names[i] = f"{name} ({seen[name]})"
-    out.columns = names
-    if not as_text:
-        out.attrs[NUMBER_STYLES_ATTR] = {
-            name: style for name, style in zip(names, styles, strict=True) if style is not None
-        }
-    return out
-
-
-def _kept_number_style(column: str, series: pd.Series) -> NumberStyle | None:
-    """The style of a column kept numeric for a spreadsheet (None: written as text)."""
-    numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
-    if not numeric or column in STATUS_COLUMNS:
-        return None
-    return number_style(column, series)
-
-
-def _csv_cell(value: object, style: NumberStyle | None) -> object:
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ""
-        if style is not None:
-            return f"{value:.{style.digits}f}".replace(".", ",")
-        text = str(int(value)) if value.is_integer() else f"{value:.6g}"
-        return text.replace(".", ",")
-    return value
-
-
-def people_csv(
-    frame: pd.DataFrame,
-    *,
-    columns: Sequence[str] | None = None,
-    labels: Mapping[str, str] | None = None,
-) -> bytes:
-    """A CSV for people's spreadsheets: ``;``, UTF-8 with BOM, French headers and values.
-
-    Numbers are written as French spreadsheets read them (``12345``, ``4,6``),
-    without thousands separators, so that they stay numbers, with the decimals
-    the dashboard shows; shares are written in percent (``23,9``) under a
-    header ending in "(%)". Cells that a spreadsheet would read as a formula
-    are neutralised.
-    """
-    shown = for_people(frame, columns=columns, labels=labels, as_text=False)
-    styles: dict[str, NumberStyle] = shown.attrs.get(NUMBER_STYLES_ATTR, {})
-    headers = []
-    for i, column in enumerate(list(shown.columns)):
-        style = styles.get(str(column))
-        values = shown.iloc[:, i].astype(object).tolist()
-        if style is not None and style.percent:
-            values = [None if v is None else round(100 * v, style.digits) for v in values]
-        shown.isetitem(i, [protect_text(_csv_cell(v, style)) for v in values])
-        headers.append(f"{column} (%)" if style is not None and style.percent else str(column))
-    shown.columns = headers
-    buffer = io.StringIO()
-    shown.to_csv(buffer, index=False, sep=";", lineterminator="\r\n")
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")

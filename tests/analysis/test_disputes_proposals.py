@@ -29,9 +29,9 @@ def test_dispute_options_by_hand(ref) -> None:
     m = membership(perimeters_from_members({"A": a, "B": b}), ref)
     dispute = compare_perimeters(m, ref, "A", "B")
     assert sorted(dispute.contested["code"]) == [cell(2, r) for r in range(4)]
-    assert dispute.summary["population_contested"] == 4000
-    assert dispute.summary["population_a_without"] == 40_000 + 4000
-    assert dispute.summary["population_b_without"] == 36_000 + 4000
+    assert dispute.summary.population_contested == 4000
+    assert dispute.summary.population_without[0] == 40_000 + 4000
+    assert dispute.summary.population_without[1] == 36_000 + 4000
     opts = dispute.options.set_index(["option", "side"])
     assert opts.loc[("tout_a", "A"), "population"] == 48_000
     assert opts.loc[("tout_a", "B"), "population"] == 40_000
@@ -56,6 +56,7 @@ def test_dispute_options_by_hand(ref) -> None:
         "tout_b",
         "mairie_la_plus_proche",
         "epci_entiers",
+        "reunir",  # the merge option (issue 20 §4)
     }
 
 
@@ -78,7 +79,9 @@ def test_dispute_shared_city_split_by_share(ref) -> None:
     total = opts.loc["partage_population", "population"].sum()
     assert total == ref.units.loc[sorted(set(a) | set(b)), "population"].sum()
     shared_row = dispute.contested.set_index("code").loc[cell(2, 0)]
-    assert shared_row["option_partage_population"].startswith("partagée (30 % A)")
+    # The French cell ("partagée : A 30 %, B 70 %") is written by the outputs layer now.
+    assert shared_row["option_partage_population"] == "A+B"
+    assert shared_row["share_a"] == pytest.approx(0.3)
     with pytest.raises(ValueError, match="entre 0 et 1"):
         compare_perimeters(m, ref, "A", "B", shared={cell(2, 0): 1.5})
 

@@ -9,14 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from diagnosis.analysis.checks import diagnose_perimeters, size_class_table
+from diagnosis.analysis.dispute_shares import whole_parts
 from diagnosis.analysis.membership import membership
 from diagnosis.analysis.overlaps import declared_splits, overlap_pairs, overlaps
 from diagnosis.analysis.pipeline import run_diagnosis
 from diagnosis.analysis.rates import coverage_rates
 from diagnosis.analysis.white_zones import white_zones
-from diagnosis.core.model import PerimeterImport, ShareError, perimeters_from_members, share_parts
+from diagnosis.core.aci import funding_total, simulate_funding
+from diagnosis.core.model import PerimeterImport, perimeters_from_members
 from diagnosis.core.referential import referential_view
-from diagnosis.core.rules import funding_total, simulate_funding
+from diagnosis.errors import DataError
 from tests.grid import (
     CITY,
     CROSSING,
@@ -203,7 +205,7 @@ def test_size_class_and_margins(population, cls, below, above, nearest) -> None:
 def test_minimum_population_is_region_configurable() -> None:
     from dataclasses import replace
 
-    from diagnosis.core.rules import size_rules
+    from diagnosis.core.aci import size_rules
 
     rules = replace(size_rules(), minimum_by_region={"84": 15_000})
     table = size_class_table([16_000, 16_000], rules=rules, regions=["84", "93"])
@@ -228,7 +230,10 @@ def test_funding_table_matches_domain_amounts() -> None:
     assert "crises_plan_annee_1" not in later.index
     no_options = funding_total(3, optional_missions=())
     assert no_options == 487_500 - 67_500 - 30_000 - 20_000
-    big = simulate_funding(4, members=100, crisis_activated=True).set_index("key")
+    # Issue 20: the +10 % is an option ("pourrait", seed 002), off unless chosen.
+    big = simulate_funding(
+        4, members=100, crisis_activated=True, large_community_bonus=True
+    ).set_index("key")
     assert big.loc["bonus_taille_4", "total_eur"] == pytest.approx(0.10 * (580_000 - 90_000))
     small = simulate_funding(4, members=99).set_index("key")
     assert "bonus_taille_4" not in small.index
@@ -410,14 +415,15 @@ def test_a_city_shared_by_three_without_shares_is_said_and_gives_a_range(whole_g
 @pytest.mark.parametrize(
     ("shares", "expected"),
     [
-        # 45,000.5 / 27,000.3 / 18,000.2: floors sum to 90,000, the 1 left goes to P1.
+        # 45,000.5 / 27,000.3 / 18,000.2: rounded (half to even) they sum to 90,000; the 1
+        # left goes to the largest part, P1.
         ({"P1": 0.5, "P2": 0.3, "P3": 0.2}, {"P1": 46_001, "P2": 28_000, "P3": 19_000}),
         # P3 declares nothing: it gets the rest, 20 %.
         ({"P1": 0.5, "P2": 0.3}, {"P1": 46_001, "P2": 28_000, "P3": 19_000}),
-        # Thirds: 30,000.33 each; the 1 left goes to the first of the largest.
-        ({"P1": 1 / 3, "P2": 1 / 3, "P3": 1 / 3}, {"P1": 31_001, "P2": 31_000, "P3": 31_000}),
+        # Thirds: 30,000.33 each; the 1 left goes to the last of the largest (as Arbitrage).
+        ({"P1": 1 / 3, "P2": 1 / 3, "P3": 1 / 3}, {"P1": 31_000, "P2": 31_000, "P3": 31_001}),
         # 33 % three times means thirds: scaled to 100 %.
-        ({"P1": 0.33, "P2": 0.33, "P3": 0.33}, {"P1": 31_001, "P2": 31_000, "P3": 31_000}),
+        ({"P1": 0.33, "P2": 0.33, "P3": 0.33}, {"P1": 31_000, "P2": 31_000, "P3": 31_001}),
     ],
 )
 def test_declared_shares_give_whole_parts_summing_to_the_city(whole_grid, shares, expected) -> None:
@@ -454,19 +460,18 @@ def test_shares_keep_their_parts_at_a_higher_threshold(whole_grid) -> None:
 
 def test_shares_over_100_percent_are_refused(whole_grid) -> None:
     imported = perimeters_from_members(SHARING, shares={pid: {CITY: 0.4} for pid in SHARING})
-    with pytest.raises(ShareError, match="au-delà de 100"):
+    with pytest.raises(DataError, match="dépassent 100"):
         membership(imported, whole_grid)
 
 
-def test_share_parts_by_hand() -> None:
-    assert share_parts(1001, [0.5, 0.5]) == [501, 500]
-    assert share_parts(1000, [0.6, None]) == [600, 400]
-    assert share_parts(10, [None, None, None]) == [4, 3, 3]
-    assert share_parts(7, [0.2]) == [7]  # one claimant: the whole commune
-    with pytest.raises(ShareError):
-        share_parts(100, [0.7, 0.5])
-    with pytest.raises(ShareError):
-        share_parts(100, [0.0, 0.5])
+def test_parts_are_those_arbitrage_gives() -> None:
+    """Couverture and Arbitrage count a shared city alike (one rounding: whole_parts)."""
+    imported = perimeters_from_members(
+        {"A": [CITY], "B": [CITY]}, shares={"A": {CITY: 0.3}, "B": {CITY: 0.7}}
+    )
+    ref = grid_referential(populations={CITY: 1001})
+    m = membership(imported, ref)
+    assert m.member_part.tolist() == list(whole_parts(1001, [0.3, 0.7])) == [300, 701]
 
 
 @settings(max_examples=60, deadline=None)

@@ -12,7 +12,7 @@ from diagnosis.analysis.membership import membership
 from diagnosis.analysis.pipeline import run_diagnosis
 from diagnosis.analysis.rates import coverage_rates
 from diagnosis.core.model import perimeters_from_members
-from diagnosis.core.rules import STATUS_KEYS
+from diagnosis.core.statuses import STATUS_KEYS
 from tests.grid import cell, grid_referential
 
 STATUSES = {"A": "aci_signe", "B": "projet_sante", "C": None, "D": "lettre_intention"}

@@ -11,9 +11,9 @@ from scipy.sparse.csgraph import connected_components
 from diagnosis.analysis.membership import membership
 from diagnosis.analysis.proposals import partition_cluster, propose_for_white_zones
 from diagnosis.analysis.white_zones import white_zones
+from diagnosis.core.aci import ProposalRules, proposal_rules
 from diagnosis.core.model import perimeters_from_members
 from diagnosis.core.referential import Referential, load_referential
-from diagnosis.core.rules import ProposalRules, proposal_rules
 from tests.grid import ISLAND, cell, grid_referential
 
 NNBSP = "\u202f"

@@ -301,7 +301,7 @@ def workbook_stage_findings(raw: bytes) -> list[str]:
     """Cells of stage columns ("stade…") that are not a stage label or the one unknown wording."""
     import openpyxl
 
-    from diagnosis.core.rules import status_name, status_specs
+    from diagnosis.core.statuses import status_name, status_specs
 
     allowed = {s.label_fr for s in status_specs()} | {status_name(None)}
     book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True)
@@ -359,27 +359,14 @@ def test_workbook_number_scanner_flags_floats_shown_raw() -> None:
 def _dispute_case() -> tuple[object, dict[str, object], dict[str, str]]:
     """A dispute of the Bouches-du-Rhône listing (Aix-en-Provence shared), its map frames, names."""
     from diagnosis.analysis.disputes import compare_perimeters
-    from ui import data
+    from ui.dispute_tab import dispute_frames, party_names
 
     diag = library_diagnosis("ars_regional.csv", "bdr", "emergence")
     pair = diag.overlap_pairs.iloc[0]
     a, b = str(pair["perimeter_a"]), str(pair["perimeter_b"])
     dispute = compare_perimeters(diag.membership, diag.referential, a, b, shared={"13001": 0.5})
-    m = diag.membership
-    ids = m.perimeters["perimeter_id"].tolist()
-    a_units = set(m.index.codes[m.units_of(ids.index(a))])
-    b_units = set(m.index.codes[m.units_of(ids.index(b))])
-
-    def frame(codes: set[str]) -> object:
-        return data.unit_display(tuple(sorted(codes)))
-
-    frames = {
-        "a": frame(a_units - b_units),
-        "b": frame(b_units - a_units),
-        "contested": frame(a_units & b_units),
-    }
-    names = {"A": str(dispute.summary["name_a"]), "B": str(dispute.summary["name_b"])}
-    return dispute, frames, names
+    # The dispute exposes its sides: the frames are no longer rebuilt from the membership.
+    return dispute, dispute_frames(dispute), party_names(dispute)
 
 
 EXPORT_CASES = [("paca", "ars_regional.csv"), ("bdr", EXAMPLE), ("paca", "unknown_codes.csv")]
@@ -391,7 +378,7 @@ def test_coverage_csv_exports_are_french(
 ) -> None:
     from coverage.loaders.embedded import embedded_apl
     from diagnosis.outputs.export import white_zone_csv
-    from diagnosis.outputs.labels import people_csv
+    from diagnosis.outputs.people import people_csv
     from ui.care_panels import priority_white_zones_csv
     from ui.sidebar import report_for_people
 
@@ -419,7 +406,7 @@ def test_coverage_workbook_is_french(real_referential: Referential, scope: str, 
 
 
 def test_dispute_workbook_is_french(real_referential: Referential) -> None:
-    from diagnosis.outputs.export import dispute_workbook
+    from diagnosis.outputs.disputes import dispute_workbook
 
     dispute, _, _ = _dispute_case()
     raw = dispute_workbook(dispute)  # type: ignore[arg-type]
@@ -460,7 +447,7 @@ def test_territory_fiche_is_french(
     from coverage.indicators import CareData, scope_names, territory_indicators
     from coverage.loaders.embedded import embedded_apl
     from diagnosis.analysis.checks import territory_summary
-    from diagnosis.core.rules import simulate_funding
+    from diagnosis.core.aci import simulate_funding
     from ui.territory_tab import territory_fiche
 
     ref = real_referential

@@ -322,9 +322,9 @@ def test_committee_journey(real_referential: Referential, tmp_path: Path) -> Non
     with journey as page:
         open_listing(page, ARS)
         page.get_by_text("Arbitrage (comité régional)").click()
-        page.get_by_text("Paire de projets en chevauchement").wait_for(timeout=120_000)
+        page.get_by_text("Projets en chevauchement").wait_for(timeout=120_000)
         settle(page)
-        choose(page, "Paire de projets en chevauchement", "Crau")
+        choose(page, "Projets en chevauchement", "Crau")
         wait_metric(page, "Habitants en jeu", fr_int(int(ref.units.loc["13004", "population"])))
         assert metric(page, "Communes disputées") == "1"
         page.get_by_text("Options de partage").first.wait_for()
@@ -401,7 +401,7 @@ def test_visible_texts_are_french_in_chromium(real_referential: Referential) -> 
         settle(page)
         shown["territoire"] = page.evaluate(VISIBLE_TEXT)
         page.get_by_text("Arbitrage (comité régional)").click()
-        page.get_by_text("Paire de projets en chevauchement").wait_for(timeout=120_000)
+        page.get_by_text("Projets en chevauchement").wait_for(timeout=120_000)
         settle(page)
         shown["arbitrage"] = page.evaluate(VISIBLE_TEXT)
         shot(page, "journey-french-arbitrage.png")

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from diagnosis.analysis.disputes import compare_perimeters
+from diagnosis.analysis.disputes import compare_perimeters, dispute_groups
 from diagnosis.analysis.pipeline import Diagnosis, run_diagnosis
 from diagnosis.core.referential import Referential, load_referential
 from diagnosis.importer.perimeters import import_perimeters
@@ -401,15 +401,15 @@ def test_shares_set_in_arbitrage_are_applied_to_couverture(real_referential: Ref
     ok(at)
     assert "Parts fixées dans Arbitrage appliquées" in texts(at.caption)
     table = cpts_table(at)
-    # 40 % of Nice's 357,737 inhabitants (143,094.8), the 2 left by rounding to the largest.
-    assert table.loc["CPTS Nice Est", "habitants (périmètre entier)"] == fr_int(143_096 + 12_557)
+    # 40 % of Nice's 357,737 inhabitants: 143,094.8, rounded as Arbitrage rounds it.
+    assert table.loc["CPTS Nice Est", "habitants (périmètre entier)"] == fr_int(143_095 + 12_557)
     assert table.loc["CPTS Nice Est", "taille ACI"] == "Taille 3"
 
 
 def test_declared_parts_of_the_file_are_used(real_referential: Referential) -> None:
     at = start("paca", "paca_like_parts.csv")
     table = cpts_table(at)
-    assert table.loc["CPTS Nice Est", "habitants (périmètre entier)"] == fr_int(155_653)
+    assert table.loc["CPTS Nice Est", "habitants (périmètre entier)"] == fr_int(155_652)
     assert table.loc["CPTS Toulon Ouest", "taille ACI"] == "Taille 4"
     assert table.loc["CPTS Toulon Est", "taille ACI"] == "Taille 3"
 
@@ -487,33 +487,36 @@ def test_dispute_of_the_first_pair(real_referential: Referential, scope: str, na
     at.radio(key="workflow").set_value("arbitrage").run()
     ok(at)
     diag = library_diagnosis(name, scope, "emergence")
-    pair = diag.overlap_pairs.iloc[0]
-    dispute = compare_perimeters(
-        diag.membership, diag.referential, str(pair["perimeter_a"]), str(pair["perimeter_b"])
-    )
+    # The first group of perimeters claiming the same communes (issue 17: any number of parties).
+    group = dispute_groups(diag.membership).iloc[0]
+    ids = [str(p) for p in group["perimeter_ids"]]
+    dispute = compare_perimeters(diag.membership, diag.referential, ids)
     shown = metrics(at)
-    assert shown["Communes disputées"] == fr_int(int(dispute.summary["n_contested"]))
-    assert shown["Habitants en jeu"] == fr_int(int(dispute.summary["population_contested"]))
+    assert shown["Communes disputées"] == fr_int(int(dispute.summary.n_contested))
+    assert shown["Habitants en jeu"] == fr_int(int(dispute.summary.population_contested))
+    letters = set(dispute.summary.parties)
     if name == "ars_regional.csv":
-        # The pairs are ranked by inhabitants at stake: Aix-en-Provence comes first.
+        # The groups are ranked by inhabitants at stake: Aix-en-Provence comes first.
         assert shown["Habitants en jeu"] == fr_int(
             int(real_referential.units.loc["13001", "population"])
         )
-        pairs = at.selectbox(key="dispute_pair")
-        assert len(pairs.options) == 4  # three pairs around Aix, one around Arles
+        groups = at.selectbox(key="dispute_group")
+        assert len(groups.options) == 2  # the three CPTS around Aix, the pair around Arles
+        assert letters == {"A", "B", "C"}
     options = next(d.value for d in at.dataframe if "option" in d.value.columns)
-    assert set(options["côté"]) == {"A", "B"}
+    assert set(options["côté"]) == letters | {"+".join(sorted(letters))}
     if name == "ars_regional.csv":
         # Aix-en-Provence is too big for one side: it is proposed as shared, with its option.
         shared_option = "Communes partagées : population répartie selon la part fixée"
         assert any(str(o).startswith(shared_option) for o in options["option"])
-        key = f"dispute_shared_{pair['perimeter_a']}-{pair['perimeter_b']}"
+        key = f"dispute_shared_{'-'.join(ids)}"
         assert at.multiselect(key=key).value == ["13001"]
         at.multiselect(key=key).set_value([]).run()
         ok(at)
         options = next(d.value for d in at.dataframe if "option" in d.value.columns)
         assert not any(str(o).startswith(shared_option) for o in options["option"])
-        assert len(options) == 10  # five whole-commune options, two sides each
+        # Five whole-commune options (one "all to" per party), three sides each, and the merge.
+        assert len(options) == (3 + 3) * 3 + 1
 
 
 @pytest.mark.parametrize(("scope", "name"), [("ille", "brittany.csv"), ("paca", "header_only.csv")])
@@ -546,8 +549,7 @@ def test_arbitrage_at_a_department_offers_only_its_perimeters(
     diag = library_diagnosis(EXAMPLE, "bdr", "emergence")
     m = diag.membership
     with_units = set(m.perimeters["perimeter_id"].to_numpy()[np.unique(m.member_perimeter)])
-    offered = set(at.selectbox(key="dispute_a").options)
-    offered |= set(at.selectbox(key="dispute_b").options)
+    offered = set(at.multiselect(key="dispute_parties").options)
     names = dict(zip(m.perimeters["perimeter_id"], m.perimeters["name"], strict=True))
     assert offered == {names[p] for p in with_units}
     # The example's perimeters of the department do not overlap: the first two chosen by hand

@@ -161,8 +161,8 @@ def test_dispute_workflow(real_referential: Referential) -> None:
     contested = real_referential.units.loc[["13038", "13094", "13058"], "population"].sum()
     assert shown["Habitants en jeu"] == fr(int(contested))
     options = next(d.value for d in at.dataframe if "option" in d.value.columns)
-    assert len(options) == 10  # five options, two sides each
-    assert set(options["côté"]) == {"A", "B"}
+    assert len(options) == 11  # five options, two sides each, and the merge (one side)
+    assert set(options["côté"]) == {"A", "B", "A+B"}
 
 
 # --------------------------------------------------------------------------

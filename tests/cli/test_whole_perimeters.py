@@ -141,14 +141,14 @@ def test_declared_shares_count_each_city_once(
 ) -> None:
     perimeters = read(runs["paca_parts"], "perimeters.csv").set_index("name")
     nice, toulon = pop(real_referential, ["06088"]), pop(real_referential, ["83137"])
-    # Nice 40 % / 35 % / 25 %: floors, the rest to the largest part.
-    parts = {"CPTS Nice Est": 143_096, "CPTS Nice Ouest": 125_207, "CPTS Nice Nord": 89_434}
+    # Nice 40 % / 35 % / 25 %: 143,094.8, 125,207.95 and 89,434.25 rounded; they add up.
+    parts = {"CPTS Nice Est": 143_095, "CPTS Nice Ouest": 125_208, "CPTS Nice Nord": 89_434}
     assert sum(parts.values()) == nice == 357_737
     for name, own in NICE.items():
         assert perimeters.loc[name, "population"] == parts[name] + pop(real_referential, own)
         assert perimeters.loc[name, "size_class"] == 3
         assert perimeters.loc[name, "size_class_without_shared"] == 3
-    # Toulon 3/5 and 40 %: 107,469.6 and 71,646.4, the 1 left to the larger.
+    # Toulon 3/5 and 40 %: 107,469.6 and 71,646.4 rounded.
     toulon_parts = {"CPTS Toulon Ouest": 107_470, "CPTS Toulon Est": 71_646}
     assert sum(toulon_parts.values()) == toulon
     for name, own in TOULON.items():

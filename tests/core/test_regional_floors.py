@@ -11,9 +11,9 @@ import pytest
 
 from diagnosis.analysis.checks import diagnose_perimeters, minimum_citation, territory_summary
 from diagnosis.analysis.membership import membership
+from diagnosis.core.aci import size_rules
 from diagnosis.core.model import perimeters_from_members
 from diagnosis.core.referential import Referential
-from diagnosis.core.rules import size_rules
 from diagnosis.paths import RULES_DIR
 from tests.grid import ISLAND, cell, grid_referential
 

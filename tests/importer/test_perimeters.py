@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from diagnosis.core.communes import names_match
 from diagnosis.core.model import PerimeterImport, perimeters_from_members
 from diagnosis.core.referential import Referential
-from diagnosis.core.rules import STATUS_KEYS, status_from_label
+from diagnosis.core.statuses import STATUS_KEYS, status_from_label
 from diagnosis.core.textnorm import clean_code_token, label_key, name_key
 from diagnosis.importer.perimeter_csv import export_perimeters_csv
 from diagnosis.importer.perimeters import import_perimeters
@@ -183,8 +183,8 @@ def test_department_scope_and_threshold(real_referential: Referential) -> None:
     assert outside["severity"].tolist() == ["info"]
     assert outside["message"].iloc[0].startswith("1 commune du fichier est hors de la vue")
     assert result.n_rejected == 0
-    with pytest.raises(ValueError, match="threshold"):
-        import_perimeters(data, filename="x.csv", referential=real_referential, threshold=0)
+    with pytest.raises(ValueError, match="min_area_share"):
+        import_perimeters(data, filename="x.csv", referential=real_referential, min_area_share=0)
 
 
 @pytest.mark.referential
@@ -194,7 +194,7 @@ def test_polygon_threshold_decides_partial_units(
 ) -> None:
 
     path = TESTS_DIR / "corpus" / "perimeters" / "polygons.geojson"
-    result = import_perimeters(path, referential=real_referential, threshold=threshold)
+    result = import_perimeters(path, referential=real_referential, min_area_share=threshold)
     codes = set(result.perimeters.loc[0, "unit_codes"])
     # Maussane (13058) is 70 % inside, Mouriès (13065) 30 %.
     assert ("13058" in codes) is (threshold <= 0.70)

@@ -1,11 +1,10 @@
-"""Declared shares of shared communes in a listing, and shares set by a user (issue 17 §2)."""
+"""Declared shares of shared communes in a listing (issue 17 §2)."""
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
-from diagnosis.core.model import SHARE_COLUMNS, perimeters_from_members
+from diagnosis.core.model import SHARE_COLUMNS
 from diagnosis.importer.perimeters import import_perimeters
 from diagnosis.importer.shares import parse_share
 from diagnosis.io.columns import find_columns
@@ -85,17 +84,3 @@ def test_shares_over_100_percent_and_unreadable_values_are_refused_and_reported(
     assert report.loc["share_invalid", "severity"] == "rejected"
     assert report.loc["share_invalid", "code"] == "beaucoup"
     assert imported.n_rejected == 2
-
-
-def test_with_shares_replaces_the_same_perimeter_and_commune_only() -> None:
-    imported = perimeters_from_members(
-        {"A": [CITY], "B": [CITY, cell(0, 0)]},
-        shares={"A": {CITY: 0.5}, "B": {CITY: 0.5, cell(0, 0): 1.0}},
-    )
-    before = imported.shares.copy()
-    given = pd.DataFrame({"perimeter_id": ["A", "B"], "code": [CITY, CITY], "share": [0.7, 0.3]})
-    changed = imported.with_shares(given)
-    got = {(p, c): s for p, c, s in changed.shares.itertuples(index=False)}
-    assert got == {("A", CITY): 0.7, ("B", CITY): 0.3, ("B", cell(0, 0)): 1.0}
-    pd.testing.assert_frame_equal(imported.shares, before)  # the import is not modified
-    assert changed.members is imported.members

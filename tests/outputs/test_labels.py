@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 from diagnosis.core.numbers import plural
-from diagnosis.core.rules import status_name
+from diagnosis.core.statuses import status_name
 from diagnosis.outputs.export import excel_bytes, people_tables
-from diagnosis.outputs.labels import for_people, people_csv
+from diagnosis.outputs.people import for_people, people_csv
 
 UNKNOWN = "Statut non renseigné"
 
