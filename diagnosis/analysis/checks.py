@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -414,11 +414,12 @@ def _joined(
     keep = np.ones(len(m.member_unit), dtype=bool) if rows is None else rows
     frame = pd.DataFrame(
         {"p": m.member_perimeter[keep], "v": values[m.member_unit[keep]].astype(str)}
-    )
-    grouped: dict[int, tuple[str, ...]] = {
-        cast(int, p): tuple(sorted(set(group))) for p, group in frame.groupby("p")["v"]
-    }
-    return [grouped.get(i, ()) for i in range(m.n_perimeters)]
+    ).drop_duplicates()
+    frame = frame.sort_values(["p", "v"], kind="stable")
+    grouped: list[list[str]] = [[] for _ in range(m.n_perimeters)]
+    for perimeter, value in zip(frame["p"].tolist(), frame["v"].tolist(), strict=True):
+        grouped[perimeter].append(value)
+    return [tuple(values) for values in grouped]
 
 
 def _summary(
@@ -463,10 +464,15 @@ def _shared_table(m: Membership, ref: Referential) -> pd.DataFrame:
         return pd.DataFrame(columns=SHARED_COLUMNS)
     codes = m.index.codes[m.member_unit[rows]]
     ids = m.perimeters["perimeter_id"].to_numpy()[m.member_perimeter[rows]]
-    claims = m.shared_claims.groupby("code")
-    by_code = {
-        code: list(zip(group["perimeter_id"], group["name"], strict=True)) for code, group in claims
-    }
+    by_code: dict[str, list[tuple[str, str]]] = {}
+    claims = m.shared_claims
+    for code, pid, name in zip(
+        claims["code"].tolist(),
+        claims["perimeter_id"].tolist(),
+        claims["name"].tolist(),
+        strict=True,
+    ):
+        by_code.setdefault(code, []).append((pid, name))
     others = [
         [(p, n) for p, n in by_code.get(code, []) if p != pid]
         for code, pid in zip(codes, ids, strict=True)
