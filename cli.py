@@ -37,6 +37,7 @@ from tqdm import tqdm
 from diagnosis import (
     STATUS_KEYS,
     AtlasError,
+    Diagnosis,
     PerimeterFileError,
     PerimeterImport,
     Referential,
@@ -177,14 +178,29 @@ def run_diagnose(args: argparse.Namespace) -> int:
             )
             return 2
         progress("écriture")
+    _print_diagnose_summary(diag, args.status_min, out_dir)
+    return 0
+
+
+def _print_diagnose_summary(diag: Diagnosis, status_min: str, out_dir: Path) -> None:
+    """What ``diagnose`` found, in a few French lines."""
+    imported = diag.imported
     for note in excel_overflow(diagnosis_tables(diag)):
         print(f"Remarque : {note}")
     summary = diag.perimeters.summary
     cov = diag.coverage_at_threshold()
     top = cov.iloc[0] if len(cov) else None
     print(f"Import : {imported.summary_fr()}")
+    if imported.outside_note():
+        print(f"Vue : {imported.outside_note()}")
+    ranged = int((summary["size_class"] != summary["size_class_without_shared"]).sum())
+    if ranged:
+        print(
+            f"Communes partagées comptées entières faute de parts déclarées : taille en "
+            f"fourchette pour {ranged} périmètre(s) (size_class_without_shared)."
+        )
     print(
-        f"{len(summary)} périmètre(s) au stade « {args.status_min} » ou plus ; "
+        f"{len(summary)} périmètre(s) au stade « {status_min} » ou plus ; "
         f"{len(diag.overlaps)} commune(s) en chevauchement ; "
         f"{len(diag.white.units)} commune(s) en zone blanche "
         f"({len(diag.white.clusters)} groupe(s))."
@@ -195,7 +211,6 @@ def run_diagnose(args: argparse.Namespace) -> int:
             f"({diag.referential.population_label})."
         )
     print(f"Résultats écrits dans {out_dir}")
-    return 0
 
 
 # --------------------------------------------------------------------------

@@ -142,3 +142,30 @@ def rng_codes(seed: int, k: int) -> list[str]:
     rng = np.random.default_rng(seed)
     codes = all_codes()
     return sorted(rng.choice(codes, size=k, replace=False).tolist())
+
+
+# --------------------------------------------------------------------------
+# Issue 17: whole perimeters and shared cities (figures computed by hand)
+# --------------------------------------------------------------------------
+
+#: A city of 90,001 inhabitants (department 01) and a town of 45,000 (department 38).
+CITY = cell(2, 2)
+TOWN = cell(3, 1)
+WHOLE_POPULATIONS = {CITY: 90_001, TOWN: 45_000}
+
+#: X crosses the 01 / 38 border: 1,000 + 1,000 in 01, 45,000 + 1,000 in 38; whole
+#: 48,000 inhabitants (Taille 2), 2,000 in the 01 view. Y crosses the regional border
+#: (84 / 94): 1,000 in region 84, the island's 1,000 in Corsica.
+CROSSING = {
+    "X": [cell(1, 1), cell(2, 1), TOWN, cell(4, 1)],
+    "Y": [cell(0, 0), ISLAND],
+}
+
+#: The city claimed by three perimeters without sub-commune detail, each with one
+#: commune of its own (1,000 inhabitants): 91,001 each counted whole (Taille 3),
+#: 1,000 without the city (Taille 1). P3's own commune is in department 38.
+SHARING = {
+    "P1": [CITY, cell(2, 3)],
+    "P2": [CITY, cell(1, 2)],
+    "P3": [CITY, cell(3, 2)],
+}

@@ -5,19 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from coverage import AplData
-from diagnosis import STATUS_KEYS, Diagnosis, Referential, status_name
-from diagnosis.analysis.geometry import dissolve_perimeters
+from diagnosis import STATUS_KEYS, AtlasError, Diagnosis, Referential, status_name
+from diagnosis.analysis.dispute_shares import with_shares
 from diagnosis.analysis.white_zones import cluster_geometries
 from diagnosis.core.numbers import fr_count, plural
 from diagnosis.core.referential import load_display_geometries, load_outlines
 from diagnosis.outputs import export
 from diagnosis.outputs.labels import PROPOSAL_KIND_LABELS
 from diagnosis.outputs.people import for_people
+from diagnosis.outputs.sharing import perimeter_remarks
 from ui import care_panels, data, fmt, maps
 from ui.safe import md_text
 from ui.sidebar import Context, scope_label
@@ -41,9 +41,7 @@ def coverage_layers(diag: Diagnosis, *, apl: AplData | None = None) -> dict[str,
     """
     ref = diag.referential
     summary = diag.perimeters.summary
-    perimeters = diag.perimeters.geometries
-    if perimeters is None:
-        perimeters = dissolve_perimeters(diag.membership, ref)
+    perimeters = diag.perimeter_geometries()
     per = perimeters.merge(summary[["perimeter_id", "population"]], on="perimeter_id", how="left")
     per = per.assign(
         status_fr=[maps.STATUS_LABELS[maps.status_key(s)] for s in per["status"]],
@@ -198,35 +196,59 @@ def _layers_data(diag: Diagnosis, key: str, apl: AplData | None) -> dict[str, An
 
 
 def perimeter_table(diag: Diagnosis) -> pd.DataFrame:
-    """One row per CPTS at the threshold: stage, communes, inhabitants, size, floor, parts, shared."""
-    summary = diag.perimeters.summary
-    m = diag.membership
-    claims = m.claims_per_unit(count_splits=False)
-    shared = (claims[m.member_unit] >= 2) & ~m.split
-    n_shared = np.bincount(m.member_perimeter, weights=shared, minlength=m.n_perimeters)
-    shared_by_id = pd.Series(n_shared.astype(int), index=m.perimeters["perimeter_id"].to_numpy())
-    table = summary[
+    """One row per CPTS of the view at the threshold, evaluated whole (issue 17).
+
+    Whole inhabitants and those in the view, the size class (a range when shared
+    communes counted whole move it, with the reason), the shared communes named,
+    the departments it overflows to, the floor, communes and parts.
+    """
+    people = export.people_perimeters(diag)
+    shared = diag.perimeters.shared
+    names: dict[str, list[str]] = {}
+    for pid, name, code in zip(shared["perimeter_id"], shared["name"], shared["code"], strict=True):
+        names.setdefault(str(pid), []).append(f"{name} ({code})")
+    table = people[
         [
             "perimeter_id",
             "name",
             "status",
-            "n_units",
             "population",
-            "size_label",
-            "margin_to_nearest_bound",
-            "below_minimum",
-            "n_parts",
+            "population_in_scope",
+            "size_range",
         ]
     ].copy()
-    table["n_shared"] = shared_by_id.reindex(table["perimeter_id"]).fillna(0).astype(int).to_numpy()
+    table["shared_names"] = [", ".join(names.get(str(p), [])) for p in table["perimeter_id"]]
+    table["outside_label"] = [str(t).removeprefix("déborde sur ") for t in people["outside_label"]]
+    for column in ("below_minimum", "n_units", "n_parts", "size_range_reason"):
+        table[column] = people[column].to_numpy()
+    table["n_shared"] = people["shared_units"].map(len).to_numpy()
     return table
 
 
 PERIMETER_LABELS = {
-    "margin_to_nearest_bound": "marge à la borne de taille la plus proche",
-    "size_label": "taille ACI",
     "name": "CPTS",
+    "population": "habitants (périmètre entier)",
+    "population_in_scope": "dont dans la vue",
+    "size_range": "taille ACI",
+    "shared_names": "communes partagées",
+    "outside_label": "déborde sur",
+    "size_range_reason": "fourchette de taille : pourquoi",
 }
+#: Columns of the per-CPTS table, in the order shown (the shared communes visible
+#: without scrolling at 1,500 px; the reason of a size range last, it is long).
+PERIMETER_SHOWN = [
+    "name",
+    "status",
+    "population",
+    "population_in_scope",
+    "size_range",
+    "shared_names",
+    "outside_label",
+    "below_minimum",
+    "n_units",
+    "n_parts",
+    "size_range_reason",
+]
 
 
 def _empty_notice(ref: Referential, ctx: Context, diag: Diagnosis) -> bool:
@@ -239,7 +261,7 @@ def _empty_notice(ref: Referential, ctx: Context, diag: Diagnosis) -> bool:
             "toutes rejetées (voir le rapport d'import dans la barre latérale)."
         )
         return True
-    if data.units_in_scope(imported) == 0:
+    if data.units_in_scope(imported, diag.referential) == 0:
         st.warning(
             f"Aucune commune du fichier n'est dans le périmètre d'étude ({scope_label(ref, ctx)}). "
             "Choisissez la région ou le département du fichier, ou « France entière »."
@@ -259,7 +281,7 @@ def render(ref: Referential, ctx: Context) -> None:
     if ctx.imported is None:
         st.info("Importez un fichier de périmètres (barre latérale) pour voir la couverture.")
         return
-    diag = ctx.diagnosis()
+    diag = _with_arbitrage_shares(ctx, ctx.diagnosis())
     scope = scope_label(ref, ctx)
     st.subheader(f"Couverture : {scope}")
     if _empty_notice(ref, ctx, diag):
@@ -267,8 +289,7 @@ def render(ref: Referential, ctx: Context) -> None:
     rates = diag.coverage_at_threshold()
     main = rates.iloc[0]
     summary = diag.perimeters.summary
-    shown = summary[summary["n_units"] > 0]
-    unknown = int(shown["status"].map(maps.status_key).isna().sum())
+    unknown = int(summary["status"].map(maps.status_key).isna().sum())
     st.caption(
         f"Stade pris en compte : {status_name(ctx.status_min)} ou plus"
         + (
@@ -281,9 +302,8 @@ def render(ref: Referential, ctx: Context) -> None:
         f"{md_text(diag.referential.population_label)} · périmètres : {md_text(ctx.source_label)}"
     )
     c1, c2, c3, c4 = st.columns(4)
-    # A perimeter whose communes are all outside the scope is not a CPTS of the scope.
-    in_scope = diag.perimeters.summary["n_units"] > 0
-    c1.metric("Périmètres", fmt.number(int(in_scope.sum())))
+    # The view's perimeters: those with a commune in it (issue 17), each evaluated whole.
+    c1.metric("Périmètres", fmt.number(len(diag.perimeters.summary)))
     c2.metric("Population couverte", fmt.share(main["share_covered"]))
     c3.metric("Communes en zone blanche", fmt.number(len(diag.white.units)))
     c4.metric("Communes en chevauchement", fmt.number(len(diag.overlaps)))
@@ -320,6 +340,40 @@ def render(ref: Referential, ctx: Context) -> None:
     _exports(diag, ctx, apl_layers)
 
 
+#: Key of ``st.session_state`` where Arbitrage stores the shares a committee set
+#: (a frame with ``diagnosis.core.model.SHARE_COLUMNS``: perimeter_id, code, share).
+ARBITRAGE_SHARES_KEY = "arbitrage_shares"
+
+
+def _with_arbitrage_shares(ctx: Context, diag: Diagnosis) -> Diagnosis:
+    """The diagnosis with the shares set in Arbitrage, when the session holds some.
+
+    Sizes and funding then count each perimeter's part of the shared cities. Shares
+    that cannot be applied (over 100 % with those of the file) are said, not applied.
+    """
+    shares = st.session_state.get(ARBITRAGE_SHARES_KEY)
+    if not isinstance(shares, pd.DataFrame) or shares.empty or ctx.imported is None:
+        return diag
+    try:
+        imported = with_shares(ctx.imported, shares)
+        digest = pd.util.hash_pandas_object(imported.shares, index=False).sum()
+        shared = data.diagnosis_for(
+            f"{ctx.import_key}|parts-{digest}",
+            imported,
+            region=ctx.region,
+            department=ctx.department,
+            status_min=ctx.status_min,
+        )
+    except AtlasError as exc:
+        st.error(f"Parts fixées dans Arbitrage non appliquées : {md_text(str(exc))}")
+        return diag
+    st.caption(
+        f"Parts fixées dans Arbitrage appliquées : {fr_count(len(shares), 'part', 'parts')} "
+        "(tailles et financements comptent la part de chaque CPTS)."
+    )
+    return shared
+
+
 def _coverage_rates(diag: Diagnosis) -> None:
     st.markdown("#### Taux de couverture par stade")
     coverage = diag.coverage
@@ -336,12 +390,10 @@ def _coverage_rates(diag: Diagnosis) -> None:
 def _perimeters_section(ref: Referential, ctx: Context, diag: Diagnosis) -> None:
     st.markdown("#### CPTS du périmètre d'étude")
     table = perimeter_table(diag)
-    outside = int((table["n_units"] == 0).sum())
-    table = table[table["n_units"] > 0]
-    if outside:
+    if (table["population"] != table["population_in_scope"]).any():
         st.caption(
-            f"{fmt.number(outside)} périmètre(s) du fichier n'ont aucune commune dans le "
-            "périmètre d'étude : ils ne sont pas comptés ici."
+            "Chaque CPTS est évaluée entière (taille, seuil, financement), même quand elle "
+            "déborde de la vue ; « dont dans la vue » compte ses habitants dans la vue."
         )
     c1, c2 = st.columns([2, 1])
     query = c1.text_input("Rechercher une CPTS par son nom", key="coverage_search")
@@ -355,11 +407,7 @@ def _perimeters_section(ref: Referential, ctx: Context, diag: Diagnosis) -> None
         st.caption("Aucune CPTS ne correspond à la recherche.")
         return
     event = st.dataframe(
-        for_people(
-            table,
-            columns=[c for c in table.columns if c != "perimeter_id"],
-            labels=PERIMETER_LABELS,
-        ),
+        for_people(table, columns=PERIMETER_SHOWN, labels=PERIMETER_LABELS),
         hide_index=True,
         width="stretch",
         on_select="rerun",
@@ -386,9 +434,26 @@ def _perimeters_section(ref: Referential, ctx: Context, diag: Diagnosis) -> None
     if pick is not None:
         from ui.territory_tab import territory_profile  # noqa: PLC0415 - shared fiche
 
+        # The whole perimeter, its figures as the table shows them (parts of shared cities).
         codes = list(diag.imported.perimeters.set_index("perimeter_id").loc[pick, "unit_codes"])
-        codes = [c for c in codes if c in diag.referential.units.index]
-        territory_profile(ref, ctx, codes, name=str(names[pick]), key=f"cpts-{pick}")
+        codes = [c for c in codes if c in ref.units.index]
+        perimeter = diag.perimeters.of(pick)
+        departments = ref.departments
+        remarks = perimeter_remarks(
+            perimeter.summary.iloc[0],
+            perimeter.shared,
+            names=dict(zip(departments["department"], departments["department_name"], strict=True)),
+            view=scope_label(ref, ctx),
+        )
+        territory_profile(
+            ref,
+            ctx,
+            codes,
+            name=str(names[pick]),
+            key=f"cpts-{pick}",
+            perimeter=perimeter,
+            remarks=remarks,
+        )
 
 
 def _overlaps_section(diag: Diagnosis) -> None:

@@ -256,9 +256,17 @@ def import_file(
         )
 
 
-def units_in_scope(imported: PerimeterImport) -> int:
-    """Number of distinct communes kept by an import."""
-    return int(imported.members["code"].nunique()) if not imported.members.empty else 0
+def units_in_scope(imported: PerimeterImport, view: Referential | None = None) -> int:
+    """Number of distinct communes of an import in the view (all of them without a view).
+
+    An import keeps the communes outside the view (perimeters are evaluated whole).
+    """
+    if imported.members.empty:
+        return 0
+    codes = imported.members["code"]
+    if view is not None:
+        codes = codes[codes.isin(view.units.index)]
+    return int(codes.nunique())
 
 
 def example_bytes(kind: str) -> tuple[bytes, str]:

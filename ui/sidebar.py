@@ -162,12 +162,10 @@ def _import_report(imported: PerimeterImport, *, in_scope: int) -> None:
         st.warning(imported.summary_fr())
     else:
         st.success(imported.summary_fr())
-    outside = int((report["kind"] == "outside_scope").sum())
+    # Communes outside the view are context, not rejections (issue 17): one neutral line.
+    outside = imported.outside_note()
     if outside:
-        st.info(
-            f"{fmt.number(outside)} commune(s) du fichier sont hors du périmètre d'étude : "
-            "elles ne sont ni comptées ni dessinées (détail dans le rapport)."
-        )
+        st.info(md_text(outside))
     problems = report[report["severity"] != "info"]
     with st.expander(
         f"Rapport d'import : {fr_count(len(problems), 'point', 'points')} à vérifier",
@@ -338,7 +336,8 @@ def render(ref: Referential) -> Context:
                 assert imported is not None
                 label = f"{name} (exemple fictif)" if is_example else name
                 st.text(f"Fichier : {label}")
-                _import_report(imported, in_scope=data.units_in_scope(imported))
+                in_view = data.units_in_scope(imported, data.scoped(region, department))
+                _import_report(imported, in_scope=in_view)
         status_min: StatusKey = st.selectbox(
             "Stade minimal pris en compte",
             options=list(STATUS_KEYS),

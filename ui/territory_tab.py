@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import folium
@@ -342,13 +342,18 @@ def territory_profile(
     name: str,
     key: str,
     saving: bool = False,
+    perimeter: PerimeterDiagnosis | None = None,
+    remarks: Sequence[str] = (),
 ) -> None:
     """Instant diagnosis and fiche of a territory (Mon territoire, or a CPTS from Couverture).
 
     ``key`` prefixes every widget key, so that the profile can be shown in
-    several places; ``saving`` adds the "save the territory" button.
+    several places; ``saving`` adds the "save the territory" button. A CPTS of
+    Couverture comes with its own diagnosis (``perimeter``: parts of shared
+    cities counted as in the table) and ``remarks`` (sharing, overflow), shown
+    and printed in the fiche.
     """
-    diag = territory_summary(territory, ref, name=name)
+    diag = perimeter if perimeter is not None else territory_summary(territory, ref, name=name)
     row = diag.summary.iloc[0]
     st.markdown(f"### Diagnostic instantané : {md_text(name)}")
     c1, c2, c3, c4 = st.columns(4)
@@ -361,6 +366,8 @@ def territory_profile(
         f"{fmt.number(row['density_per_km2'], 1)} hab./km²"
     )
     st.write(md_text(margins_sentence(row)))
+    for remark in remarks:
+        st.info(md_text(remark))
     floor_source = str(diag.notes.get("minimum_population", ""))
     if row["below_minimum"]:
         st.warning(
@@ -413,6 +420,7 @@ def territory_profile(
         scopes=scopes,
         name=name,
         frame=data.unit_display(tuple(territory)),
+        remarks=remarks,
     )
     _territory_exports(ref, territory, fiche=fiche, name=name, key=key, saving=saving)
 
@@ -658,10 +666,12 @@ def territory_fiche(
     scopes: dict[str, str],
     name: str,
     frame: gpd.GeoDataFrame | None = None,
+    remarks: Sequence[str] = (),
 ) -> str:
     """The printable fiche of a territory: map with legend, key figures, comparisons, sources.
 
-    ``frame`` holds the display geometries of the territory (looked up when not given).
+    ``frame`` holds the display geometries of the territory (looked up when not given);
+    ``remarks`` (sharing of cities, overflow of the view) are printed with the notes.
     """
     row = diag.summary.iloc[0]
     if frame is None:
@@ -700,6 +710,7 @@ def territory_fiche(
         notes=[
             f"{row['population_label']}",
             margins_sentence(row),
+            *remarks,
             "Contours simplifiés pour l'affichage.",
         ],
     )

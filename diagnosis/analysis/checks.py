@@ -21,6 +21,8 @@ from diagnosis.core.model import perimeters_from_members
 from diagnosis.core.referential import Referential, main_zones, population_label
 
 __all__ = [
+    "SHARED_COLUMNS",
+    "SUMMARY_COLUMNS",
     "PerimeterDiagnosis",
     "diagnose_perimeters",
     "minimum_citation",
@@ -55,6 +57,25 @@ SUMMARY_COLUMNS = [
     "n_parts",
     "n_enclaves",
     "funding_max_eur",
+    "population_in_scope",
+    "population_without_shared",
+    "shared_units",
+    "outside_departments",
+    "size_class_without_shared",
+]
+
+
+#: Columns of :attr:`PerimeterDiagnosis.shared`.
+SHARED_COLUMNS = [
+    "perimeter_id",
+    "code",
+    "name",
+    "population",
+    "population_counted",
+    "declared",
+    "n_perimeters",
+    "with_ids",
+    "with_names",
 ]
 
 
@@ -75,6 +96,13 @@ class PerimeterDiagnosis:
         Units surrounded by a perimeter but not in it.
     geometries
         Dissolved perimeters (WGS84), or None when not computed.
+    notes
+        Citations of the rules and the population vintage.
+    shared
+        One row per (perimeter, commune claimed by another perimeter too, see
+        :data:`SHARED_COLUMNS`): the commune's inhabitants, those counted for
+        the perimeter, whether from declared shares, and the other perimeters
+        claiming it (ids, and names joined by " | "), at any stage.
     """
 
     summary: pd.DataFrame
@@ -83,6 +111,26 @@ class PerimeterDiagnosis:
     enclaves: pd.DataFrame
     geometries: gpd.GeoDataFrame | None = None
     notes: dict[str, str] = field(default_factory=dict)
+    shared: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SHARED_COLUMNS))
+
+    def of(self, perimeter_id: str) -> PerimeterDiagnosis:
+        """The diagnosis of one perimeter (every table restricted to it)."""
+
+        def rows(frame: pd.DataFrame) -> pd.DataFrame:
+            return frame[frame["perimeter_id"] == perimeter_id].reset_index(drop=True)
+
+        geometries = self.geometries
+        return PerimeterDiagnosis(
+            summary=rows(self.summary),
+            epcis=rows(self.epcis),
+            parts=rows(self.parts),
+            enclaves=rows(self.enclaves),
+            geometries=None
+            if geometries is None
+            else geometries[geometries["perimeter_id"] == perimeter_id].reset_index(drop=True),
+            notes=dict(self.notes),
+            shared=rows(self.shared),
+        )
 
 
 def size_class_table(
@@ -234,18 +282,27 @@ def diagnose_perimeters(
     m: Membership,
     ref: Referential,
     *,
+    view: Referential | None = None,
     geometry: bool = True,
     funding_options: Mapping[str, Any] | None = None,
     rules: SizeRules | None = None,
 ) -> PerimeterDiagnosis:
-    """Diagnose every perimeter of a membership.
+    """Diagnose every perimeter of a membership, whole.
 
     Parameters
     ----------
     m
-        Perimeters and their units (see :func:`diagnosis.analysis.membership.membership`).
+        Perimeters and their units (see :func:`diagnosis.analysis.membership.membership`),
+        built on ``ref``.
     ref
-        The referential the membership was built on.
+        The referential the membership was built on: the whole one (see
+        :func:`diagnosis.core.referential.whole_referential`), so that sizes,
+        funding, contiguity and EPCIs are those of whole perimeters.
+    view
+        The view shown (a region, a department: a view of ``ref``). Only the
+        perimeters with at least one unit in it are diagnosed; their
+        inhabitants in it are ``population_in_scope`` and the other
+        departments they reach ``outside_departments``. Default: ``ref``.
     geometry
         Dissolve perimeters and look for enclaves (needs the geometries).
     funding_options
@@ -257,63 +314,48 @@ def diagnose_perimeters(
     -------
     PerimeterDiagnosis
         Summary and evidence tables.
+
+    Notes
+    -----
+    ``population`` counts the declared part of a shared commune (a share of the
+    file or set by a user), the whole commune otherwise, as the ACI does with
+    a perimeter's declared communes; ``population_without_shared`` counts only
+    the communes no other perimeter claims, and ``size_class_without_shared``
+    is the class without the shared communes counted whole: when it differs
+    from ``size_class``, the class is a range.
     """
     rules = rules or size_rules()
-    units = ref.units
-    n = m.n_perimeters
-    pop = np.bincount(m.member_perimeter, weights=m.index.population[m.member_unit], minlength=n)
-    area_vals = np.nan_to_num(m.index.area_km2[m.member_unit])
-    area = np.bincount(m.member_perimeter, weights=area_vals, minlength=n)
-    n_units = np.bincount(m.member_perimeter, minlength=n)
-
-    def joined(values: np.ndarray) -> list[str]:
-        frame = pd.DataFrame({"p": m.member_perimeter, "v": values[m.member_unit]})
-        grouped = frame.groupby("p")["v"].agg(lambda s: ",".join(sorted(set(map(str, s)))))
-        return [grouped.get(i, "") for i in range(n)]
-
-    departments = joined(units["department"].astype(str).to_numpy())
-    regions = joined(units["region"].astype(str).to_numpy())
-    main_regions = _main_regions(m, units)
-    sizes = size_class_table(pop, rules=rules, regions=main_regions)
-
+    if view is not None:
+        m = m.in_view(view)
+    figures = _population_figures(m, ref, view if view is not None else ref)
+    main_regions = _main_regions(m, ref.units)
+    sizes = size_class_table(figures["population"], rules=rules, regions=main_regions)
+    low = size_class_table(figures["population_low"], rules=rules, regions=main_regions)
     epcis = _epci_table(m, ref)
-    epci_counts = epcis.groupby("perimeter_id").agg(
-        n_epci=("epci_code", "size"), n_epci_cut=("cut", "sum")
-    )
     parts = _parts_table(m)
-    n_parts = parts.groupby("perimeter_id")["part"].max()
-
     dissolved = None
     enclave_table = pd.DataFrame(columns=["perimeter_id", "code", "name", "population"])
     if geometry:
         dissolved = dissolve_perimeters(m, ref)
         enclave_table = enclaves(m, ref, dissolved)
-    n_enclaves = enclave_table.groupby("perimeter_id").size()
-
-    member_units = ref.units.iloc[np.unique(m.member_unit)] if len(m.member_unit) else ref.units
-    label = population_label(ref.manifest, member_units)
-    options = dict(funding_options or {})
-    funding = {c: funding_total(c, **options) for c in (1, 2, 3, 4)}
-    ids = m.perimeters["perimeter_id"]
-    summary = pd.DataFrame(
-        {
-            "perimeter_id": ids.to_numpy(),
-            "name": m.perimeters["name"].to_numpy(),
-            "status": m.perimeters["status"].to_numpy(),
-            "population": pop.astype(np.int64),
-            "population_label": label,
-            "n_units": n_units,
-            "area_km2": area,
-            "density_per_km2": np.divide(pop, area, out=np.full(n, np.nan), where=area > 0),
-            "departments": departments,
-            "regions": regions,
-            "n_epci": ids.map(epci_counts["n_epci"]).fillna(0).astype(np.int64).to_numpy(),
-            "n_epci_cut": ids.map(epci_counts["n_epci_cut"]).fillna(0).astype(np.int64).to_numpy(),
-            "n_parts": ids.map(n_parts).fillna(0).astype(np.int64).to_numpy(),
-            "n_enclaves": ids.map(n_enclaves).fillna(0).astype(np.int64).to_numpy(),
-        }
+    label = population_label(
+        ref.manifest, ref.units.iloc[np.unique(m.member_unit)] if len(m.member_unit) else ref.units
+    )
+    summary = _summary(
+        m,
+        figures,
+        counts={
+            "n_epci": epcis.groupby("perimeter_id")["epci_code"].size(),
+            "n_epci_cut": epcis.groupby("perimeter_id")["cut"].sum(),
+            "n_parts": parts.groupby("perimeter_id")["part"].max(),
+            "n_enclaves": enclave_table.groupby("perimeter_id").size(),
+        },
+        label=label,
     )
     summary = pd.concat([summary, sizes], axis=1)
+    summary["size_class_without_shared"] = low["size_class"].to_numpy()
+    options = dict(funding_options or {})
+    funding = {c: funding_total(c, **options) for c in (1, 2, 3, 4)}
     summary["funding_max_eur"] = summary["size_class"].map(funding)
     return PerimeterDiagnosis(
         summary=summary[SUMMARY_COLUMNS],
@@ -321,12 +363,134 @@ def diagnose_perimeters(
         parts=parts,
         enclaves=enclave_table,
         geometries=dissolved,
+        shared=_shared_table(m, ref),
         notes={
             "size_classes": rules.source,
             "minimum_population": minimum_citation(main_regions, ref, rules=rules),
             "population": label,
         },
     )
+
+
+def _population_figures(m: Membership, ref: Referential, view: Referential) -> pd.DataFrame:
+    """Per perimeter: inhabitants (whole, in the view, without shared), area, zones, shared units.
+
+    Inhabitants count each claim's part (:attr:`Membership.member_part`).
+    """
+    n = m.n_perimeters
+    part = m.member_part.astype(np.float64)
+    whole_shared = m.shared & ~m.declared
+    in_view = m.index.mask(view)
+
+    def total(weights: np.ndarray) -> np.ndarray:
+        return np.bincount(m.member_perimeter, weights=weights, minlength=n)
+
+    population = total(part)
+    units = ref.units
+    view_departments = set(view.units["department"].astype(str))
+    departments = _joined(m, units["department"].astype(str).to_numpy())
+    return pd.DataFrame(
+        {
+            "population": population.astype(np.int64),
+            "population_in_scope": total(part * in_view[m.member_unit]).astype(np.int64),
+            "population_without_shared": total(part * ~m.shared).astype(np.int64),
+            "population_low": (population - total(part * whole_shared)).astype(np.int64),
+            "n_units": np.bincount(m.member_perimeter, minlength=n),
+            "area_km2": total(np.nan_to_num(m.index.area_km2[m.member_unit])),
+            "departments": [",".join(d) for d in departments],
+            "regions": [",".join(r) for r in _joined(m, units["region"].astype(str).to_numpy())],
+            "shared_units": _joined(m, m.index.codes, rows=m.shared),
+            "outside_departments": [
+                tuple(d for d in deps if d not in view_departments) for deps in departments
+            ],
+        }
+    )
+
+
+def _joined(
+    m: Membership, values: np.ndarray, *, rows: np.ndarray | None = None
+) -> list[tuple[str, ...]]:
+    """The distinct values (sorted) of each perimeter's units, optionally of some rows only."""
+    keep = np.ones(len(m.member_unit), dtype=bool) if rows is None else rows
+    frame = pd.DataFrame(
+        {"p": m.member_perimeter[keep], "v": values[m.member_unit[keep]].astype(str)}
+    ).drop_duplicates()
+    frame = frame.sort_values(["p", "v"], kind="stable")
+    grouped: list[list[str]] = [[] for _ in range(m.n_perimeters)]
+    for perimeter, value in zip(frame["p"].tolist(), frame["v"].tolist(), strict=True):
+        grouped[perimeter].append(value)
+    return [tuple(values) for values in grouped]
+
+
+def _summary(
+    m: Membership, figures: pd.DataFrame, *, counts: Mapping[str, pd.Series], label: str
+) -> pd.DataFrame:
+    """The summary's identity, inhabitants, area and evidence counts (sizes come after)."""
+    ids = m.perimeters["perimeter_id"]
+    population = figures["population"].to_numpy()
+    area = figures["area_km2"].to_numpy()
+    summary = pd.DataFrame(
+        {
+            "perimeter_id": ids.to_numpy(),
+            "name": m.perimeters["name"].to_numpy(),
+            "status": m.perimeters["status"].to_numpy(),
+            "population": population,
+            "population_label": label,
+            "density_per_km2": np.divide(
+                population, area, out=np.full(len(ids), np.nan), where=area > 0
+            ),
+        }
+    )
+    for column in (
+        "n_units",
+        "area_km2",
+        "departments",
+        "regions",
+        "population_in_scope",
+        "population_without_shared",
+        "shared_units",
+        "outside_departments",
+    ):
+        summary[column] = figures[column].to_numpy()
+    for column, series in counts.items():
+        summary[column] = ids.map(series).fillna(0).astype(np.int64).to_numpy()
+    return summary
+
+
+def _shared_table(m: Membership, ref: Referential) -> pd.DataFrame:
+    """One row per (perimeter, shared commune): what it counts, and who else claims it."""
+    rows = np.flatnonzero(m.shared)
+    if not len(rows):
+        return pd.DataFrame(columns=SHARED_COLUMNS)
+    codes = m.index.codes[m.member_unit[rows]]
+    ids = m.perimeters["perimeter_id"].to_numpy()[m.member_perimeter[rows]]
+    by_code: dict[str, list[tuple[str, str]]] = {}
+    claims = m.shared_claims
+    for code, pid, name in zip(
+        claims["code"].tolist(),
+        claims["perimeter_id"].tolist(),
+        claims["name"].tolist(),
+        strict=True,
+    ):
+        by_code.setdefault(code, []).append((pid, name))
+    others = [
+        [(p, n) for p, n in by_code.get(code, []) if p != pid]
+        for code, pid in zip(codes, ids, strict=True)
+    ]
+    table = pd.DataFrame(
+        {
+            "perimeter_id": ids,
+            "code": codes,
+            "name": ref.units["name"].reindex(codes).to_numpy(),
+            "population": m.index.population[m.member_unit[rows]],
+            "population_counted": m.member_part[rows],
+            "declared": m.declared[rows],
+            "n_perimeters": [len(o) + 1 for o in others],
+            "with_ids": [tuple(p for p, _ in o) for o in others],
+            "with_names": [" | ".join(str(n) for _, n in o) for o in others],
+        }
+    )
+    return table.sort_values(["perimeter_id", "code"], kind="stable").reset_index(drop=True)
 
 
 def minimum_citation(

@@ -7,16 +7,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import geopandas as gpd
 import pandas as pd
 
 from diagnosis.analysis.checks import PerimeterDiagnosis, diagnose_perimeters
+from diagnosis.analysis.geometry import dissolve_perimeters
 from diagnosis.analysis.membership import Membership, membership
 from diagnosis.analysis.overlaps import declared_splits, overlap_pairs, overlaps
 from diagnosis.analysis.proposals import Proposals, propose_for_white_zones
 from diagnosis.analysis.rates import coverage_rates
 from diagnosis.analysis.white_zones import WhiteZones, white_zones
 from diagnosis.core.model import PerimeterImport
-from diagnosis.core.referential import Referential
+from diagnosis.core.referential import Referential, whole_referential
 from diagnosis.core.statuses import StatusKey
 from diagnosis.progress import StepTimer
 
@@ -36,7 +38,13 @@ STEPS = (
 
 @dataclass
 class Diagnosis:
-    """Everything the diagnosis found, as evidence tables."""
+    """Everything the diagnosis found, as evidence tables.
+
+    ``membership`` is the view's (its units, at the threshold): overlaps,
+    white zones, coverage rates and proposals are about the view.
+    ``perimeters`` describes the view's perimeters whole, from
+    ``whole_membership`` (built on the whole referential).
+    """
 
     imported: PerimeterImport
     referential: Referential
@@ -50,15 +58,24 @@ class Diagnosis:
     coverage: pd.DataFrame
     proposals: Proposals | None
     timings_s: dict[str, float] = field(default_factory=dict)
+    whole_membership: Membership | None = None
 
     @property
     def outside(self) -> pd.DataFrame:
-        """Members not in the referential's scope (perimeter_id, code): kept aside, not counted.
+        """Members of the view's perimeters outside the view (perimeter_id, code).
 
-        Evidence rather than a warning; an import restricted to the same scope
-        has already rejected them (``outside_scope`` in its report).
+        Context, not a rejection: they count in each perimeter's size (the
+        perimeter is evaluated whole), not in the view's coverage, overlaps or
+        white zones. Codes unknown to the whole referential are here too.
         """
         return self.membership.outside
+
+    def perimeter_geometries(self) -> gpd.GeoDataFrame:
+        """The view's perimeters dissolved whole (WGS84), in the order of the summary."""
+        if self.perimeters.geometries is not None:
+            return self.perimeters.geometries
+        whole = self.whole_membership if self.whole_membership is not None else self.membership
+        return dissolve_perimeters(whole, whole_referential(self.referential))
 
     def coverage_at_threshold(self) -> pd.DataFrame:
         """Coverage rates at the diagnosis's own status threshold."""
@@ -82,7 +99,11 @@ def run_diagnosis(
     imported
         Result of :func:`diagnosis.importer.perimeters.import_perimeters`.
     ref
-        Referential of the scope (France, a region or a department).
+        Referential of the view (France, a region or a department, see
+        :func:`diagnosis.core.referential.referential_view`): it chooses the
+        perimeters shown (those with a unit in it) and the population the
+        coverage rates count. Perimeters are evaluated whole, against
+        :func:`diagnosis.core.referential.whole_referential` of ``ref``.
     status_min
         Status threshold for coverage, overlaps, white zones and proposals.
     geometry
@@ -100,8 +121,16 @@ def run_diagnosis(
     # from it, the other checks use it restricted to ``status_min``.
     every_status = membership(imported, ref)
     at_threshold = every_status.at_threshold(status_min)
+    whole_ref = whole_referential(ref)
+    whole = (
+        at_threshold
+        if whole_ref is ref
+        else membership(imported, whole_ref, status_min=status_min).in_view(ref)
+    )
     step(STEPS[0])
-    per = diagnose_perimeters(at_threshold, ref, geometry=geometry, funding_options=funding_options)
+    per = diagnose_perimeters(
+        whole, whole_ref, view=ref, geometry=geometry, funding_options=funding_options
+    )
     step(STEPS[1])
     units_over = overlaps(at_threshold, ref)
     pairs = overlap_pairs(at_threshold)
@@ -126,4 +155,5 @@ def run_diagnosis(
         coverage=coverage,
         proposals=props,
         timings_s=step.timings,
+        whole_membership=whole,
     )

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from diagnosis.core.numbers import fr_share
 from diagnosis.core.statuses import status_name
 
 __all__ = [
@@ -27,6 +28,8 @@ __all__ = [
     "Report",
     "Severity",
     "perimeters_from_members",
+    "share_frame",
+    "share_text",
 ]
 
 Severity = Literal["info", "warning", "rejected"]
@@ -51,7 +54,8 @@ EVENT_KINDS: dict[str, tuple[Severity, str]] = {
     "mixed_encoding": ("warning", "lignes décodées une à une"),
     "multiline_cell": ("info", "lues comme une seule ligne"),
     "unknown_name": ("rejected", "rejeté"),
-    "outside_scope": ("rejected", "rejeté"),
+    # Context, not a rejection: the commune stays in its perimeter, evaluated whole.
+    "outside_scope": ("info", "conservées pour évaluer les périmètres entiers"),
     "missing_perimeter": ("rejected", "rejeté"),
     "missing_code": ("warning", "ligne sans commune ignorée"),
     "duplicate_merged": ("warning", "doublon fusionné"),
@@ -72,6 +76,10 @@ EVENT_KINDS: dict[str, tuple[Severity, str]] = {
     "empty_geometry": ("rejected", "objet ignoré"),
     "polygon_partial": ("info", "commune partiellement incluse"),
     "polygon_edge_slivers": ("info", "recouvrements de bordure ignorés"),
+    "share_declared": ("info", "parts utilisées pour la population"),
+    "share_invalid": ("rejected", "part ignorée"),
+    "share_over_total": ("rejected", "parts refusées : commune comptée entière"),
+    "share_completed": ("info", "parts complétées"),
 }
 
 REPORT_COLUMNS = ["kind", "severity", "row", "perimeter", "code", "message", "action"]
@@ -95,6 +103,7 @@ SHARE_COLUMNS = ["perimeter_id", "code", "share"]
 
 
 def _no_shares() -> pd.DataFrame:
+    """An empty share table (:data:`SHARE_COLUMNS`)."""
     return pd.DataFrame(
         {
             "perimeter_id": pd.Series(dtype=object),
@@ -148,6 +157,11 @@ class PerimeterImport:
             return pd.DataFrame({"kind": [], "severity": [], "n": []})
         counts = self.report.groupby(["severity", "kind"], sort=True).size()
         return counts.rename("n").reset_index()[["kind", "severity", "n"]]
+
+    def outside_note(self) -> str | None:
+        """The neutral line saying which communes lie outside the view (None when none do)."""
+        rows = self.report.loc[self.report["kind"] == "outside_scope", "message"]
+        return str(rows.iloc[0]) if len(rows) else None
 
     @property
     def n_rejected(self) -> int:
@@ -217,11 +231,13 @@ def perimeters_from_members(
     *,
     statuses: Mapping[str, str | None] | None = None,
     names: Mapping[str, str] | None = None,
+    shares: Mapping[str, Mapping[str, float]] | None = None,
 ) -> PerimeterImport:
     """A :class:`PerimeterImport` built in code (perimeter id → unit codes).
 
     Codes are taken as valid unit codes; useful for notebooks, tests and the
-    app's own territories.
+    app's own territories. ``shares`` gives declared shares, perimeter id →
+    {unit code: share (0 < share <= 1)}.
     """
     perimeter_rows = []
     member_rows = []
@@ -244,9 +260,39 @@ def perimeters_from_members(
         member_rows += [
             {"perimeter_id": pid, "code": c, "source_rows": (), "via": "code"} for c in unique
         ]
+    share_rows = [
+        (pid, code, float(value))
+        for pid, by_code in (shares or {}).items()
+        for code, value in by_code.items()
+    ]
     return PerimeterImport(
         perimeters=pd.DataFrame(perimeter_rows, columns=PERIMETER_COLUMNS),
         members=pd.DataFrame(member_rows, columns=MEMBER_COLUMNS),
         splits=pd.DataFrame(columns=SPLIT_COLUMNS),
         report=pd.DataFrame(columns=REPORT_COLUMNS),
+        shares=share_frame(share_rows),
     )
+
+
+def share_frame(rows: Iterable[tuple[str, str, float]] = ()) -> pd.DataFrame:
+    """Declared shares as a frame with :data:`SHARE_COLUMNS` (perimeter_id, code, share)."""
+    frame = _no_shares()
+    listed = list(rows)
+    if not listed:
+        return frame
+    return pd.DataFrame(listed, columns=SHARE_COLUMNS).astype(
+        {"perimeter_id": object, "code": object, "share": "float64"}
+    )
+
+
+def share_text(share: float) -> str:
+    """A share as people write it ("40 %", "33,3 %").
+
+    >>> share_text(0.4), share_text(1 / 3)
+    ('40\u202f%', '33,3\u202f%')
+    """
+    return fr_share(share, 0 if abs(100 * share - round(100 * share)) < 1e-9 else 1)
+
+
+#: Shares summing above 1 by less than this are rounding, not an excess.
+SHARE_TOLERANCE = 1e-9  # as diagnosis.analysis.dispute_shares.SHARE_TOLERANCE

@@ -34,6 +34,8 @@ __all__ = [
     "main_zone",
     "main_zones",
     "population_label",
+    "referential_view",
+    "whole_referential",
 ]
 
 #: The levels of zones a unit belongs to (columns of ``Referential.units``).
@@ -71,6 +73,10 @@ class Referential:
     scope
         What was loaded: ``{"level": "france"}`` or e.g.
         ``{"level": "region", "code": "93"}``.
+    whole
+        The referential a view was cut from (None for a whole referential).
+        A view chooses which perimeters are shown and which population the
+        coverage rates count; perimeters are evaluated whole against it.
     """
 
     units: gpd.GeoDataFrame
@@ -85,6 +91,7 @@ class Referential:
     directory: Path = DEFAULT_REFERENTIAL_DIR
     #: Derived lookups (name index, code sets) computed once per object.
     cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    whole: Referential | None = field(default=None, compare=False, repr=False)
 
     @property
     def population_label(self) -> str:
@@ -216,6 +223,7 @@ def _filter(national: Referential, level: str, code: str) -> Referential:
         manifest=national.manifest,
         scope={"level": level, "code": code},
         directory=national.directory,
+        whole=whole_referential(national),
     )
 
 
@@ -386,3 +394,34 @@ def main_zone(units: pd.DataFrame, codes: Iterable[str], *, level: ZoneLevel) ->
         rows["population"].to_numpy(),
     )
     return found[0]
+
+
+def whole_referential(ref: Referential) -> Referential:
+    """The referential perimeters are evaluated against: ``ref``, or the one it was cut from."""
+    return ref.whole if ref.whole is not None else ref
+
+
+def referential_view(
+    ref: Referential, *, region: str | None = None, department: str | None = None
+) -> Referential:
+    """The view of one region or department of ``ref`` (``ref`` itself without a filter).
+
+    Works on any referential (the national one, or a hand-made one in tests);
+    a view of the loaded national referential is better obtained with
+    :func:`load_referential`, which caches it. The view keeps ``ref`` as its
+    :attr:`Referential.whole`.
+
+    Raises
+    ------
+    ValueError
+        When both filters are given or the code is unknown.
+    """
+    if region and department:
+        raise ValueError("Choisissez une région ou un département, pas les deux.")
+    whole = whole_referential(ref)
+    if not region and not department:
+        return whole
+    level, code = ("region", region) if region else ("department", department)
+    key = f"view:{level}:{str(code).strip().upper()}"
+    view: Referential = whole.cached(key, lambda: _filter(whole, level, key.rsplit(":", 1)[1]))
+    return view

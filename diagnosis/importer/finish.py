@@ -1,8 +1,9 @@
 """Importer step shared by every format: from claims to validated perimeters.
 
 Resolves each claimed token, expands Paris, Lyon and Marseille, merges
-duplicates, applies declared infra-communal splits and writes every decision
-to the report.
+duplicates, applies declared infra-communal splits, reads declared shares and
+writes every decision to the report. Communes outside the study scope are
+kept (a perimeter is evaluated whole) and said in one neutral line.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from diagnosis.core.model import (
     PerimeterImport,
     Report,
 )
+from diagnosis.core.numbers import fr_count, plural
 from diagnosis.core.statuses import (
     STATUS_KEYS,
     StatusReading,
@@ -35,6 +37,7 @@ from diagnosis.core.statuses import (
 )
 from diagnosis.core.textnorm import clean_code_token, label_key, slug
 from diagnosis.core.zones import PLM_PARENTS
+from diagnosis.importer.shares import read_shares
 from diagnosis.importer.table import short_list
 
 
@@ -85,14 +88,52 @@ def finish_claims(
     members = _members(resolved, lk, report, pname_of_id)
     split_frame = _splits(resolved, members, splits, perimeters, lk, report, pname_of_id)
     _report_multi(members, split_frame, lk, report, pname_of_id)
+    shares = read_shares(claims, resolved, members, lk=lk, report=report, pname_of_id=pname_of_id)
 
     perimeters = _attach_members(perimeters, members, report)
+    _report_outside(perimeters, scope, report)
     return PerimeterImport(
         perimeters=perimeters[PERIMETER_COLUMNS].reset_index(drop=True),
         members=members[MEMBER_COLUMNS].reset_index(drop=True),
         splits=split_frame[SPLIT_COLUMNS].reset_index(drop=True),
         report=report.frame(),
+        shares=shares,
     )
+
+
+def _report_outside(perimeters: pd.DataFrame, scope: _Scope, report: Report) -> None:
+    """One neutral line for the communes outside the study scope (kept: perimeters are whole).
+
+    Not a rejection: the scope chooses the perimeters shown and the population
+    the coverage counts, never which communes a perimeter holds.
+    """
+    if scope.units is None:
+        return
+    inside = scope.units
+    outside: set[str] = set()
+    n_reaching = n_away = 0
+    for codes in perimeters["unit_codes"].tolist():
+        out = {c for c in codes if c not in inside}
+        outside |= out
+        n_reaching += bool(out) and len(out) < len(codes)
+        n_away += bool(codes) and len(out) == len(codes)
+    if not outside:
+        return
+    message = (
+        f"{fr_count(len(outside), 'commune', 'communes')} du fichier "
+        f"{plural(len(outside), 'est', 'sont')} hors de la vue ({scope.label}) : "
+        f"{plural(len(outside), 'conservée', 'conservées')} pour évaluer chaque périmètre entier "
+        "(taille, financement, contiguïté), sans compter dans la couverture de la vue"
+    )
+    if n_reaching:
+        message += (
+            f" ; {fr_count(n_reaching, 'périmètre déborde', 'périmètres débordent')} de la vue"
+        )
+    if n_away:
+        away = fr_count(n_away, "périmètre n'a", "périmètres n'ont")
+        shown = plural(n_away, "il n'y est pas affiché", "ils n'y sont pas affichés")
+        message += f" ; {away} aucune commune dans la vue : {shown}"
+    report.add("outside_scope", message + ".")
 
 
 def _resolve_claims(
@@ -124,10 +165,9 @@ def _resolve_claims(
         )
         for kind, message in res.events:
             report.add(kind, message, row=row, perimeter=pname, code=res.written or None)
-        # The common case (a unit in scope, its name matching) stays inline: this
-        # loop runs once per row of the file.
-        in_scope = res.status == "unit" and (scope.units is None or res.code in scope.units)
-        if not in_scope and not _kept(res, scope, report, row=row, perimeter=pname):
+        # The common case (a unit, its name matching) stays inline: this loop runs
+        # once per row of the file. Units outside the scope are kept (whole perimeters).
+        if res.status != "unit" and not _kept(res, report, row=row, perimeter=pname):
             continue
         assert res.code is not None
         if given is not None and not names_match(given, unit_name.get(res.code, "")):
@@ -140,8 +180,8 @@ def _resolve_claims(
     return resolved, plm_claims
 
 
-def _kept(res: Resolution, scope: _Scope, report: Report, *, row: int, perimeter: str) -> bool:
-    """Whether a resolved token is kept; unknown and out-of-scope ones are reported."""
+def _kept(res: Resolution, report: Report, *, row: int, perimeter: str) -> bool:
+    """Whether a resolved token is kept; unknown ones are reported, out-of-scope ones kept."""
     if res.status == "unknown":
         if any(kind == "non_integer_code" for kind, _ in res.events):
             return False  # already reported by the resolver, with the reason
@@ -164,28 +204,9 @@ def _kept(res: Resolution, scope: _Scope, report: Report, *, row: int, perimeter
                 code=res.written,
             )
         return False
-    if res.status == "ambiguous":  # already reported by the resolver
-        return False
-    assert res.code is not None
-    if scope.units is None:
-        return True
-    lk = scope.lk
-    inside = (
-        res.code in scope.units
-        if res.status == "unit"
-        else any(a in scope.units for a in lk.plm[res.code])
-    )
-    if not inside:
-        report.add(
-            "outside_scope",
-            f"Commune {res.code} ({lk.unit_name.get(res.code, '')}, département "
-            f"{lk.unit_department.get(res.code, '?')}) hors du périmètre d'étude "
-            f"({scope.label}).",
-            row=row,
-            perimeter=perimeter,
-            code=res.code,
-        )
-    return inside
+    # An ambiguous name is already reported by the resolver. A unit outside the study
+    # scope is kept: the perimeter is evaluated whole (one neutral line, _report_outside).
+    return res.status != "ambiguous"
 
 
 def _report_name_mismatch(
@@ -228,8 +249,6 @@ def _expand_plm_parents(
         arrs = scope.lk.plm[parent]
         elsewhere = [a for a in arrs if explicit_owner.get(a, set()) - {pid}]
         kept = [a for a in arrs if a not in elsewhere]
-        if scope.units is not None:
-            kept = [a for a in kept if a in scope.units]
         name = PLM_PARENTS.get(parent, parent)
         message = f"{name} ({parent}) remplacé par ses {len(arrs)} arrondissements"
         if elsewhere:

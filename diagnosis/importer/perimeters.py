@@ -90,11 +90,15 @@ def import_perimeters(
     referential
         National referential used to resolve codes (default: the embedded one).
     region, department
-        Optional scope: units outside it are reported as rejected, not kept.
+        Optional view: units outside it are kept (a perimeter is evaluated
+        whole) and said in one neutral report line (``outside_scope``, an
+        information); names are resolved preferring communes of the view.
     columns
         Column mapping that overrides detection, role → column name. Roles:
         ``code``, ``codes`` (list in one cell), ``commune_name``, ``perimeter``,
-        ``perimeter_id``, ``status``, ``date``, ``split``, ``department``.
+        ``perimeter_id``, ``status``, ``date``, ``split``, ``department``,
+        ``share`` (the declared share of a shared commune, see
+        :mod:`diagnosis.importer.shares`).
     sheet
         Sheet of a workbook (default: the sheet whose header is recognised best).
     layer

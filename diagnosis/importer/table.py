@@ -27,7 +27,9 @@ _TRUE_LABELS = {"oui", "o", "yes", "y", "x", "1", "vrai", "true", "infra", "part
 class Claims:
     """Claims of a table, the mode detected (``long`` or ``wide``) and the columns used."""
 
-    frame: pd.DataFrame  # row, pkey, pname, pid, status_label, date, split, dep, token, given_name
+    #: row, pkey, pname, pid, status_label, date, split, dep, token, given_name, and
+    #: share (the cell of the declared share) when the table has a share column.
+    frame: pd.DataFrame
     mode: str
     columns: dict[str, str]
 
@@ -69,6 +71,7 @@ def claims_from_table(
     id_col = columns.get("perimeter_id")
 
     records: list[tuple[Any, ...]] = []
+    shares: list[str | None] = []  # the share cell of each claim (role ``share``)
     source_col = code_col if code_col is not None else name_col
     assert source_col is not None
     values = frame[source_col].tolist()
@@ -100,12 +103,17 @@ def claims_from_table(
                 perimeter=pname or pid,
             )
             records.append((row, pkey, pname, pid, status, date, False, dep, None, None))
+            shares.append(None)
             continue
         split = cells["split"][i]
         given = given_names[i] if given_names is not None else None
         for token in tokens:
             records.append((row, pkey, pname, pid, status, date, split, dep, token, given))
-    return Claims(frame=claims_frame(records), mode=mode, columns=columns)
+            shares.append(cells["share"][i])
+    frame = claims_frame(records)
+    if "share" in columns:
+        frame["share"] = pd.Series(shares, index=frame.index, dtype=object)
+    return Claims(frame=frame, mode=mode, columns=columns)
 
 
 def _without_blank_rows(table: RawTable, report: Report) -> tuple[pd.DataFrame, np.ndarray]:
@@ -164,10 +172,10 @@ def _column_cells(frame: pd.DataFrame, columns: Mapping[str, str], role: str) ->
 def _row_cells(
     frame: pd.DataFrame, columns: Mapping[str, str], report: Report, *, default_name: str
 ) -> dict[str, list[Any]]:
-    """Per row: perimeter, perimeter_id, status, date, split, department."""
+    """Per row: perimeter, perimeter_id, status, date, split, department, share."""
     cells = {
         role: _column_cells(frame, columns, role)
-        for role in ("perimeter", "perimeter_id", "status", "date")
+        for role in ("perimeter", "perimeter_id", "status", "date", "share")
     }
     if columns.get("perimeter") is None and columns.get("perimeter_id") is None:
         report.add(

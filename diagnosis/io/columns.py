@@ -156,6 +156,19 @@ ROLE_SYNONYMS: dict[str, tuple[str, ...]] = {
         "infra split",
     ),
     "department": ("departement", "dep", "dept", "code departement", "department", "code dep"),
+    # The declared share of a commune claimed by several perimeters (issue 17 §2).
+    "share": (
+        "part",
+        "quote part",
+        "quotepart",
+        "parts",
+        "part de la population",
+        "part de la commune",
+        "part des habitants",
+        "quote part de la population",
+        "share",
+        "population share",
+    ),
 }
 
 ROLE_CONTAINS: dict[str, tuple[str, ...]] = {
@@ -165,12 +178,14 @@ ROLE_CONTAINS: dict[str, tuple[str, ...]] = {
     # A header about a date is never the status (see _role_of).
     "status": ("statut", "avancement"),
     "split": ("infra communal", "infracommunal"),
+    "share": ("quote part", "part de la population", "part des habitants"),
 }
 
 #: Short words that name a role only as a whole word of the header ("stade_source",
 #: "Phase du projet", "État"), never inside another word ("etablissement").
 ROLE_WORDS: dict[str, tuple[str, ...]] = {
     "status": ("stade", "etat", "phase", "etape", "status"),
+    "share": ("part", "quotepart"),
 }
 
 ROLE_LABELS_FR = {
@@ -183,6 +198,7 @@ ROLE_LABELS_FR = {
     "date": "date",
     "split": "découpage infra-communal",
     "department": "département",
+    "share": "part de la commune (quote-part)",
 }
 
 

@@ -27,14 +27,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from diagnosis.analysis.geometry import dissolve_perimeters
 from diagnosis.analysis.pipeline import Diagnosis
 from diagnosis.analysis.white_zones import cluster_geometries
 from diagnosis.core.cells import map_text_columns, protect_frame
+from diagnosis.core.referential import whole_referential
 from diagnosis.core.statuses import status_name
 from diagnosis.io.limits import EXCEL_MAX_CELL_CHARS, EXCEL_MAX_ROWS, format_count
 from diagnosis.outputs.labels import proposal_caveat
 from diagnosis.outputs.people import NUMBER_STYLES_ATTR, for_people, people_csv
+from diagnosis.outputs.sharing import outside_label, size_range_label, size_range_reason
 
 __all__ = [
     "CSV_CONTRACT",
@@ -43,6 +44,7 @@ __all__ = [
     "excel_overflow",
     "geojson_bytes",
     "geopackage_bytes",
+    "people_perimeters",
     "people_tables",
     "people_workbook",
     "perimeters_geojson",
@@ -63,6 +65,10 @@ CSV_CONTRACT: dict[str, list[str]] = {
         "size_class",
         "below_minimum",
         "n_parts",
+        "population_in_scope",
+        "population_without_shared",
+        "shared_units",
+        "outside_departments",
     ],
     "overlaps.csv": ["code", "name", "population", "n_perimeters", "perimeters"],
     "white_zones.csv": ["code", "name", "population", "cluster_id"],
@@ -115,6 +121,7 @@ def diagnosis_tables(diag: Diagnosis) -> dict[str, pd.DataFrame]:
         "perimeter_parts.csv": diag.perimeters.parts,
         "enclaves.csv": diag.perimeters.enclaves,
         "perimeter_members.csv": diag.imported.members,
+        "perimeter_shared_units.csv": diag.perimeters.shared,
     }
     if diag.proposals is not None:
         tables["proposals.csv"] = diag.proposals.proposals
@@ -152,6 +159,7 @@ SHEET_NAMES = {
     "proposals.csv": "Propositions",
     "proposal_members.csv": "Communes des propositions",
     "perimeter_members.csv": "Communes",
+    "perimeter_shared_units.csv": "Communes partagées",
     "import_report.csv": "Rapport d'import",
 }
 
@@ -255,9 +263,7 @@ def write_geopackage(diag: Diagnosis, path: Path) -> list[str]:
     """Layers ``perimeters``, ``overlaps``, ``white_zone_clusters``, ``proposals`` (WGS84)."""
     ref = diag.referential
     layers: dict[str, gpd.GeoDataFrame] = {}
-    per_geoms = diag.perimeters.geometries
-    if per_geoms is None:
-        per_geoms = dissolve_perimeters(diag.membership, ref)
+    per_geoms = diag.perimeter_geometries()
     summary = diag.perimeters.summary
     layers["perimeters"] = _layer(summary, per_geoms.geometry.to_numpy())
     over_pos = diag.membership.index.positions(diag.overlaps["code"].tolist())
@@ -314,7 +320,8 @@ def write_diagnosis(diag: Diagnosis, out_dir: Path) -> list[Path]:
     write_geopackage(diag, gpkg)
     written.append(gpkg)
     xlsx = out_dir / "diagnosis.xlsx"
-    xlsx.write_bytes(excel_bytes(people_tables(tables), sources=for_people(sources)))
+    people = {**tables, "perimeters.csv": people_perimeters(diag, tables["perimeters.csv"])}
+    xlsx.write_bytes(excel_bytes(people_tables(people), sources=for_people(sources)))
     written.append(xlsx)
     return written
 
@@ -327,6 +334,54 @@ def write_diagnosis(diag: Diagnosis, out_dir: Path) -> list[Path]:
 #: Columns of the coverage tables that repeat another for people: the threshold's label
 #: (the stage is already shown, translated) and the machine scope code (its name is there).
 _COVERAGE_REPEATS = ("status_label", "scope")
+
+
+def people_perimeters(diag: Diagnosis, frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The perimeters' table for people: the size class range, its reason and "déborde sur".
+
+    ``frame`` is the perimeters' table to complete (default: the diagnosis's
+    summary); rows are matched by ``perimeter_id``. Added columns:
+    ``size_range`` ("Taille 3 à 4" when the shared communes counted whole move
+    the class), ``size_range_reason`` and ``outside_label`` ("déborde sur
+    Bouches-du-Rhône (13)").
+    """
+    summary = diag.perimeters.summary.set_index("perimeter_id")
+    out = (diag.perimeters.summary if frame is None else frame).copy()
+    rows = summary.reindex(out["perimeter_id"])
+    names = dict(
+        zip(
+            whole_referential(diag.referential).departments["department"],
+            whole_referential(diag.referential).departments["department_name"],
+            strict=True,
+        )
+    )
+    shared = diag.perimeters.shared
+    low = rows["population"] - _whole_shared_population(shared).reindex(rows.index).fillna(0)
+    out["size_range"] = [
+        size_range_label(a, b)
+        for a, b in zip(rows["size_class"], rows["size_class_without_shared"], strict=True)
+    ]
+    out["size_range_reason"] = [
+        size_range_reason(int(pop), int(lo), shared[shared["perimeter_id"] == pid])
+        if a != b
+        else ""
+        for pid, pop, lo, a, b in zip(
+            rows.index,
+            rows["population"],
+            low,
+            rows["size_class"],
+            rows["size_class_without_shared"],
+            strict=True,
+        )
+    ]
+    out["outside_label"] = [outside_label(codes, names) for codes in rows["outside_departments"]]
+    return out
+
+
+def _whole_shared_population(shared: pd.DataFrame) -> pd.Series:
+    """Inhabitants of the shared communes each perimeter counts whole (no declared share)."""
+    whole = shared[~shared["declared"].astype(bool)]
+    return whole.groupby("perimeter_id")["population_counted"].sum()
 
 
 def people_tables(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -358,6 +413,7 @@ def people_workbook(diag: Diagnosis) -> bytes:
     commune.
     """
     tables = diagnosis_tables(diag)
+    tables["perimeters.csv"] = people_perimeters(diag, tables["perimeters.csv"])
     tables["white_zone_clusters.csv"] = tables["white_zone_clusters.csv"].drop(
         columns=["codes"], errors="ignore"
     )
@@ -384,9 +440,7 @@ def geopackage_bytes(diag: Diagnosis) -> bytes:
 
 def perimeters_geojson(diag: Diagnosis) -> bytes:
     """The dissolved perimeters with their key figures, as GeoJSON (WGS84), text protected."""
-    perimeters = diag.perimeters.geometries
-    if perimeters is None:
-        perimeters = dissolve_perimeters(diag.membership, diag.referential)
+    perimeters = diag.perimeter_geometries()
     frame = perimeters.merge(
         diag.perimeters.summary[["perimeter_id", "population", "size_class"]], on="perimeter_id"
     )

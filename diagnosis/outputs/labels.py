@@ -150,6 +150,18 @@ COLUMN_LABELS: dict[str, str] = {
     "indicator": "indicateur",
     "unit": "unité",
     "source": "source",
+    "population_in_scope": "habitants dans la vue",
+    "population_without_shared": "habitants hors communes partagées",
+    "shared_units": "communes partagées (codes)",
+    "outside_departments": "déborde sur (départements)",
+    "size_class_without_shared": "taille ACI sans les communes partagées",
+    "size_range": "taille ACI (fourchette)",
+    "size_range_reason": "fourchette de taille : pourquoi",
+    "outside_label": "déborde sur",
+    "population_counted": "habitants comptés",
+    "declared": "part déclarée",
+    "with_ids": "partagée avec (identifiants)",
+    "with_names": "partagée avec",
 }
 
 #: French labels of the import report's kinds of events.
@@ -189,6 +201,10 @@ REPORT_KIND_LABELS: dict[str, str] = {
     "empty_geometry": "géométrie vide",
     "polygon_partial": "commune partiellement incluse",
     "polygon_edge_slivers": "recouvrements de bordure",
+    "share_declared": "parts déclarées",
+    "share_invalid": "part illisible",
+    "share_over_total": "parts au-delà de 100 %",
+    "share_completed": "parts complétées",
 }
 
 #: French labels of the report severities, in the order people read them.

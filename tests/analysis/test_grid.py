@@ -9,13 +9,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from diagnosis.analysis.checks import diagnose_perimeters, size_class_table
+from diagnosis.analysis.dispute_shares import whole_parts
 from diagnosis.analysis.membership import membership
 from diagnosis.analysis.overlaps import declared_splits, overlap_pairs, overlaps
+from diagnosis.analysis.pipeline import run_diagnosis
 from diagnosis.analysis.rates import coverage_rates
 from diagnosis.analysis.white_zones import white_zones
 from diagnosis.core.aci import funding_total, simulate_funding
 from diagnosis.core.model import PerimeterImport, perimeters_from_members
-from tests.grid import ISLAND, all_codes, cell, grid_referential
+from diagnosis.core.referential import referential_view
+from diagnosis.errors import DataError
+from tests.grid import (
+    CITY,
+    CROSSING,
+    ISLAND,
+    SHARING,
+    WHOLE_POPULATIONS,
+    all_codes,
+    cell,
+    grid_referential,
+)
 
 
 @pytest.fixture(scope="module")
@@ -304,3 +317,206 @@ def test_inputs_are_not_mutated(ref) -> None:
     pd.testing.assert_frame_equal(before[0], imported.perimeters)
     pd.testing.assert_frame_equal(before[1], imported.members)
     pd.testing.assert_frame_equal(before[2], ref.units.drop(columns="geometry"))
+
+
+# --------------------------------------------------------------------------
+# Issue 17: a perimeter is whole in every view; shared cities counted honestly
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def whole_grid():
+    return grid_referential(populations=WHOLE_POPULATIONS)
+
+
+def _summary(diag):
+    return diag.perimeters.summary.set_index("perimeter_id")
+
+
+def test_a_department_view_shows_each_perimeter_whole(whole_grid) -> None:
+    imported = perimeters_from_members({**CROSSING, **SHARING})
+    ain = referential_view(whole_grid, department="01")
+    diag = run_diagnosis(imported, ain, proposals=False)
+    summary = _summary(diag)
+    # X: 2,000 inhabitants in the Ain, 46,000 in the Isère; whole 48,000, Taille 2.
+    assert summary.loc["X", "population"] == 48_000
+    assert summary.loc["X", "population_in_scope"] == 2_000
+    assert summary.loc["X", "size_class"] == 2
+    assert not summary.loc["X", "below_minimum"]
+    assert summary.loc["X", "n_units"] == 4
+    assert summary.loc["X", "n_parts"] == 1
+    assert summary.loc["X", "outside_departments"] == ("38",)
+    assert summary.loc["X", "departments"] == "01,38"
+    assert summary.loc["X", "funding_max_eur"] == funding_total(2)
+    # X takes E1 and E2 partly, and one unit of E3 (column 3) and one of column 4.
+    epcis = diag.perimeters.epcis[diag.perimeters.epcis["perimeter_id"] == "X"]
+    assert epcis["epci_code"].tolist() == ["E1", "E2", "E3"]
+    # Y reaches Corsica (region 94): whole 2,000, 1,000 in the Ain.
+    assert (summary.loc["Y", "population"], summary.loc["Y", "population_in_scope"]) == (2000, 1000)
+    assert summary.loc["Y", "outside_departments"] == ("2A",)
+    # P3's own commune is in the Isère: 91,001 whole, 90,001 (the city) in the Ain.
+    assert summary.loc["P3", "population_in_scope"] == 90_001
+    # The Isère view: only X and P3 have a commune there, both whole.
+    isere = _summary(run_diagnosis(imported, referential_view(whole_grid, department="38")))
+    assert isere.index.tolist() == ["X", "P3"]
+    assert isere.loc["X", "population"] == 48_000
+    assert isere.loc["X", "population_in_scope"] == 46_000
+    assert isere.loc["X", "outside_departments"] == ("01",)
+    assert isere.loc["P3", "population"] == 91_001
+    assert isere.loc["P3", "population_in_scope"] == 1_000
+
+
+def test_a_region_view_shows_a_perimeter_crossing_the_regional_border_whole(whole_grid) -> None:
+    imported = perimeters_from_members(CROSSING)
+    diag = run_diagnosis(imported, referential_view(whole_grid, region="84"), proposals=False)
+    summary = _summary(diag)
+    assert (summary.loc["Y", "population"], summary.loc["Y", "population_in_scope"]) == (2000, 1000)
+    assert summary.loc["Y", "regions"] == "84,94"
+    assert summary.loc["Y", "n_parts"] == 2  # the island is a part of its own
+    assert summary.loc["Y", "outside_departments"] == ("2A",)
+    # The members outside the view are context: the island, not counted in the view.
+    assert diag.outside.to_dict("records") == [{"perimeter_id": "Y", "code": ISLAND}]
+    corsica = run_diagnosis(imported, referential_view(whole_grid, region="94"), proposals=False)
+    assert _summary(corsica).index.tolist() == ["Y"]
+
+
+def test_department_rates_are_the_same_from_a_department_and_a_region_run(whole_grid) -> None:
+    imported = perimeters_from_members({**CROSSING, **SHARING})
+    by_region = run_diagnosis(imported, referential_view(whole_grid, region="84"))
+    for department in ("01", "38"):
+        alone = run_diagnosis(imported, referential_view(whole_grid, department=department))
+        scope = f"DEP-{department}"
+        pd.testing.assert_frame_equal(
+            alone.coverage.reset_index(drop=True),
+            by_region.coverage[by_region.coverage["scope"] == scope].reset_index(drop=True),
+        )
+    # By hand, at the Ain: 5 communes of 1,000 and the city are covered.
+    ain = by_region.coverage.set_index(["scope", "status_min"]).loc[("DEP-01", "emergence")]
+    assert ain["population_covered"] == 5 * 1000 + 90_001
+    assert ain["population_total"] == 11 * 1000 + 90_001
+
+
+def test_a_city_shared_by_three_without_shares_is_said_and_gives_a_range(whole_grid) -> None:
+    summary = _summary(run_diagnosis(perimeters_from_members(SHARING), whole_grid))
+    for pid in SHARING:
+        assert summary.loc[pid, "population"] == 91_001  # counted whole, as the contract says
+        assert summary.loc[pid, "population_without_shared"] == 1_000
+        assert summary.loc[pid, "shared_units"] == (CITY,)
+        assert summary.loc[pid, "size_class"] == 3
+        assert summary.loc[pid, "size_class_without_shared"] == 1
+    shared = run_diagnosis(perimeters_from_members(SHARING), whole_grid).perimeters.shared
+    p1 = shared[shared["perimeter_id"] == "P1"].iloc[0]
+    assert (p1["code"], p1["population"], p1["population_counted"]) == (CITY, 90_001, 90_001)
+    assert not p1["declared"]
+    assert p1["n_perimeters"] == 3
+    assert p1["with_ids"] == ("P2", "P3")
+
+
+@pytest.mark.parametrize(
+    ("shares", "expected"),
+    [
+        # 45,000.5 / 27,000.3 / 18,000.2: rounded (half to even) they sum to 90,000; the 1
+        # left goes to the largest part, P1.
+        ({"P1": 0.5, "P2": 0.3, "P3": 0.2}, {"P1": 46_001, "P2": 28_000, "P3": 19_000}),
+        # P3 declares nothing: it gets the rest, 20 %.
+        ({"P1": 0.5, "P2": 0.3}, {"P1": 46_001, "P2": 28_000, "P3": 19_000}),
+        # Thirds: 30,000.33 each; the 1 left goes to the last of the largest (as Arbitrage).
+        ({"P1": 1 / 3, "P2": 1 / 3, "P3": 1 / 3}, {"P1": 31_000, "P2": 31_000, "P3": 31_001}),
+        # 33 % three times means thirds: scaled to 100 %.
+        ({"P1": 0.33, "P2": 0.33, "P3": 0.33}, {"P1": 31_000, "P2": 31_000, "P3": 31_001}),
+    ],
+)
+def test_declared_shares_give_whole_parts_summing_to_the_city(whole_grid, shares, expected) -> None:
+    imported = perimeters_from_members(
+        SHARING, shares={pid: {CITY: share} for pid, share in shares.items()}
+    )
+    diag = run_diagnosis(imported, whole_grid, proposals=False)
+    summary = _summary(diag)
+    assert summary["population"].to_dict() == expected
+    parts = diag.perimeters.shared.set_index("perimeter_id")["population_counted"]
+    assert int(parts.sum()) == 90_001
+    assert diag.perimeters.shared["declared"].all()
+    # Size and funding use the parts: no range left.
+    assert (summary["size_class"] == summary["size_class_without_shared"]).all()
+    if expected["P1"] == 46_001:
+        assert summary.loc["P1", "size_class"] == 2
+        assert summary.loc["P3", "below_minimum"]
+        assert summary.loc["P3", "missing_to_minimum"] == 1_000
+        assert summary.loc["P1", "funding_max_eur"] == funding_total(2)
+
+
+def test_shares_keep_their_parts_at_a_higher_threshold(whole_grid) -> None:
+    """At "ACI signé" only P1 is shown; it still counts its declared part, not the city."""
+    imported = perimeters_from_members(
+        SHARING,
+        statuses={"P1": "aci_signe", "P2": "emergence", "P3": "emergence"},
+        shares={"P1": {CITY: 0.5}, "P2": {CITY: 0.3}, "P3": {CITY: 0.2}},
+    )
+    signed = _summary(run_diagnosis(imported, whole_grid, status_min="aci_signe"))
+    assert signed.index.tolist() == ["P1"]
+    assert signed.loc["P1", "population"] == 46_001
+    assert signed.loc["P1", "shared_units"] == (CITY,)
+
+
+def test_shares_over_100_percent_are_refused(whole_grid) -> None:
+    imported = perimeters_from_members(SHARING, shares={pid: {CITY: 0.4} for pid in SHARING})
+    with pytest.raises(DataError, match="dépassent 100"):
+        membership(imported, whole_grid)
+
+
+def test_parts_are_those_arbitrage_gives() -> None:
+    """Couverture and Arbitrage count a shared city alike (one rounding: whole_parts)."""
+    imported = perimeters_from_members(
+        {"A": [CITY], "B": [CITY]}, shares={"A": {CITY: 0.3}, "B": {CITY: 0.7}}
+    )
+    ref = grid_referential(populations={CITY: 1001})
+    m = membership(imported, ref)
+    assert m.member_part.tolist() == list(whole_parts(1001, [0.3, 0.7])) == [300, 701]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from(all_codes()), min_size=1, max_size=8),
+        min_size=1,
+        max_size=5,
+    ),
+    st.lists(st.integers(min_value=1, max_value=100), min_size=5, max_size=5),
+    st.sampled_from(
+        [("france", None), ("region", "84"), ("department", "01"), ("department", "38")]
+    ),
+    st.booleans(),
+)
+def test_a_view_never_counts_more_inhabitants_than_it_has(
+    perimeter_codes, weights, view, with_shares
+) -> None:
+    """Sum of the perimeters' inhabitants in the view, each shared commune once, <= the view.
+
+    Each shared commune counted whole is counted once for all its perimeters; with
+    declared shares, by its parts. The sum is then exactly the covered population.
+    """
+    ref = grid_referential(populations={**WHOLE_POPULATIONS, cell(0, 0): 5000})
+    members = {f"P{i}": codes for i, codes in enumerate(perimeter_codes)}
+    shares: dict[str, dict[str, float]] = {}
+    if with_shares:
+        total = sum(weights[: len(members)])
+        shares = {
+            pid: dict.fromkeys(codes, weights[i] / total)
+            for i, (pid, codes) in enumerate(members.items())
+        }
+    imported = perimeters_from_members(members, shares=shares)
+    level, code = view
+    shown = ref if level == "france" else referential_view(ref, **{level: code})
+    diag = run_diagnosis(imported, shown, geometry=False, proposals=False)
+    summary = diag.perimeters.summary
+    shared = diag.perimeters.shared
+    in_view = shared[shared["code"].isin(shown.units.index) & ~shared["declared"]]
+    extra = in_view.groupby("code")["population"].agg(lambda s: s.iloc[0] * (len(s) - 1)).sum()
+    counted_once = int(summary["population_in_scope"].sum() - extra)
+    rates = diag.coverage.set_index("status_min").loc["emergence"]
+    first = rates.iloc[0] if isinstance(rates, pd.DataFrame) else rates
+    assert counted_once <= int(shown.units["population"].sum())
+    assert counted_once == int(first["population_covered"])
+    # The view shows exactly the perimeters with a commune in it.
+    expected = [p for p, codes in members.items() if set(codes) & set(shown.units.index)]
+    assert summary["perimeter_id"].tolist() == expected

@@ -102,3 +102,71 @@ def test_claims_of_lists_each_claim_in_the_order_of_the_codes_asked() -> None:
         (cell(0, 1), "B"),
     ]
     assert m.claims_of([]).empty
+
+
+# --------------------------------------------------------------------------
+# Issue 17: views, whole perimeters and shared communes
+# --------------------------------------------------------------------------
+
+
+def test_a_view_keeps_the_perimeters_with_a_unit_in_it(ref, imported) -> None:
+    from diagnosis.core.referential import referential_view, whole_referential
+
+    isere = referential_view(ref, department="38")
+    assert whole_referential(isere) is ref
+    m = membership(imported, isere)
+    # Only C has a unit in the Isère (column 3); A, B and D are not in the view.
+    assert m.perimeters["perimeter_id"].tolist() == ["C"]
+    assert m.outside.empty
+    ain = membership(imported, referential_view(ref, department="01"))
+    assert ain.perimeters["perimeter_id"].tolist() == ["A", "B", "D"]
+    # D's unknown code is evidence; A and B lie wholly in the Ain.
+    assert ain.outside.to_dict("records") == [{"perimeter_id": "D", "code": "99999"}]
+    # The whole membership restricted to the view: the same perimeters, all their units.
+    whole = membership(imported, ref).in_view(referential_view(ref, department="38"))
+    assert whole.perimeters["perimeter_id"].tolist() == ["C"]
+    assert whole.index.codes[whole.member_unit].tolist() == [cell(3, 0)]
+
+
+def test_a_perimeter_across_the_border_is_context_outside_the_view(ref) -> None:
+    from diagnosis.core.referential import referential_view
+
+    across = perimeters_from_members({"X": [cell(2, 0), cell(3, 0)], "Y": [cell(4, 0)]})
+    ain = membership(across, referential_view(ref, department="01"))
+    assert ain.perimeters["perimeter_id"].tolist() == ["X"]
+    assert ain.outside.to_dict("records") == [{"perimeter_id": "X", "code": cell(3, 0)}]
+    whole = membership(across, ref).in_view(referential_view(ref, department="01"))
+    assert sorted(whole.index.codes[whole.member_unit]) == [cell(2, 0), cell(3, 0)]
+
+
+@pytest.mark.parametrize("status", STATUS_KEYS)
+def test_parts_and_shared_flags_do_not_depend_on_the_threshold(ref, status) -> None:
+    imported = perimeters_from_members(
+        {"A": [cell(0, 0), cell(1, 0)], "B": [cell(1, 0)], "C": [cell(1, 0), cell(2, 0)]},
+        statuses={"A": "aci_signe", "B": "projet_sante", "C": None},
+        shares={"A": {cell(1, 0): 0.5}, "B": {cell(1, 0): 0.25}},
+    )
+    every = membership(imported, ref)
+    direct = membership(imported, ref, status_min=status)
+    view = every.at_threshold(status)
+    for name in ("member_part", "shared", "declared"):
+        np.testing.assert_array_equal(getattr(view, name), getattr(direct, name))
+    pd.testing.assert_frame_equal(view.shared_claims, direct.shared_claims)
+    # 1,000 inhabitants: A 500, B 250, C (no share) the rest, 250; every claim counts a part.
+    parts = dict(
+        zip(
+            zip(
+                every.perimeters["perimeter_id"].to_numpy()[every.member_perimeter],
+                every.index.codes[every.member_unit],
+                strict=True,
+            ),
+            every.member_part.tolist(),
+            strict=True,
+        )
+    )
+    assert parts[("A", cell(1, 0))] == 500
+    assert parts[("B", cell(1, 0))] == 250
+    assert parts[("C", cell(1, 0))] == 250
+    assert parts[("A", cell(0, 0))] == 1000
+    assert every.shared.sum() == 3 and every.declared.sum() == 3
+    assert set(every.shared_claims["perimeter_id"]) == {"A", "B", "C"}

@@ -18,6 +18,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -40,6 +41,7 @@ SCOPES = {
     "france": ("", None),
     "paca": ("93", None),
     "bdr": ("93", "13"),
+    "var": ("93", "83"),
     "ille": ("53", "35"),
 }
 EXAMPLE = "exemple_fictif_paca_couverture.csv"
@@ -247,14 +249,22 @@ def test_empty_result_is_a_warning_not_a_success(
         assert "Aucune commune du fichier n'est dans le périmètre d'étude" in texts(at.warning)
     assert not at.metric
     if name == "brittany.csv":
-        # Outside the scope is said with its count.
-        assert "4 commune(s) du fichier sont hors du périmètre d'étude" in texts(at.sidebar.info)
+        # Outside the view is said with its count, in one neutral line (issue 17).
+        assert "4 communes du fichier sont hors de la vue" in texts(at.sidebar.info)
 
 
-def test_partly_outside_says_how_many_communes_are_left_out(real_referential: Referential) -> None:
+def test_partly_outside_says_how_many_communes_are_outside_the_view(
+    real_referential: Referential,
+) -> None:
+    """Issue 17: communes outside the view are context, not rejections: a neutral line."""
     at = start("bdr", "partly_outside.csv")
-    assert "2 commune(s) du fichier sont hors du périmètre d'étude" in texts(at.sidebar.info)
-    assert not at.sidebar.success  # rows were left out: a warning
+    assert "2 communes du fichier sont hors de la vue" in texts(at.sidebar.info)
+    info = texts(at.sidebar.info)
+    # CPTS Bruz reaches the Ille-et-Vilaine; CPTS Toulon is wholly in the Var, not shown.
+    assert "1 périmètre déborde de la vue" in info
+    assert "1 périmètre n'a aucune commune dans la vue" in info
+    assert not at.sidebar.warning  # nothing was rejected: no warning, no point to check
+    assert "0 point à vérifier" in " ".join(e.label for e in at.sidebar.expander)
     covered = {"13103", "13044", "13063", "13041"}
     white, share = _covered_by_hand(scoped_ref("bdr"), covered)
     shown = metrics(at)
@@ -326,6 +336,82 @@ def test_idf_listing_at_region_scope(real_referential: Referential) -> None:
     assert shown["Périmètres"] == "5"
     assert shown["Communes en zone blanche"] == fr_int(white)
     assert shown["Population couverte"] == fr_share(share)
+
+
+# --------------------------------------------------------------------------
+# Issue 17: whole perimeters in department views, shared cities
+# --------------------------------------------------------------------------
+
+
+def cpts_table(at: AppTest) -> pd.DataFrame:
+    """The per-CPTS table of Couverture, indexed by the CPTS's name."""
+    return next(d.value for d in at.dataframe if "CPTS" in d.value.columns).set_index("CPTS")
+
+
+def test_a_department_view_shows_whole_sizes(real_referential: Referential) -> None:
+    """The Var: "CPTS Durance-Haut Var" is 41,499 inhabitants (Taille 2), 15,826 in the Var."""
+    at = start("var", "paca_like.csv")
+    assert not at.sidebar.warning, texts(at.sidebar.warning)
+    assert "6 périmètres n'ont aucune commune dans la vue" in texts(at.sidebar.info)
+    shown = metrics(at)
+    diag = library_diagnosis("paca_like.csv", "var", "emergence")
+    assert shown["Périmètres"] == "6" == fr_int(len(diag.perimeters.summary))
+    table = cpts_table(at)
+    durance = table.loc["CPTS Durance-Haut Var"]
+    assert durance["habitants (périmètre entier)"] == fr_int(41_499)
+    assert durance["dont dans la vue"] == fr_int(15_826)
+    assert durance["taille ACI"] == "Taille 2"
+    assert durance["sous le seuil"] == "non"
+    assert durance["déborde sur"] == "Bouches-du-Rhône (13)"
+    # Every figure of the table is the library's, whole: no CPTS with 0 inhabitants.
+    summary = diag.perimeters.summary.set_index("name")
+    for name, row in table.iterrows():
+        assert row["habitants (périmètre entier)"] == fr_int(int(summary.loc[name, "population"]))
+    # Toulon is shared by two CPTS without declared parts: a size range, the city named.
+    toulon = table.loc["CPTS Toulon Ouest"]
+    assert toulon["taille ACI"] == "Taille 2 à 4"
+    assert toulon["communes partagées"] == "Toulon (83137)"
+    assert "Toulon (83137)" in toulon["fourchette de taille : pourquoi"]
+    # The shared communes column is among the first ones (visible without scrolling).
+    assert list(table.columns).index("communes partagées") <= 5
+
+
+def test_the_fiche_of_a_nice_cpts_says_the_sharing(real_referential: Referential) -> None:
+    at = start("paca", "paca_like.csv")
+    at.selectbox(key="coverage_fiche_pick").set_value("cpts-nice-est").run()
+    ok(at)
+    notes = texts(at.info).replace("\\", "")  # markdown escapes of user strings
+    assert "Taille 1 à 4" in notes
+    assert "Nice (06088) partagée avec CPTS Nice Nord, CPTS Nice Ouest" in notes
+    assert "comptée entière" in notes
+    shown = metrics(at)
+    assert shown["Habitants"] == fr_int(370_294)
+
+
+def test_shares_set_in_arbitrage_are_applied_to_couverture(real_referential: Referential) -> None:
+    at = start("paca", "paca_like.csv")
+    at.session_state["arbitrage_shares"] = pd.DataFrame(
+        {
+            "perimeter_id": ["cpts-nice-est", "cpts-nice-ouest", "cpts-nice-nord"],
+            "code": ["06088"] * 3,
+            "share": [0.4, 0.35, 0.25],
+        }
+    )
+    at.run()
+    ok(at)
+    assert "Parts fixées dans Arbitrage appliquées" in texts(at.caption)
+    table = cpts_table(at)
+    # 40 % of Nice's 357,737 inhabitants: 143,094.8, rounded as Arbitrage rounds it.
+    assert table.loc["CPTS Nice Est", "habitants (périmètre entier)"] == fr_int(143_095 + 12_557)
+    assert table.loc["CPTS Nice Est", "taille ACI"] == "Taille 3"
+
+
+def test_declared_parts_of_the_file_are_used(real_referential: Referential) -> None:
+    at = start("paca", "paca_like_parts.csv")
+    table = cpts_table(at)
+    assert table.loc["CPTS Nice Est", "habitants (périmètre entier)"] == fr_int(155_652)
+    assert table.loc["CPTS Toulon Ouest", "taille ACI"] == "Taille 4"
+    assert table.loc["CPTS Toulon Est", "taille ACI"] == "Taille 3"
 
 
 # --------------------------------------------------------------------------

@@ -43,9 +43,8 @@ def run(perimeter_file: Path, out: Path, *options: str) -> int:
 
 
 def read(out: Path, name: str) -> pd.DataFrame:
-    return pd.read_csv(
-        out / name, dtype={"code": str, "scope": str}, encoding="utf-8", keep_default_na=False
-    )
+    codes = {"code": str, "scope": str, "shared_units": str, "outside_departments": str}
+    return pd.read_csv(out / name, dtype=codes, encoding="utf-8", keep_default_na=False)
 
 
 def test_contract_on_a_region(
@@ -60,13 +59,25 @@ def test_contract_on_a_region(
     units = real_referential.units
     trap = "'" + '=HYPERLINK("http://exemple.invalid";"piège")'
     assert set(perimeters.index) == {trap, "CPTS Tarascon"}
+    # Issue 17: CPTS Tarascon is whole (Ajaccio, in Corsica, counts in its size), its
+    # inhabitants in the region apart, Corse-du-Sud named; Arles is shared with the trap.
     assert (
         perimeters.loc["CPTS Tarascon", "population"]
+        == units.loc[["13004", "13108", "2A004"], "population"].sum()
+    )
+    assert (
+        perimeters.loc["CPTS Tarascon", "population_in_scope"]
         == units.loc[["13004", "13108"], "population"].sum()
     )
-    assert perimeters.loc["CPTS Tarascon", "n_units"] == 2
-    assert perimeters.loc["CPTS Tarascon", "n_parts"] == 1
-    assert perimeters.loc["CPTS Tarascon", "size_class"] == 2  # 51,811 + 15,396 inhabitants
+    assert (
+        perimeters.loc["CPTS Tarascon", "population_without_shared"]
+        == units.loc[["13108", "2A004"], "population"].sum()
+    )
+    assert perimeters.loc["CPTS Tarascon", "shared_units"] == "13004"
+    assert perimeters.loc["CPTS Tarascon", "outside_departments"] == "2A"
+    assert perimeters.loc["CPTS Tarascon", "n_units"] == 3
+    assert perimeters.loc["CPTS Tarascon", "n_parts"] == 2  # Ajaccio is across the sea
+    assert perimeters.loc["CPTS Tarascon", "size_class"] == 3  # 51,811 + 15,396 + 76,320
     assert str(perimeters.loc["CPTS Tarascon", "below_minimum"]) == "False"
     # Overlap: Arles in both. Tarascon and Arles share a border: one part.
     overlaps = read(out, "overlaps.csv")
@@ -94,10 +105,13 @@ def test_contract_on_a_region(
     assert coverage.loc["REG-93", "share_covered"] == pytest.approx(
         covered / paca["population"].sum()
     )
-    # Ajaccio is outside the region: reported, not counted.
+    # Ajaccio is outside the region: said in one neutral line, counted in its CPTS's size,
+    # not in the region's coverage.
     report = read(out, "import_report.csv")
     outside = report[report["kind"] == "outside_scope"]
-    assert outside["code"].tolist() == ["2A004"]
+    assert outside["severity"].tolist() == ["info"]
+    assert "1 commune du fichier est hors de la vue" in outside["message"].iloc[0]
+    assert not (report["severity"] == "rejected").any()
 
 
 def test_status_threshold(

@@ -176,8 +176,13 @@ def test_department_scope_and_threshold(real_referential: Referential) -> None:
     result = import_perimeters(
         data, filename="x.csv", referential=real_referential, department="84"
     )
-    assert result.perimeters["unit_codes"].tolist() == [("84007",)]
-    assert result.report.loc[result.report["kind"] == "outside_scope", "code"].tolist() == ["13004"]
+    # Issue 17: a commune outside the scope is kept (the perimeter is evaluated whole) and
+    # said in one neutral line, not rejected.
+    assert result.perimeters["unit_codes"].tolist() == [("13004", "84007")]
+    outside = result.report[result.report["kind"] == "outside_scope"]
+    assert outside["severity"].tolist() == ["info"]
+    assert outside["message"].iloc[0].startswith("1 commune du fichier est hors de la vue")
+    assert result.n_rejected == 0
     with pytest.raises(ValueError, match="min_area_share"):
         import_perimeters(data, filename="x.csv", referential=real_referential, min_area_share=0)
 
