@@ -111,7 +111,7 @@ def test_profile_cli_on_the_example(tmp_path: Path, real_referential: Referentia
     assert mine.loc["apl_mg", "unit"] == "consultations par an et par habitant standardisé"
     # No threshold for nurses; no professionals without the Annuaire santé.
     assert "apl_ide_share_below" not in mine.index
-    assert mine.loc["density_mg_10k", "status"] == "non chargé"
+    assert not mine.loc["density_mg_10k", "loaded"]
     assert np.isnan(mine.loc["density_mg_10k", "value"])
 
 
@@ -131,8 +131,8 @@ def test_profile_cli_with_official_files_and_an_older_vintage(tmp_path: Path) ->
     assert mine.loc["apl_mg", "value"] == pytest.approx(mean, rel=1e-12)
     assert mine.loc["apl_mg", "vintage"] == 2022
     # The physiotherapists' workbook has 2023 only: its latest vintage is used, and said.
-    assert mine.loc["apl_mk", "status"] == "chargé" and mine.loc["apl_mk", "vintage"] == 2023
-    assert mine.loc["count_mg", "status"] == "chargé"
+    assert mine.loc["apl_mk", "loaded"] and mine.loc["apl_mk", "vintage"] == 2023
+    assert mine.loc["count_mg", "loaded"]
     assert mine.loc["count_mg", "france_value"] == 4  # the fixture's GPs
 
 
