@@ -48,6 +48,8 @@ __all__ = [
     "WhatIfModel",
     "WhatIfResult",
     "gp_whatif_model",
+    "project_gp_whatif_model",
+    "referential_whatif_pairs",
     "whatif_model",
 ]
 
@@ -394,3 +396,25 @@ def gp_whatif_model(
         f"demande : {demand_note}."
     )
     return whatif_model(demand, pairs, supply=supply, method=method)
+
+
+def referential_whatif_pairs(ref: Referential) -> TravelPairs:
+    """Crow-fly pairs between the town halls of ``ref``, computed once per referential.
+
+    Project data only: kept with the referential (:meth:`Referential.cached`)
+    and shared by every caller, read-only.
+    """
+    pairs: TravelPairs = ref.cached("whatif_pairs", lambda: referential_pairs(ref))
+    return pairs
+
+
+def project_gp_whatif_model(ref: Referential) -> WhatIfModel:
+    """The GP what-if of ``ref`` from project data only, computed once per referential.
+
+    No Annuaire santé (changes only) and the legal population as demand: it
+    depends on the referential alone, so it is kept with it (its arrays are
+    read-only) and shared by every session.
+    """
+    pairs = referential_whatif_pairs(ref)
+    model: WhatIfModel = ref.cached("whatif_model_legal", lambda: gp_whatif_model(ref, pairs=pairs))
+    return model

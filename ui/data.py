@@ -11,7 +11,6 @@ threshold), with a bounded number of entries per session.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
@@ -26,16 +25,12 @@ import streamlit as st
 from coverage import (
     AplData,
     CareData,
-    FinessTable,
     SupplyTable,
     computed_gp_access,
     embedded_apl,
-    load_bpe,
-    load_drees_apl,
-    load_finess,
-    load_population_ages,
-    load_rpps,
+    load_care_file,
 )
+from coverage import care_data as build_care_data
 from diagnosis import (
     AtlasError,
     Diagnosis,
@@ -407,22 +402,8 @@ class LayerOutcome:
 
 
 def _load_care(kind: str, data: bytes, filename: str) -> LayerOutcome:
-    ref = national()
     try:
-        if kind == "apl":
-            value: AplData | SupplyTable | FinessTable | pd.DataFrame = load_drees_apl(
-                data, referential=ref, filename=filename
-            )
-        elif kind == "rpps":
-            value = load_rpps(io.BytesIO(data), referential=ref)
-        elif kind == "bpe":
-            value = load_bpe(io.BytesIO(data), referential=ref)
-        elif kind == "ages":
-            value = load_population_ages(io.BytesIO(data), referential=ref)
-        elif kind == "finess":
-            value = load_finess(io.BytesIO(data), referential=ref)
-        else:
-            value = pd.read_csv(io.BytesIO(data), sep=None, engine="python", dtype={0: str, 1: str})
+        value = load_care_file(kind, data, referential=national(), filename=filename)
     except AtlasError as exc:
         return LayerOutcome(None, str(exc))
     except Exception:
@@ -447,27 +428,21 @@ def embedded_apl_layers() -> tuple[AplData, ...]:
 
 
 def care_data(layers: dict[str, Any], keys: dict[str, str] | None = None) -> CareData:
-    """The loaded layers as :class:`CareData`, with the computed accessibility when possible.
+    """The loaded layers as :class:`CareData` (:func:`coverage.care_data`), in this session.
 
     The embedded DREES APL is always there; an uploaded workbook replaces it for
-    its profession and vintage.
+    its profession and vintage. The GP accessibility computed from the user's
+    Annuaire santé stays in the browser session, keyed by the files it uses.
     """
-    care = CareData(
-        apl_layers=embedded_apl_layers(),
-        apl=layers.get("apl"),
-        rpps=layers.get("rpps"),
-        bpe=layers.get("bpe"),
-        ages=layers.get("ages"),
-        finess=layers.get("finess"),
-    )
-    if care.rpps is not None:
-        keys = keys or {}
-        key = "|".join(f"{k}={keys.get(k, '')}" for k in ("rpps", "ages", "travel"))
-        rpps, ages, travel = care.rpps, care.ages, layers.get("travel")
+    keys = keys or {}
+    key = "|".join(f"{k}={keys.get(k, '')}" for k in ("rpps", "ages", "travel"))
+
+    def gp_access(ref: Referential, rpps: SupplyTable, **options: Any) -> tuple[pd.Series, str]:
         with st.spinner("Calcul de l'accessibilité (2SFCA)…"):
-            care.access, care.access_method = session_memo(
-                "gp-access",
-                key,
-                lambda: computed_gp_access(national(), rpps, ages=ages, travel=travel),
+            return session_memo(
+                "gp-access", key, lambda: computed_gp_access(ref, rpps, **options)
             )
-    return care
+
+    return build_care_data(
+        layers, referential=national(), apl_layers=embedded_apl_layers(), gp_access=gp_access
+    )

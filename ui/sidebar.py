@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from coverage import care_loaders, care_source_label
 from diagnosis import STATUS_KEYS, Diagnosis, PerimeterImport, Referential, StatusKey, status_name
 from diagnosis.core.numbers import fr_count
 from diagnosis.core.textnorm import name_key
@@ -17,18 +18,6 @@ from ui.safe import md_text
 from ui.sources import embedded_care_lines, sources_markdown
 
 PERIMETER_TYPES = ["csv", "txt", "tsv", "xlsx", "xls", "ods", "geojson", "json", "gpkg", "zip"]
-CARE_UPLOADS = {
-    "apl": ("Classeur APL de la DREES (.xlsx)", ["xlsx"]),
-    "rpps": ("Extraction Annuaire santé, PS_LibreAcces_Personne_activite (.txt)", ["txt", "csv"]),
-    "bpe": ("Base permanente des équipements de l'INSEE (.csv)", ["csv", "txt"]),
-    "ages": ("Population par âge de l'INSEE (.csv)", ["csv", "txt"]),
-    "finess": ("Extraction FINESS des établissements, etalab-cs1100507-stock (.csv)", ["csv", "txt"]),
-    "travel": (
-        "Temps de trajet entre communes (.csv : origine, destination, minutes)",
-        ["csv", "txt"],
-    ),
-}
-
 
 @dataclass
 class Context:
@@ -261,9 +250,12 @@ def _care_uploads() -> tuple[dict[str, Any], list[str], dict[str, str]]:
             "soins (professionnels, équipements, âges, APL d'autres professions ou millésimes). "
             "Sans eux, ces indicateurs sont affichés « non chargé »."
         )
-        for kind, (label, types) in CARE_UPLOADS.items():
+        for spec in care_loaders():
             upload = st.file_uploader(
-                label, type=types, key=f"care_{kind}", help=limits.UPLOAD_HELP
+                spec.label,
+                type=list(spec.extensions),
+                key=f"care_{spec.kind}",
+                help=limits.UPLOAD_HELP,
             )
             if upload is None:
                 continue
@@ -271,24 +263,17 @@ def _care_uploads() -> tuple[dict[str, Any], list[str], dict[str, str]]:
             if refusal:
                 st.error(refusal)
                 continue
-            outcome = data.care_layer(kind, upload.getvalue(), upload.name)
+            outcome = data.care_layer(spec.kind, upload.getvalue(), upload.name)
             if outcome.error:
-                st.error(f"{md_text(upload.name)} : {md_text(outcome.error)} Fichier non utilisé.")
+                # The loaders name the file in their messages.
+                st.error(f"{md_text(outcome.error)} Fichier non utilisé.")
                 continue
-            layers[kind] = outcome.value
-            keys[kind] = data.digest(upload.getvalue())
-            source = _care_source(kind, outcome.value, upload.name)
+            layers[spec.kind] = outcome.value
+            keys[spec.kind] = data.digest(upload.getvalue())
+            source = care_source_label(outcome.value)
             sources.append(source)
             st.caption(f"Chargé : {md_text(source)}")
     return layers, sources, keys
-
-
-def _care_source(kind: str, value: Any, name: str) -> str:
-    if kind == "apl":
-        return str(value.source_label())
-    if hasattr(value, "source"):
-        return str(value.source)
-    return f"{name} (fourni par l'utilisateur)"
 
 
 def _status_notice(imported: PerimeterImport | None, status_min: StatusKey) -> None:

@@ -18,6 +18,8 @@ import geopandas as gpd
 import pytest
 import streamlit_folium as sf
 
+from coverage import whatif
+from coverage.whatif import project_gp_whatif_model
 from diagnosis.core.referential import Referential
 from tests.grid import cell, grid_referential
 from ui import care_panels, clickmap, maps
@@ -159,7 +161,7 @@ def test_prepare_whatif_builds_the_shared_model_once_in_the_background() -> None
     assert "whatif_model_legal" in ref.cache and "whatif_pairs" in ref.cache
     model = ref.cache["whatif_model_legal"]
     # The section then uses the very same model, without computing it again.
-    assert care_panels._legal_whatif_model(ref) is model
+    assert project_gp_whatif_model(ref) is model
     assert set(model.codes) <= set(ref.units.index)
 
 
@@ -167,11 +169,11 @@ def test_prepare_whatif_failure_is_logged_and_the_section_reports_it(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     ref = grid_referential()
-    monkeypatch.setattr(care_panels, "referential_pairs", lambda _ref: 1 / 0)
+    monkeypatch.setattr(whatif, "referential_pairs", lambda _ref: 1 / 0)
     care_panels.prepare_whatif(ref)
     for t in _warm_up_threads():
         t.join(60)
     assert "whatif_model_legal" not in ref.cache
     assert "what-if warm-up failed" in caplog.text
     with pytest.raises(ZeroDivisionError):
-        care_panels._legal_whatif_model(ref)  # computed again when drawn, not a stale failure
+        project_gp_whatif_model(ref)  # computed again when drawn, not a stale failure
