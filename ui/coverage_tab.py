@@ -18,6 +18,7 @@ from diagnosis.core.referential import load_display_geometries, load_outlines
 from diagnosis.outputs import export
 from diagnosis.outputs.labels import PROPOSAL_KIND_LABELS, for_people
 from ui import care_panels, data, fmt, maps
+from ui.profile import territory_profile
 from ui.safe import md_text
 from ui.sidebar import Context, scope_label
 
@@ -27,6 +28,69 @@ SORTS = {
     "n_units": "Communes (décroissant)",
     "n_shared": "Communes partagées (décroissant)",
 }
+
+
+def _perimeters_frame(diag: Diagnosis) -> gpd.GeoDataFrame:
+    """The perimeters' shapes with their stage (French label, colour) and population."""
+    perimeters = diag.perimeters.geometries
+    if perimeters is None:
+        perimeters = dissolve_perimeters(diag.membership, diag.referential)
+    summary = diag.perimeters.summary
+    per = perimeters.merge(summary[["perimeter_id", "population"]], on="perimeter_id", how="left")
+    return per.assign(
+        status_fr=[maps.STATUS_LABELS[maps.status_key(s)] for s in per["status"]],
+        population_fr=per["population"].map(fmt.number),
+        fill=[maps.STATUS_COLORS[maps.status_key(s)] for s in per["status"]],
+    )
+
+
+def _white_frame(diag: Diagnosis, *, tolerance: float) -> gpd.GeoDataFrame:
+    """The white-zone groups, one shape each (simplified for display), grey by group."""
+    clusters = diag.white.clusters
+    white = gpd.GeoDataFrame(
+        {
+            "cluster_id": clusters["cluster_id"].astype(str),
+            "population_fr": clusters["population"].map(fmt.number),
+            "n_units": clusters["n_units"],
+            "fill": [
+                maps.WHITE_ZONE_COLORS[i % len(maps.WHITE_ZONE_COLORS)]
+                for i in range(len(clusters))
+            ],
+        },
+        geometry=list(cluster_geometries(diag.membership, diag.referential, clusters)),
+        crs=4326,
+    )
+    white["geometry"] = maps.simplify_for_display(white.geometry, tolerance_deg=tolerance)
+    return white
+
+
+def _units_frame(ref: Referential, codes: list[str], **columns: Any) -> gpd.GeoDataFrame:
+    """Communes with their code, name, display geometry and the ``columns`` given."""
+    return gpd.GeoDataFrame(
+        {
+            "code": pd.Series(codes, dtype=object),
+            "name": ref.units["name"].reindex(codes).to_numpy(),
+            **columns,
+        },
+        geometry=load_display_geometries(codes).to_numpy(),
+        crs=4326,
+    )
+
+
+def _proposals_frame(diag: Diagnosis) -> gpd.GeoDataFrame | None:
+    """The proposals for the white zones, or None when there are none."""
+    if diag.proposals is None or not len(diag.proposals.proposals):
+        return None
+    table = diag.proposals.proposals
+    return gpd.GeoDataFrame(
+        {
+            "proposal_id": table["proposal_id"],
+            "kind_fr": table["kind"].map(PROPOSAL_KIND_LABELS),
+            "population_fr": table["population"].map(fmt.number),
+        },
+        geometry=list(diag.proposals.geometries),
+        crs=4326,
+    )
 
 
 def coverage_layers(diag: Diagnosis, *, apl: AplData | None = None) -> dict[str, Any]:
@@ -39,81 +103,29 @@ def coverage_layers(diag: Diagnosis, *, apl: AplData | None = None) -> dict[str,
     tens of thousands of communes: it is left out, and the page says so).
     """
     ref = diag.referential
-    summary = diag.perimeters.summary
-    perimeters = diag.perimeters.geometries
-    if perimeters is None:
-        perimeters = dissolve_perimeters(diag.membership, ref)
-    per = perimeters.merge(summary[["perimeter_id", "population"]], on="perimeter_id", how="left")
-    per = per.assign(
-        status_fr=[maps.STATUS_LABELS[maps.status_key(s)] for s in per["status"]],
-        population_fr=per["population"].map(fmt.number),
-        fill=[maps.STATUS_COLORS[maps.status_key(s)] for s in per["status"]],
-    )
-    clusters = diag.white.clusters
-    white = gpd.GeoDataFrame(
-        {
-            "cluster_id": clusters["cluster_id"].astype(str),
-            "population_fr": clusters["population"].map(fmt.number),
-            "n_units": clusters["n_units"],
-            "fill": [
-                maps.WHITE_ZONE_COLORS[i % len(maps.WHITE_ZONE_COLORS)]
-                for i in range(len(clusters))
-            ],
-        },
-        geometry=list(cluster_geometries(diag.membership, ref, clusters)),
-        crs=4326,
-    )
     national = ref.scope.get("level") == "france"
     # Coarser display at national scale keeps the map light (about 1 km instead of 200 m).
     tolerance = 0.01 if national else 0.002
-    white["geometry"] = maps.simplify_for_display(white.geometry, tolerance_deg=tolerance)
-    codes = diag.overlaps["code"].tolist()
-    overlaps = gpd.GeoDataFrame(
-        {
-            "code": pd.Series(codes, dtype=object),
-            "name": ref.units["name"].reindex(codes).to_numpy(),
-            "perimeters": diag.overlaps["perimeters"].to_numpy(),
-        },
-        geometry=load_display_geometries(codes).to_numpy(),
-        crs=4326,
-    )
-    proposals = None
-    if diag.proposals is not None and len(diag.proposals.proposals):
-        table = diag.proposals.proposals
-        proposals = gpd.GeoDataFrame(
-            {
-                "proposal_id": table["proposal_id"],
-                "kind_fr": table["kind"].map(PROPOSAL_KIND_LABELS),
-                "population_fr": table["population"].map(fmt.number),
-            },
-            geometry=list(diag.proposals.geometries),
-            crs=4326,
-        )
     units = ref.units
     outline_level = "region" if national else "department"
-    outline_codes = sorted(units[outline_level].astype(str).unique())
-    apl_layer = None
+    apl_layer: maps.MapLayer | None = None
+    apl_legend: tuple[maps.LegendEntry, ...] = ()
     if apl is not None and not national:
-        shown = units.index.tolist()
-        apl_units = gpd.GeoDataFrame(
-            {
-                "code": pd.Series(shown, dtype=object),
-                "name": units["name"].reindex(shown).to_numpy(),
-            },
-            geometry=load_display_geometries(shown).to_numpy(),
-            crs=4326,
-        )
+        apl_units = _units_frame(ref, units.index.tolist())
         apl_layer = care_panels.apl_layer(apl_units, apl, simplify_deg=tolerance)
+        apl_legend = care_panels.apl_legend_entries(apl)
     return {
         "apl_layer": apl_layer,
-        "apl_legend": care_panels.apl_legend_entries(apl)
-        if apl is not None and apl_layer is not None
-        else (),
-        "perimeters": per,
-        "white": white,
-        "overlaps": overlaps,
-        "proposals": proposals,
-        "outlines": load_outlines(outline_level, outline_codes),
+        "apl_legend": apl_legend,
+        "perimeters": _perimeters_frame(diag),
+        "white": _white_frame(diag, tolerance=tolerance),
+        "overlaps": _units_frame(
+            ref,
+            diag.overlaps["code"].tolist(),
+            perimeters=diag.overlaps["perimeters"].to_numpy(),
+        ),
+        "proposals": _proposals_frame(diag),
+        "outlines": load_outlines(outline_level, sorted(units[outline_level].astype(str).unique())),
         "bounds": maps.bounds_of(gpd.GeoDataFrame(geometry=units.geometry.dropna(), crs=4326)),
         "tolerance_deg": tolerance,
     }
@@ -383,8 +395,6 @@ def _perimeters_section(ref: Referential, ctx: Context, diag: Diagnosis) -> None
         key="coverage_fiche_pick",
     )
     if pick is not None:
-        from ui.territory_tab import territory_profile  # noqa: PLC0415 - shared fiche
-
         codes = list(diag.imported.perimeters.set_index("perimeter_id").loc[pick, "unit_codes"])
         codes = [c for c in codes if c in diag.referential.units.index]
         territory_profile(ref, ctx, codes, name=str(names[pick]), key=f"cpts-{pick}")

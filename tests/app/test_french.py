@@ -462,7 +462,7 @@ def test_territory_fiche_is_french(
     from coverage.loaders.embedded import embedded_apl
     from diagnosis.analysis.checks import territory_summary
     from diagnosis.core.rules import simulate_funding
-    from ui.territory_tab import territory_fiche
+    from ui.profile import territory_fiche
 
     ref = real_referential
     diag = territory_summary(codes, ref, name="CPTS d'essai")
