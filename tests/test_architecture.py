@@ -47,8 +47,6 @@ KNOWN_LARGE = frozenset(
         "diagnosis/analysis/disputes.py:compare_perimeters",
         "diagnosis/analysis/proposals.py:propose_for_white_zones",
         "diagnosis/io/text.py:_split_records",
-        "coverage/loaders/finess.py:load_finess",
-        "coverage/loaders/supply.py:load_rpps",
     }
 )
 
