@@ -42,6 +42,7 @@ from diagnosis import (
     write_diagnosis,
 )
 from diagnosis.analysis.pipeline import STEPS
+from diagnosis.importer.outcome import import_outcome
 from diagnosis.io.limits import check_input_path, limits_fr
 from diagnosis.io.reading import detect_format
 from diagnosis.outputs.export import diagnosis_tables, excel_overflow
@@ -246,6 +247,9 @@ def _profile(args: argparse.Namespace) -> int:
         bar.update(1)
     loaded = profiles.loc[profiles["loaded"].astype(bool), "indicator_id"].unique()
     print(f"Import : {imported.summary_fr()}")
+    outcome = import_outcome(imported)
+    if not outcome.usable:
+        print(f"Remarque : {outcome.message_fr()}")
     print(
         f"{profiles['perimeter_id'].nunique()} périmètre(s), {len(loaded)} indicateur(s) "
         f"chargé(s) : {', '.join(loaded)}."

@@ -15,6 +15,7 @@ from diagnosis.analysis.geometry import dissolve_perimeters
 from diagnosis.analysis.white_zones import cluster_geometries
 from diagnosis.core.numbers import fr_count, plural
 from diagnosis.core.referential import load_display_geometries, load_outlines
+from diagnosis.importer.outcome import import_outcome
 from diagnosis.outputs import export
 from diagnosis.outputs.labels import PROPOSAL_KIND_LABELS, for_people
 from ui import care_panels, data, fmt, maps
@@ -242,15 +243,15 @@ PERIMETER_LABELS = {
 
 def _empty_notice(ref: Referential, ctx: Context, diag: Diagnosis) -> bool:
     """Warn when nothing of the file is in the scope or at the threshold; True when empty."""
-    imported = diag.imported
+    outcome = import_outcome(diag.imported)
     n_at_threshold = len(diag.perimeters.summary)
-    if imported.perimeters.empty:
+    if outcome.kind == "empty":
         st.warning(
             "Le fichier ne contient aucun périmètre exploitable : aucune ligne de données, ou "
             "toutes rejetées (voir le rapport d'import dans la barre latérale)."
         )
         return True
-    if data.units_in_scope(imported) == 0:
+    if outcome.kind == "outside_scope":
         st.warning(
             f"Aucune commune du fichier n'est dans le périmètre d'étude ({scope_label(ref, ctx)}). "
             "Choisissez la région ou le département du fichier, ou « France entière »."

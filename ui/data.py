@@ -183,8 +183,8 @@ def _within_budget(
 
 
 @dataclass(frozen=True)
-class ImportOutcome:
-    """An import, or the French error that prevented it."""
+class ImportAttempt:
+    """An import, or the French error that prevented it (the file could not be read)."""
 
     result: PerimeterImport | None
     error: str | None
@@ -196,7 +196,7 @@ def _run_import(
     region: str | None,
     department: str | None,
     columns: tuple[tuple[str, str], ...],
-) -> ImportOutcome:
+) -> ImportAttempt:
     try:
         result = import_perimeters(
             data,
@@ -208,16 +208,16 @@ def _run_import(
             columns=dict(columns) or None,
         )
     except AtlasError as exc:
-        return ImportOutcome(None, str(exc))
+        return ImportAttempt(None, str(exc))
     except Exception:
         logger.exception("perimeter import failed")
-        return ImportOutcome(
+        return ImportAttempt(
             None,
             "Le fichier n'a pas pu être lu. Formats attendus : tableau CSV ou Excel "
             "(une ligne par commune et par périmètre, ou une ligne par périmètre avec la liste "
             "des codes), GeoJSON, GeoPackage ou Shapefile zippé.",
         )
-    return ImportOutcome(result, None)
+    return ImportAttempt(result, None)
 
 
 @st.cache_resource(max_entries=8, show_spinner="Import de l'exemple…")
@@ -225,9 +225,7 @@ def _import_example(
     filename: str,
     region: str | None,
     department: str | None,
-) -> ImportOutcome:
-    from diagnosis.paths import EXAMPLES_DIR  # noqa: PLC0415
-
+) -> ImportAttempt:
     return _run_import((EXAMPLES_DIR / filename).read_bytes(), filename, region, department, ())
 
 
@@ -239,7 +237,7 @@ def import_file(
     department: str | None,
     columns: dict[str, str] | None = None,
     is_example: bool = False,
-) -> ImportOutcome:
+) -> ImportAttempt:
     """Import a perimeter file: the project's examples are shared, uploads stay in the session."""
     if is_example:
         return _import_example(filename, region, department)
@@ -249,11 +247,6 @@ def import_file(
         return session_memo(
             "import", key, lambda: _run_import(data, filename, region, department, cols), keep=2
         )
-
-
-def units_in_scope(imported: PerimeterImport) -> int:
-    """Number of distinct communes kept by an import."""
-    return int(imported.members["code"].nunique()) if not imported.members.empty else 0
 
 
 def example_bytes(kind: str) -> tuple[bytes, str]:

@@ -12,6 +12,7 @@ from coverage import care_loaders, care_source_label
 from diagnosis import STATUS_KEYS, Diagnosis, PerimeterImport, Referential, StatusKey, status_name
 from diagnosis.core.numbers import fr_count
 from diagnosis.core.textnorm import name_key
+from diagnosis.importer.outcome import import_outcome
 from diagnosis.outputs.labels import REPORT_KIND_LABELS, SEVERITY_LABELS, for_people, people_csv
 from ui import data, fmt, limits
 from ui.safe import md_text
@@ -130,32 +131,28 @@ def _column_overrides() -> dict[str, str]:
     return overrides
 
 
-def _import_report(imported: PerimeterImport, *, in_scope: int) -> None:
-    """The import's outcome and report, for people: problems first, information folded."""
-    report = imported.report
-    n_per = len(imported.perimeters)
-    if n_per == 0:
-        st.warning(
-            imported.summary_fr()
-            + " Le fichier ne contient aucun périmètre exploitable : aucune ligne de données, "
-            "ou toutes rejetées (voir le rapport ci-dessous)."
-        )
-    elif in_scope == 0:
-        st.warning(
-            imported.summary_fr()
-            + " Aucune commune du fichier n'est retenue dans le périmètre d'étude : "
-            "vérifiez le fichier, la région ou le département choisi."
-        )
-    elif imported.n_rejected or (report["severity"] == "warning").any():
+def _import_verdict(imported: PerimeterImport) -> None:
+    """The import's outcome in one banner (:func:`diagnosis.importer.outcome.import_outcome`)."""
+    outcome = import_outcome(imported)
+    if outcome.kind == "empty":
+        st.warning(f"{imported.summary_fr()} {outcome.message_fr()} Voir le rapport ci-dessous.")
+    elif outcome.kind == "outside_scope":
+        st.warning(f"{imported.summary_fr()} {outcome.message_fr()}")
+    elif outcome.kind == "partial":
         st.warning(imported.summary_fr())
     else:
         st.success(imported.summary_fr())
-    outside = int((report["kind"] == "outside_scope").sum())
-    if outside:
+    if outcome.n_outside:
         st.info(
-            f"{fmt.number(outside)} commune(s) du fichier sont hors du périmètre d'étude : "
-            "elles ne sont ni comptées ni dessinées (détail dans le rapport)."
+            f"{fmt.number(outcome.n_outside)} commune(s) du fichier sont hors du périmètre "
+            "d'étude : elles ne sont ni comptées ni dessinées (détail dans le rapport)."
         )
+
+
+def _import_report(imported: PerimeterImport) -> None:
+    """The import's outcome and report, for people: problems first, information folded."""
+    _import_verdict(imported)
+    report = imported.report
     problems = report[report["severity"] != "info"]
     with st.expander(
         f"Rapport d'import : {fr_count(len(problems), 'point', 'points')} à vérifier",
@@ -322,7 +319,7 @@ def render(ref: Referential) -> Context:
                 assert imported is not None
                 label = f"{name} (exemple fictif)" if is_example else name
                 st.text(f"Fichier : {label}")
-                _import_report(imported, in_scope=data.units_in_scope(imported))
+                _import_report(imported)
         status_min: StatusKey = st.selectbox(
             "Stade minimal pris en compte",
             options=list(STATUS_KEYS),
