@@ -171,3 +171,15 @@ def test_perimeter_profiles_does_not_modify_input(real_referential: Referential)
     assert table["perimeter_id"].tolist() == ["a"]  # no unit of the referential: left out
     with pytest.raises(ValueError, match="unit_codes"):
         perimeter_profiles(perimeters.drop(columns="unit_codes"), real_referential, CareData())
+
+
+def test_profile_cli_reads_every_kind_of_the_care_registry(tmp_path: Path) -> None:
+    """Each kind of care file is an option (``--finess`` included); ``loaded`` is a boolean."""
+    profiles = _profiles(tmp_path, "--finess", str(FIXTURES / "finess_fixture.csv"))
+    assert "status" not in profiles.columns
+    assert profiles["loaded"].dtype == bool
+    mine = profiles[profiles["name"] == NAME].set_index("indicator_id")
+    assert mine.loc["finess_pharmacie_count", "loaded"]
+    assert mine.loc["finess_pharmacie_count", "source"].startswith("FINESS")
+    assert not mine.loc["count_mg", "loaded"]
+    assert mine.loc["count_mg", "source"] == "Annuaire santé (RPPS)"
