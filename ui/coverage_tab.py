@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from coverage import AplData
 from diagnosis import STATUS_KEYS, Diagnosis, Referential, status_name
-from diagnosis.analysis.geometry import dissolve_perimeters
-from diagnosis.analysis.white_zones import cluster_geometries
 from diagnosis.core.numbers import fr_count, plural
-from diagnosis.core.referential import load_display_geometries, load_outlines
 from diagnosis.importer.outcome import import_outcome
 from diagnosis.outputs import export
-from diagnosis.outputs.labels import PROPOSAL_KIND_LABELS, for_people
+from diagnosis.outputs.labels import for_people
 from ui import care_panels, data, fmt, maps
+from ui.coverage_map import coverage_layers, coverage_map
 from ui.profile import territory_profile
 from ui.safe import md_text
 from ui.sidebar import Context, scope_label
@@ -29,177 +26,6 @@ SORTS = {
     "n_units": "Communes (décroissant)",
     "n_shared": "Communes partagées (décroissant)",
 }
-
-
-def _perimeters_frame(diag: Diagnosis) -> gpd.GeoDataFrame:
-    """The perimeters' shapes with their stage (French label, colour) and population."""
-    perimeters = diag.perimeters.geometries
-    if perimeters is None:
-        perimeters = dissolve_perimeters(diag.membership, diag.referential)
-    summary = diag.perimeters.summary
-    per = perimeters.merge(summary[["perimeter_id", "population"]], on="perimeter_id", how="left")
-    return per.assign(
-        status_fr=[maps.STATUS_LABELS[maps.status_key(s)] for s in per["status"]],
-        population_fr=per["population"].map(fmt.number),
-        fill=[maps.STATUS_COLORS[maps.status_key(s)] for s in per["status"]],
-    )
-
-
-def _white_frame(diag: Diagnosis, *, tolerance: float) -> gpd.GeoDataFrame:
-    """The white-zone groups, one shape each (simplified for display), grey by group."""
-    clusters = diag.white.clusters
-    white = gpd.GeoDataFrame(
-        {
-            "cluster_id": clusters["cluster_id"].astype(str),
-            "population_fr": clusters["population"].map(fmt.number),
-            "n_units": clusters["n_units"],
-            "fill": [
-                maps.WHITE_ZONE_COLORS[i % len(maps.WHITE_ZONE_COLORS)]
-                for i in range(len(clusters))
-            ],
-        },
-        geometry=list(cluster_geometries(diag.membership, diag.referential, clusters)),
-        crs=4326,
-    )
-    white["geometry"] = maps.simplify_for_display(white.geometry, tolerance_deg=tolerance)
-    return white
-
-
-def _units_frame(ref: Referential, codes: list[str], **columns: Any) -> gpd.GeoDataFrame:
-    """Communes with their code, name, display geometry and the ``columns`` given."""
-    return gpd.GeoDataFrame(
-        {
-            "code": pd.Series(codes, dtype=object),
-            "name": ref.units["name"].reindex(codes).to_numpy(),
-            **columns,
-        },
-        geometry=load_display_geometries(codes).to_numpy(),
-        crs=4326,
-    )
-
-
-def _proposals_frame(diag: Diagnosis) -> gpd.GeoDataFrame | None:
-    """The proposals for the white zones, or None when there are none."""
-    if diag.proposals is None or not len(diag.proposals.proposals):
-        return None
-    table = diag.proposals.proposals
-    return gpd.GeoDataFrame(
-        {
-            "proposal_id": table["proposal_id"],
-            "kind_fr": table["kind"].map(PROPOSAL_KIND_LABELS),
-            "population_fr": table["population"].map(fmt.number),
-        },
-        geometry=list(diag.proposals.geometries),
-        crs=4326,
-    )
-
-
-def coverage_layers(diag: Diagnosis, *, apl: AplData | None = None) -> dict[str, Any]:
-    """Display data of the coverage map: perimeters, white-zone clusters, overlaps, proposals.
-
-    Pure function of the diagnosis (no Streamlit call): geometries are dissolved
-    from the referential and simplified for display only. With ``apl`` (the
-    DREES APL to GPs), a layer of communes coloured by APL is added: every
-    commune of a region or department (at national scale the layer would hold
-    tens of thousands of communes: it is left out, and the page says so).
-    """
-    ref = diag.referential
-    national = ref.scope.get("level") == "france"
-    # Coarser display at national scale keeps the map light (about 1 km instead of 200 m).
-    tolerance = 0.01 if national else 0.002
-    units = ref.units
-    outline_level = "region" if national else "department"
-    apl_layer: maps.MapLayer | None = None
-    apl_legend: tuple[maps.LegendEntry, ...] = ()
-    if apl is not None and not national:
-        apl_units = _units_frame(ref, units.index.tolist())
-        apl_layer = care_panels.apl_layer(apl_units, apl, simplify_deg=tolerance)
-        apl_legend = care_panels.apl_legend_entries(apl)
-    return {
-        "apl_layer": apl_layer,
-        "apl_legend": apl_legend,
-        "perimeters": _perimeters_frame(diag),
-        "white": _white_frame(diag, tolerance=tolerance),
-        "overlaps": _units_frame(
-            ref,
-            diag.overlaps["code"].tolist(),
-            perimeters=diag.overlaps["perimeters"].to_numpy(),
-        ),
-        "proposals": _proposals_frame(diag),
-        "outlines": load_outlines(outline_level, sorted(units[outline_level].astype(str).unique())),
-        "bounds": maps.bounds_of(gpd.GeoDataFrame(geometry=units.geometry.dropna(), crs=4326)),
-        "tolerance_deg": tolerance,
-    }
-
-
-def coverage_map(layers: dict[str, Any]) -> maps.MapSpec:
-    """The coverage map's layers and legend (pure function of its data)."""
-    drawn: list[maps.MapLayer] = [
-        maps.outline_layer(layers["outlines"]),
-        *([layers["apl_layer"]] if layers.get("apl_layer") is not None else []),
-        maps.units_layer(
-            layers["white"],
-            name="Zones blanches",
-            color="#333333",
-            fill_column="fill",
-            fill_opacity=0.55,
-            tooltip=(
-                ("cluster_id", "Groupe de zone blanche"),
-                ("n_units", "Communes"),
-                ("population_fr", "Habitants"),
-            ),
-        ),
-        maps.MapLayer(
-            name="Périmètres",
-            frame=layers["perimeters"],
-            color="#333333",
-            fill_column="fill",
-            fill_opacity=0.55,
-            weight=1.2,
-            simplify_deg=layers.get("tolerance_deg", 0.002),
-            properties=("perimeter_id",),
-            tooltip=(
-                ("name", "Périmètre"),
-                ("status_fr", "Stade"),
-                ("population_fr", "Habitants"),
-            ),
-        ),
-        maps.units_layer(
-            layers["overlaps"],
-            name="Chevauchements",
-            color=maps.OVERLAP_COLOR,
-            fill_opacity=0.75,
-            weight=1.5,
-            tooltip=(("name", "Commune"), ("code", "Code INSEE"), ("perimeters", "Revendiquée par")),
-        ),
-    ]
-    if layers["proposals"] is not None:
-        drawn.append(
-            maps.MapLayer(
-                name="Propositions pour les zones blanches",
-                frame=layers["proposals"],
-                color=maps.PROPOSAL_COLOR,
-                style="outline",
-                weight=2.5,
-                simplify_deg=0.001,
-                show=False,
-                tooltip=(
-                    ("proposal_id", "Proposition"),
-                    ("kind_fr", "Type"),
-                    ("population_fr", "Habitants"),
-                ),
-            )
-        )
-    entries = (
-        *maps.status_legend_entries(statuses=list(layers["perimeters"]["status"])),
-        maps.LegendEntry(maps.OVERLAP_COLOR, "Commune en chevauchement"),
-        maps.LegendEntry(maps.WHITE_ZONE_COLORS[0], "Zone blanche (par groupe)"),
-        maps.LegendEntry(maps.PROPOSAL_COLOR, "Proposition (contour, calque à activer)"),
-        *layers.get("apl_legend", ()),
-    )
-    return maps.MapSpec(
-        bounds=layers["bounds"], layers=tuple(drawn), legend_title="Couverture CPTS", legend=entries
-    )
 
 
 def _layers_data(diag: Diagnosis, key: str, apl: AplData | None) -> dict[str, Any]:
