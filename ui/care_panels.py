@@ -330,6 +330,63 @@ def parse_fte(text: str) -> float | None:
     return value if abs(value) <= FTE_LIMIT else None
 
 
+def _change_inputs(
+    ref: Referential, model: WhatIfModel, territory: list[str], *, key: str
+) -> tuple[str, float] | None:
+    """The commune where supply changes and the FTE typed; None (said) when not a number."""
+    inside = set(territory)
+    options = territory + [c for c in model.reach(territory) if c not in inside]
+    c1, c2 = st.columns([3, 2])
+    code = c1.selectbox(
+        "Commune où l'offre change (du territoire ou à proximité)",
+        options,
+        format_func=_commune_label(ref, inside),
+        key=f"{key}_commune",
+    )
+    typed = c2.text_input(
+        "ETP de médecins généralistes (négatif pour retirer)",
+        value="1",
+        key=f"{key}_fte",
+        max_chars=12,
+        help=f"Un nombre entre -{FTE_LIMIT:g} et {FTE_LIMIT:g}, par exemple 2,5 ou -1.",
+    )
+    fte = parse_fte(typed)
+    if fte is None:
+        st.error(
+            f"« {md_text(typed)} » n'est pas un nombre d'ETP : écrivez par exemple 2,5 ou -1 "
+            f"(entre -{FTE_LIMIT:g} et {FTE_LIMIT:g})."
+        )
+        return None
+    if model.supply is not None:
+        current = float(model.supply[model.codes.get_loc(code)])
+        st.caption(f"Offre actuelle de la commune : {fmt.number(current, 1)} ETP (Annuaire santé).")
+    elif fte < 0:
+        st.caption(
+            f"Retrait supposé possible : la commune doit compter au moins {fmt.number(-fte, 1)} ETP "
+            "(non vérifiable sans l'Annuaire santé)."
+        )
+    return str(code), float(fte)
+
+
+def _whatif_result(result: WhatIfResult, ref: Referential) -> None:
+    """The change for the territory and its touched neighbours, and the table of communes."""
+    if result.unreached:
+        st.warning("Aucune population à portée de cette commune : la variation ne change rien.")
+    summary = {str(r["scope"]): r for r in result.summary().to_dict("records")}
+    m1, m2 = st.columns(2)
+    _metric(m1, "Territoire (moyenne pondérée)", summary["territory"], result.has_baseline)
+    neighbours = summary["neighbours"]
+    if neighbours["n_units"]:
+        _metric(
+            m2,
+            f"Communes voisines touchées ({fmt.number(neighbours['n_units'])})",
+            neighbours,
+            result.has_baseline,
+        )
+    st.dataframe(whatif_table_for_people(result, ref), hide_index=True, width="stretch")
+    st.caption(md_text(result.method))
+
+
 def whatif_section(
     ref: Referential, territory_codes: Sequence[str], care: CareData, *, key: str = "whatif"
 ) -> None:
@@ -356,54 +413,13 @@ def whatif_section(
             "montre seulement la variation d'accessibilité due aux ETP ajoutés ou retirés (elle ne "
             "dépend pas de l'offre existante). Chargez l'Annuaire santé pour voir les niveaux."
         )
-    inside = set(territory)
-    options = territory + [c for c in model.reach(territory) if c not in inside]
-    c1, c2 = st.columns([3, 2])
-    code = c1.selectbox(
-        "Commune où l'offre change (du territoire ou à proximité)",
-        options,
-        format_func=_commune_label(ref, inside),
-        key=f"{key}_commune",
-    )
-    typed = c2.text_input(
-        "ETP de médecins généralistes (négatif pour retirer)",
-        value="1",
-        key=f"{key}_fte",
-        max_chars=12,
-        help=f"Un nombre entre -{FTE_LIMIT:g} et {FTE_LIMIT:g}, par exemple 2,5 ou -1.",
-    )
-    fte = parse_fte(typed)
-    if fte is None:
-        st.error(
-            f"« {md_text(typed)} » n'est pas un nombre d'ETP : écrivez par exemple 2,5 ou -1 "
-            f"(entre -{FTE_LIMIT:g} et {FTE_LIMIT:g})."
-        )
+    change = _change_inputs(ref, model, territory, key=key)
+    if change is None:
         return
-    if model.supply is not None:
-        current = float(model.supply[model.codes.get_loc(code)])
-        st.caption(f"Offre actuelle de la commune : {fmt.number(current, 1)} ETP (Annuaire santé).")
-    elif fte < 0:
-        st.caption(
-            f"Retrait supposé possible : la commune doit compter au moins {fmt.number(-fte, 1)} ETP "
-            "(non vérifiable sans l'Annuaire santé)."
-        )
+    code, fte = change
     try:
-        result = model.simulate({str(code): float(fte)}, territory=territory)
+        result = model.simulate({code: fte}, territory=territory)
     except AtlasError as exc:
         st.error(str(exc))
         return
-    if result.unreached:
-        st.warning("Aucune population à portée de cette commune : la variation ne change rien.")
-    summary = {str(r["scope"]): r for r in result.summary().to_dict("records")}
-    m1, m2 = st.columns(2)
-    _metric(m1, "Territoire (moyenne pondérée)", summary["territory"], result.has_baseline)
-    neighbours = summary["neighbours"]
-    if neighbours["n_units"]:
-        _metric(
-            m2,
-            f"Communes voisines touchées ({fmt.number(neighbours['n_units'])})",
-            neighbours,
-            result.has_baseline,
-        )
-    st.dataframe(whatif_table_for_people(result, ref), hide_index=True, width="stretch")
-    st.caption(md_text(result.method))
+    _whatif_result(result, ref)

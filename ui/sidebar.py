@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -293,75 +294,103 @@ def _status_notice(imported: PerimeterImport | None, status_min: StatusKey) -> N
         )
 
 
+@dataclass(frozen=True)
+class _PerimeterFile:
+    """The perimeter file chosen in the sidebar, and its import (None when refused)."""
+
+    blob: bytes
+    name: str
+    is_example: bool
+    overrides: dict[str, str]
+    imported: PerimeterImport | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} (exemple fictif)" if self.is_example else self.name
+
+
+def _perimeter_file(region: str | None, department: str | None) -> _PerimeterFile:
+    """Choose the perimeter file, import it in the scope, and show the import's outcome."""
+    source = _perimeter_source()
+    blob, name, is_example = source if source is not None else (b"", "", False)
+    overrides = {} if is_example or source is None else _column_overrides()
+    chosen = _PerimeterFile(blob, name, is_example, overrides, None)
+    if source is None:
+        return chosen
+    attempt = data.import_file(
+        blob, name, region=region, department=department, columns=overrides,
+        is_example=is_example,
+    )
+    if attempt.error or attempt.result is None:
+        st.error(f"Import impossible : {md_text(attempt.error)}")
+        st.caption(
+            "Rien n'a été importé. Corrigez le fichier ou indiquez les colonnes, puis réessayez."
+        )
+        return chosen
+    st.text(f"Fichier : {chosen.label}")
+    _import_report(attempt.result)
+    return dataclasses.replace(chosen, imported=attempt.result)
+
+
+def _status_min(imported: PerimeterImport | None) -> StatusKey:
+    """The stage threshold of the page, with a notice when the file gives no stage."""
+    status_min: StatusKey = st.selectbox(
+        "Stade minimal pris en compte",
+        options=list(STATUS_KEYS),
+        format_func=lambda k: (
+            "Tous les stades (dès l'émergence)" if k == "emergence" else status_name(k) + " ou plus"
+        ),
+        key="status_min",
+    )
+    _status_notice(imported, status_min)
+    return status_min
+
+
+def _display_and_sources(ref: Referential, care_sources: list[str]) -> bool:
+    """The display options and the sources of every figure; returns whether tiles are on."""
+    st.header("Affichage")
+    tiles = st.checkbox(
+        "Fond de carte OpenStreetMap (nécessite internet)",
+        value=False,
+        key="tiles",
+        help="Sans fond de carte, les limites des départements servent de repère ; "
+        "les cartes fonctionnent sans internet.",
+    )
+    with st.expander("Sources et millésimes"):
+        st.markdown(sources_markdown(ref.manifest))
+        for line in embedded_care_lines():
+            st.markdown(f"- {md_text(line)}")
+        for care_source in care_sources:
+            st.markdown(f"- {md_text(care_source)}")
+    return bool(tiles)
+
+
 def render(ref: Referential) -> Context:
     """Draw the sidebar and return the context of the page."""
     with st.sidebar:
         st.header("Périmètre d'étude")
         region, department = _scope(ref)
         st.header("Périmètres de CPTS")
-        source = _perimeter_source()
-        imported = None
-        blob, name, is_example = source if source is not None else (b"", "", False)
-        overrides = {} if is_example or source is None else _column_overrides()
-        if source is not None:
-            outcome = data.import_file(
-                blob, name, region=region, department=department, columns=overrides,
-                is_example=is_example,
-            )
-            if outcome.error:
-                st.error(f"Import impossible : {md_text(outcome.error)}")
-                st.caption(
-                    "Rien n'a été importé. Corrigez le fichier ou indiquez les colonnes, "
-                    "puis réessayez."
-                )
-            else:
-                imported = outcome.result
-                assert imported is not None
-                label = f"{name} (exemple fictif)" if is_example else name
-                st.text(f"Fichier : {label}")
-                _import_report(imported)
-        status_min: StatusKey = st.selectbox(
-            "Stade minimal pris en compte",
-            options=list(STATUS_KEYS),
-            format_func=lambda k: (
-                "Tous les stades (dès l'émergence)"
-                if k == "emergence"
-                else status_name(k) + " ou plus"
-            ),
-            key="status_min",
-        )
-        _status_notice(imported, status_min)
+        chosen = _perimeter_file(region, department)
+        status_min = _status_min(chosen.imported)
         st.header("Données de soins")
         care, care_sources, care_keys = _care_uploads()
         st.caption(f"Taille maximale d'un fichier : {limits.MAX_UPLOAD_MIB} Mo.")
         with st.expander("Limites des fichiers acceptés"):
             for line in limits.limits_fr():
                 st.caption(line[0].upper() + line[1:] + ".")
-        st.header("Affichage")
-        tiles = st.checkbox(
-            "Fond de carte OpenStreetMap (nécessite internet)",
-            value=False,
-            key="tiles",
-            help="Sans fond de carte, les limites des départements servent de repère ; "
-            "les cartes fonctionnent sans internet.",
-        )
-        with st.expander("Sources et millésimes"):
-            st.markdown(sources_markdown(ref.manifest))
-            for line in embedded_care_lines():
-                st.markdown(f"- {md_text(line)}")
-            for care_source in care_sources:
-                st.markdown(f"- {md_text(care_source)}")
+        tiles = _display_and_sources(ref, care_sources)
     key = data.import_key(
-        blob, name, region=region, department=department, columns=overrides
+        chosen.blob, chosen.name, region=region, department=department, columns=chosen.overrides
     )
     return Context(
         region=region,
         department=department,
         status_min=status_min,
-        imported=imported,
+        imported=chosen.imported,
         import_key=key,
-        source_label=f"{name} (exemple fictif)" if is_example else name,
-        is_example=is_example,
+        source_label=chosen.label,
+        is_example=chosen.is_example,
         care=care,
         care_sources=care_sources,
         care_keys=care_keys,

@@ -349,6 +349,65 @@ def _band_of_age(age: int) -> str:
     return "90+" if age >= 90 else AGE_BANDS[age // 5]
 
 
+def _ages_by_single_year(frame: pd.DataFrame) -> pd.DataFrame:
+    """Population by commune (index) and 5-year band (columns) from single years of age."""
+    ages = pd.to_numeric(frame["AGED100"], errors="coerce")
+    values = as_float(frame["NB"])
+    valid = ages.notna() & values.notna()
+    bands = ages[valid].astype(int).map(_band_of_age)
+    return (
+        pd.DataFrame(
+            {
+                "commune": frame.loc[valid, "CODGEO"].str.strip(),
+                "band": bands,
+                "n": values[valid],
+            }
+        )
+        .groupby(["commune", "band"])["n"]
+        .sum()
+        .unstack(fill_value=0)
+        .astype(float)
+    )
+
+
+def _band_columns(columns: pd.Index) -> dict[str, str]:
+    """Column of the file → 5-year band it holds ("5 à 9 ans" → "5-9", "90 ans et plus" → "90+")."""
+    mapping = {}
+    for col in columns:
+        if col == "CODGEO":
+            continue
+        key = label_key(col)
+        if re.search(r"90\s*(\+|ans et plus|et plus|plus)", key) or key in ("90", "90 plus"):
+            mapping[col] = "90+"
+            continue
+        match = _BAND.match(key)
+        if match:
+            low, high = int(match.group(1)), int(match.group(2))
+            if high - low == 4 and low % 5 == 0:
+                mapping[col] = f"{low}-{high}"
+    return mapping
+
+
+def _ages_by_band(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Population by commune (index) and 5-year band (columns) from a table already by band."""
+    mapping = _band_columns(frame.columns)
+    if len(set(mapping.values())) != len(AGE_BANDS):
+        missing = sorted(set(AGE_BANDS) - set(mapping.values()))
+        raise SupplyFileError(
+            f"{name} : tranches d'âge incomplètes ; manquent {', '.join(missing)}. "
+            "Attendu : une colonne par tranche de 5 ans (0-4, 5-9, …, 85-89, 90+) ou le "
+            "tableau INSEE par âge détaillé (AGED100, NB)."
+        )
+    table = pd.DataFrame(
+        {
+            band: sum(as_float(frame[c]) for c, b in mapping.items() if b == band)
+            for band in AGE_BANDS
+        }
+    )
+    table.index = frame["CODGEO"].str.strip()
+    return table.groupby(level=0).sum()
+
+
 def load_population_ages(
     source: str | Path | bytes | IO[bytes],
     *,
@@ -373,54 +432,9 @@ def load_population_ages(
         ) from exc
     rows_read = len(frame)
     if {"AGED100", "NB"} <= set(frame.columns):
-        ages = pd.to_numeric(frame["AGED100"], errors="coerce")
-        values = as_float(frame["NB"])
-        valid = ages.notna() & values.notna()
-        bands = ages[valid].astype(int).map(_band_of_age)
-        table = (
-            pd.DataFrame(
-                {
-                    "commune": frame.loc[valid, "CODGEO"].str.strip(),
-                    "band": bands,
-                    "n": values[valid],
-                }
-            )
-            .groupby(["commune", "band"])["n"]
-            .sum()
-            .unstack(fill_value=0)
-            .astype(float)
-        )
+        table = _ages_by_single_year(frame)
     else:
-        mapping = {}
-        for col in frame.columns:
-            if col == "CODGEO":
-                continue
-            key = label_key(col)
-            if re.search(r"90\s*(\+|ans et plus|et plus|plus)", key) or key in ("90", "90 plus"):
-                mapping[col] = "90+"
-                continue
-            match = _BAND.match(key)
-            if (
-                match
-                and int(match.group(2)) - int(match.group(1)) == 4
-                and int(match.group(1)) % 5 == 0
-            ):
-                mapping[col] = f"{int(match.group(1))}-{int(match.group(2))}"
-        if len(set(mapping.values())) != len(AGE_BANDS):
-            missing = sorted(set(AGE_BANDS) - set(mapping.values()))
-            raise SupplyFileError(
-                f"{name} : tranches d'âge incomplètes ; manquent {', '.join(missing)}. "
-                "Attendu : une colonne par tranche de 5 ans (0-4, 5-9, …, 85-89, 90+) ou le "
-                "tableau INSEE par âge détaillé (AGED100, NB)."
-            )
-        table = pd.DataFrame(
-            {
-                band: sum(as_float(frame[c]) for c, b in mapping.items() if b == band)
-                for band in AGE_BANDS
-            }
-        )
-        table.index = frame["CODGEO"].str.strip()
-        table = table.groupby(level=0).sum()
+        table = _ages_by_band(frame, name)
     table = table.reindex(columns=AGE_BANDS, fill_value=0.0).reset_index(names="commune")
     ref = referential if referential is not None else load_referential()
     attached = attach_to_units(table, code_column="commune", referential=ref, sum_columns=AGE_BANDS)
