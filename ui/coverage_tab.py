@@ -9,8 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from coverage import AplData
-from diagnosis import STATUS_KEYS, Diagnosis, Referential, status_name
+from diagnosis import STATUS_KEYS, Diagnosis, Referential, StatusKey, status_name
 from diagnosis.core.numbers import fr_count, plural
+from diagnosis.core.rules import size_rules
+from diagnosis.core.textnorm import slug
 from diagnosis.importer.outcome import import_outcome
 from diagnosis.outputs import export
 from diagnosis.outputs.labels import for_people
@@ -171,6 +173,16 @@ def _coverage_rates(diag: Diagnosis) -> None:
     st.dataframe(shown, hide_index=True, width="stretch")
 
 
+def no_cpts_message(query: str, status_min: StatusKey) -> str:
+    """Why the table of CPTS is empty: the search, or no CPTS at the stage threshold."""
+    if query.strip():
+        return "Aucune CPTS ne correspond à la recherche."
+    return (
+        f"Aucune CPTS du périmètre d'étude n'atteint le stade « {status_name(status_min)} » : "
+        "choisissez un stade moins avancé dans la barre latérale pour voir les projets."
+    )
+
+
 def _perimeters_section(ref: Referential, ctx: Context, diag: Diagnosis) -> None:
     st.markdown("#### CPTS du périmètre d'étude")
     table = perimeter_table(diag)
@@ -182,15 +194,24 @@ def _perimeters_section(ref: Referential, ctx: Context, diag: Diagnosis) -> None
             "périmètre d'étude : ils ne sont pas comptés ici."
         )
     c1, c2 = st.columns([2, 1])
-    query = c1.text_input("Rechercher une CPTS par son nom", key="coverage_search")
-    sort = c2.selectbox(
-        "Trier par", list(SORTS), format_func=lambda k: SORTS[k], key="coverage_sort"
+    query = c1.text_input(
+        "Rechercher une CPTS par son nom", key="coverage_search", persist_state="page"
     )
+    sort = c2.selectbox(
+        "Trier par",
+        list(SORTS),
+        format_func=lambda k: SORTS[k],
+        key="coverage_sort",
+        persist_state="page",
+    )
+    if table.empty:
+        st.caption(no_cpts_message("", ctx.status_min))
+        return
     if query.strip():
         table = table[table["name"].str.contains(query.strip(), case=False, regex=False)]
     table = table.sort_values(sort, ascending=sort == "name", kind="stable")
     if table.empty:
-        st.caption("Aucune CPTS ne correspond à la recherche.")
+        st.caption(no_cpts_message(query, ctx.status_min))
         return
     event = st.dataframe(
         for_people(
@@ -220,6 +241,7 @@ def _perimeters_section(ref: Referential, ctx: Context, diag: Diagnosis) -> None
         format_func=lambda i: str(names[i]),
         placeholder="Choisir une CPTS (ou cliquer sur sa ligne dans le tableau)",
         key="coverage_fiche_pick",
+        persist_state="page",
     )
     if pick is not None:
         codes = list(diag.imported.perimeters.set_index("perimeter_id").loc[pick, "unit_codes"])
@@ -272,6 +294,7 @@ def _white_zones_section(diag: Diagnosis) -> None:
         ids,
         format_func=lambda c: f"Groupe {c}",
         key="coverage_white_group",
+        persist_state="page",
     )
     units = diag.white.units[diag.white.units["cluster_id"] == group]
     st.dataframe(
@@ -294,56 +317,84 @@ def _proposals_section(diag: Diagnosis) -> None:
     if proposals.empty:
         st.caption("Aucune proposition : pas de zone blanche à ce stade.")
         return
-    st.dataframe(
-        for_people(
-            proposals,
-            columns=["proposal_id", "kind", "n_units", "population", "size_class", "epcis", "evidence"],
-        ),
-        hide_index=True,
-        width="stretch",
+    st.dataframe(proposals_for_people(proposals), hide_index=True, width="stretch")
+
+
+def proposals_for_people(proposals: pd.DataFrame) -> pd.DataFrame:
+    """The proposals in French, the size written as everywhere else ("Taille 2", not "2")."""
+    labels = size_rules().labels
+    shown = proposals.assign(
+        size_label=[labels[int(c) - 1] if pd.notna(c) else "" for c in proposals["size_class"]]
     )
+    return for_people(
+        shown,
+        columns=["proposal_id", "kind", "n_units", "population", "size_label", "epcis", "evidence"],
+        labels={"size_label": "taille ACI"},
+    )
+
+
+def export_name(what: str, scope: str, status_min: StatusKey, extension: str) -> str:
+    """A download's file name naming its content, scope and stage threshold.
+
+    >>> export_name("couverture", "Provence-Alpes-Côte d'Azur", "aci_signe", "xlsx")
+    'atlas_cpts_couverture_provence-alpes-cote-d-azur_aci_signe.xlsx'
+    """
+    return f"atlas_cpts_{what}_{slug(scope)}_{status_min}.{extension}"
 
 
 def _exports(diag: Diagnosis, ctx: Context, apl_layers: tuple[AplData | None, ...]) -> None:
     st.markdown("#### Exports")
+    scope = scope_label(diag.referential, ctx)
+
+    def name(what: str, extension: str) -> str:
+        return export_name(what, scope, ctx.status_min, extension)
+
     # Three buttons a row, so that their French labels are not cut.
     c1, c2, c3 = st.columns(3)
     c4, c5, _ = st.columns(3)
     c1.download_button(
         "Classeur Excel des tableaux",
         lambda: export.people_workbook(diag),
-        file_name="atlas_cpts_couverture.xlsx",
+        file_name=name("couverture", "xlsx"),
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         on_click="ignore",
     )
     c2.download_button(
         "Couches GeoPackage",
         lambda: export.geopackage_bytes(diag),
-        file_name="atlas_cpts_couverture.gpkg",
+        file_name=name("couverture", "gpkg"),
         mime="application/geopackage+sqlite3",
         on_click="ignore",
     )
     c3.download_button(
         "Périmètres (GeoJSON)",
         lambda: export.perimeters_geojson(diag),
-        file_name="atlas_cpts_perimetres.geojson",
+        file_name=name("perimetres", "geojson"),
         mime="application/geo+json",
         on_click="ignore",
     )
     c4.download_button(
         "Communes en zone blanche (CSV)",
         lambda: export.white_zone_csv(diag),
-        file_name="atlas_cpts_zones_blanches.csv",
+        file_name=name("zones_blanches", "csv"),
         mime="text/csv",
         on_click="ignore",
     )
     c5.download_button(
         "Zones blanches prioritaires (CSV)",
         lambda: care_panels.priority_white_zones_csv(diag, apl_layers),
-        file_name="atlas_cpts_zones_blanches_prioritaires.csv",
+        file_name=name("zones_blanches_prioritaires", "csv"),
         mime="text/csv",
         on_click="ignore",
     )
 
 
-__all__ = ["coverage_layers", "coverage_map", "perimeter_table", "render"]
+__all__ = [
+    "coverage_layers",
+    "coverage_map",
+    "export_name",
+    "no_cpts_message",
+    "perimeter_table",
+    "proposals_for_people",
+    "render",
+]

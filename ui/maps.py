@@ -67,6 +67,7 @@ def base_map(
         zoom_start=8,
         tiles=None,
         control_scale=False,
+        zoom_control=False,
         prefer_canvas=False,
         height=f"{height_px}px",
     )
@@ -81,6 +82,7 @@ def base_map(
         folium.TileLayer(
             "OpenStreetMap", name="OpenStreetMap", attr="© contributeurs OpenStreetMap"
         ).add_to(fmap)
+    _FrenchZoom().add_to(fmap)
     _MetricScale().add_to(fmap)
     # A clicked shape keeps the browser's focus ring: a black rectangle around the commune.
     fmap.get_root().header.add_child(  # type: ignore[attr-defined]
@@ -94,6 +96,27 @@ def base_map(
     )
     _FitWhenShown([[miny, minx], [maxy, maxx]]).add_to(fmap)
     return fmap
+
+
+#: Titles of Leaflet's zoom buttons (its own are English: "Zoom in", "Zoom out").
+ZOOM_TITLES = {"zoomInTitle": "Zoom avant", "zoomOutTitle": "Zoom arrière"}
+
+
+class _FrenchZoom(MacroElement):
+    """Leaflet's zoom buttons with French titles (folium's own control is switched off)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.control.zoom({{ this.options|tojson }}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "FrenchZoom"
+        self.options = {"position": "topleft", **ZOOM_TITLES}
 
 
 class _MetricScale(MacroElement):

@@ -62,7 +62,9 @@ def builders(ref: Referential, scope: Referential) -> None:
 
 
 def _search_builder(codes: list[str], scope: Referential) -> None:
-    query = st.text_input("Rechercher une commune (nom ou code INSEE)", key="territory_search")
+    query = st.text_input(
+        "Rechercher une commune (nom ou code INSEE)", key="territory_search", persist_state="page"
+    )
     if not query.strip():
         return
     matches = search_units(scope, query)
@@ -75,6 +77,7 @@ def _search_builder(codes: list[str], scope: Referential) -> None:
         list(matches),
         format_func=lambda c: f"{names[c]} ({c})",
         key="territory_search_choice",
+        persist_state="page",
     )
     if st.button("Ajouter la commune", key="territory_add_commune"):
         set_territory([*codes, choice])
@@ -108,6 +111,7 @@ def _remove_builder(ref: Referential, codes: list[str]) -> None:
         format_func=lambda c: f"{names[c]} ({c})" if c in names.index else c,
         key="territory_remove",
         placeholder="Choisir des communes",
+        select_all=False,
     )
     if remove and st.button("Retirer", key="territory_remove_button"):
         set_territory([c for c in codes if c not in remove])

@@ -334,3 +334,37 @@ def test_clicking_the_map_adds_a_commune_in_chromium(real_referential: Referenti
     assert n_communes == int(paca.geometry.notna().sum())
     assert value.strip() == "1"
     assert blocked == []
+
+
+def test_a_workflow_keeps_its_search_and_fiche_when_one_comes_back(
+    real_referential: Referential,
+) -> None:
+    """Issue 17 §8: going to another workflow and back lost the search text and the fiche."""
+    at = app()
+    at.text_input(key="coverage_search").input("Durance").run()
+    pick = at.selectbox(key="coverage_fiche_pick")
+    pick.select(pick.options[0]).run()
+    chosen = at.selectbox(key="coverage_fiche_pick").value
+    assert chosen is not None
+    at.radio(key="workflow").set_value("territoire").run()
+    at.text_input(key="territory_search").input("Arles").run()
+    at.radio(key="workflow").set_value("couverture").run()
+    assert not at.exception
+    assert at.text_input(key="coverage_search").value == "Durance"
+    assert at.selectbox(key="coverage_fiche_pick").value == chosen
+    at.radio(key="workflow").set_value("territoire").run()
+    assert at.text_input(key="territory_search").value == "Arles"
+
+
+def test_the_members_bonus_is_explained_and_offered_only_to_its_size(
+    real_referential: Referential,
+) -> None:
+    at = app()
+    at.radio(key="workflow").set_value("territoire").run()
+    at.button(key="territory_example").click().run()
+    assert metrics(at)["Taille ACI"] == "Taille 3"
+    members = at.number_input(key="funding_members")
+    assert members.disabled  # the +10 % bonus concerns taille 4 only
+    assert "taille 4" in members.help and "100 adhérents" in members.help
+    missions = at.multiselect(key="funding_missions")
+    assert missions.placeholder == "Aucune mission optionnelle"

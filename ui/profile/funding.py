@@ -71,6 +71,8 @@ def funding_panel(row: pd.Series, *, key: str) -> pd.DataFrame:
         default=list(missions),
         format_func=lambda m: missions[m],
         key=_key(key, "missions"),
+        placeholder="Aucune mission optionnelle",
+        select_all=False,
     )
     years = crisis_years()
     year = f2.radio(
