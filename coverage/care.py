@@ -14,6 +14,7 @@ accessibility and for the what-if (:mod:`coverage.whatif`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -23,6 +24,7 @@ import pandas as pd
 from coverage.access import age_weights, describe, pairs_from_table, referential_pairs, two_step_fca
 from coverage.loaders.apl import AplData, AplVintage
 from coverage.loaders.finess import FinessTable
+from coverage.loaders.registry import care_loaders
 from coverage.loaders.supply import SupplyTable, standardised_population
 from coverage.loaders.travel import TRAVEL_COLUMNS, TravelTable
 from diagnosis.core.referential import Referential
@@ -224,7 +226,14 @@ def care_data(
     Raises
     ------
     DataError
-        A layer of the wrong type, or an ``apl_vintage`` that no APL layer has.
+        A kind that the registry does not know, a layer of the wrong type, or
+        an ``apl_vintage`` that no APL layer has.
+
+    Notes
+    -----
+    Every kind of the registry whose id is also a field of :class:`CareData`
+    fills that field: a new kind of care file is one spec in the registry and
+    one field here.
     """
     apl = layers.get("apl")
     uploads: tuple[AplData, ...] = (
@@ -240,13 +249,20 @@ def care_data(
             f"Millésime {apl_vintage} absent des données APL. Attendu : l'un de "
             f"{', '.join(map(str, available))}, ou un classeur DREES de ce millésime."
         )
+    specs = {spec.kind: spec for spec in care_loaders()}
+    unknown = sorted(set(layers) - set(specs))
+    if unknown:
+        raise DataError(
+            f"Données de soins : type(s) inconnu(s) : {', '.join(unknown)}. Attendu : "
+            + ", ".join(specs)
+            + "."
+        )
+    # Every kind of the registry named like a field of CareData fills that field.
+    fields = {f.name for f in dataclasses.fields(CareData)} - {"apl"}
     care = CareData(
         apl_layers=every,
         apl_vintage=apl_vintage,
-        rpps=_one(layers, "rpps", SupplyTable),
-        bpe=_one(layers, "bpe", SupplyTable),
-        ages=_one(layers, "ages", SupplyTable),
-        finess=_one(layers, "finess", FinessTable),
+        **{kind: _one(layers, kind, spec.yields) for kind, spec in specs.items() if kind in fields},
     )
     travel = _one(layers, "travel", TravelTable)
     if care.rpps is not None and gp_access is not None:

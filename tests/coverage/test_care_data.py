@@ -166,5 +166,7 @@ def test_the_factory_refuses_a_wrong_layer_or_a_missing_vintage() -> None:
     ref = grid_referential()
     with pytest.raises(DataError, match="rpps"):
         care_data({"rpps": "not a table"}, referential=ref)
+    with pytest.raises(DataError, match=r"inconnu.*dentistes"):
+        care_data({"dentistes": _rpps({A: 1.0})}, referential=ref)
     with pytest.raises(DataError, match=r"Millésime 2015 absent.*2022"):
         care_data({}, referential=ref, apl_layers=(_apl(2022),), apl_vintage=2015)
