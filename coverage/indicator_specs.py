@@ -21,6 +21,7 @@ from coverage.loaders.apl import AplData
 from coverage.loaders.finess import finess_categories
 from coverage.loaders.supply import AGE_BANDS
 from coverage.rules import AplProfession, apl_professions, professions
+from diagnosis.core.numbers import fr_decimal
 from diagnosis.core.referential import Referential
 
 __all__ = [
@@ -291,7 +292,7 @@ def _apl_specs() -> list[IndicatorSpec]:
                 IndicatorSpec(
                     indicator_id=f"apl_{prof.short}_share_below",
                     label=f"Part de la population sous le seuil d'APL aux {prof.label} "
-                    f"({f'{prof.threshold:g}'.replace('.', ',')})",
+                    f"({fr_decimal(prof.threshold)})",
                     unit="part de la population",
                     loaded=loaded,
                     compute=_apl_share_below(prof, prof.threshold),
