@@ -30,7 +30,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
@@ -48,6 +48,7 @@ from diagnosis import (
     write_diagnosis,
 )
 from diagnosis.analysis.pipeline import STEPS
+from diagnosis.importer.outcome import import_outcome
 from diagnosis.io.limits import check_input_path, limits_fr
 from diagnosis.io.reading import detect_format
 from diagnosis.outputs.export import diagnosis_tables, excel_overflow
@@ -218,19 +219,24 @@ def _print_diagnose_summary(diag: Diagnosis, status_min: str, out_dir: Path) -> 
 # --------------------------------------------------------------------------
 
 
+def _care_layers(args: argparse.Namespace, national: Referential) -> dict[str, Any]:
+    """The care files given on the command line, loaded (one option per kind of the registry)."""
+    from coverage.loaders.registry import care_loaders, load_care_file
+
+    layers: dict[str, Any] = {}
+    for spec in care_loaders():
+        given = getattr(args, spec.kind, None)
+        if not given:
+            continue
+        paths = given if spec.many else [given]
+        loaded = [load_care_file(spec.kind, path, referential=national) for path in paths]
+        layers[spec.kind] = loaded if spec.many else loaded[0]
+    return layers
+
+
 def _profile(args: argparse.Namespace) -> int:
     """Run the ``profile`` command; returns the exit code (0 ok, 2 bad input)."""
-    from coverage import (
-        CareData,
-        computed_gp_access,
-        embedded_apl,
-        load_bpe,
-        load_drees_apl,
-        load_population_ages,
-        load_rpps,
-        perimeter_profiles,
-    )
-    from diagnosis.errors import AtlasError
+    from coverage import care_data, embedded_apl, perimeter_profiles
 
     out_dir = Path(args.out)
     steps = ["référentiel", "import", "données de soins", "profils", "écriture"]
@@ -248,26 +254,12 @@ def _profile(args: argparse.Namespace) -> int:
                 sheet=args.sheet,
             )
             bar.update(1)
-            uploads = [load_drees_apl(path, referential=national) for path in args.apl or []]
-            layers = (*embedded_apl(national).values(), *uploads)
-            if args.vintage is not None and not any(args.vintage in a.vintages for a in layers):
-                available = sorted({v for a in layers for v in a.vintages})
-                raise AtlasError(
-                    f"Millésime {args.vintage} absent des données APL. Attendu : l'un de "
-                    f"{', '.join(map(str, available))}, ou un classeur DREES de ce millésime "
-                    "donné avec --apl."
-                )
-            care = CareData(
+            care = care_data(
+                _care_layers(args, national),
+                referential=national,
+                apl_layers=tuple(embedded_apl(national).values()),
                 apl_vintage=args.vintage,
-                apl_layers=layers,
-                rpps=load_rpps(args.rpps, referential=national) if args.rpps else None,
-                ages=load_population_ages(args.ages, referential=national) if args.ages else None,
-                bpe=load_bpe(args.bpe, referential=national) if args.bpe else None,
             )
-            if care.rpps is not None:
-                care.access, care.access_method = computed_gp_access(
-                    national, care.rpps, ages=care.ages
-                )
             bar.update(1)
             profiles = perimeter_profiles(imported.perimeters, national, care)
             bar.update(1)
@@ -278,8 +270,11 @@ def _profile(args: argparse.Namespace) -> int:
         target = out_dir / "profiles.csv"
         profiles.to_csv(target, index=False, encoding="utf-8")
         bar.update(1)
-    loaded = profiles.loc[profiles["status"] == "chargé", "indicator_id"].unique()
+    loaded = profiles.loc[profiles["loaded"].astype(bool), "indicator_id"].unique()
     print(f"Import : {imported.summary_fr()}")
+    outcome = import_outcome(imported)
+    if not outcome.usable:
+        print(f"Remarque : {outcome.message_fr()}")
     print(
         f"{profiles['perimeter_id'].nunique()} périmètre(s), {len(loaded)} indicateur(s) "
         f"chargé(s) : {', '.join(loaded)}."
@@ -299,6 +294,8 @@ def _add_output_options(parser: argparse.ArgumentParser, *, out_help: str) -> No
 
 
 def _add_profile_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from coverage.loaders.registry import care_loaders
+
     profile = sub.add_parser(
         "profile",
         help="profil de chaque périmètre (population, offre, APL) comparé au département, "
@@ -313,18 +310,13 @@ def _add_profile_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         type=int,
         help="millésime de l'APL (défaut : le plus récent de chaque profession)",
     )
-    profile.add_argument(
-        "--apl",
-        nargs="+",
-        metavar="FICHIER",
-        help="classeur(s) APL de la DREES, ajoutés aux données intégrées (ou les remplaçant "
-        "pour la même profession et le même millésime)",
-    )
-    profile.add_argument(
-        "--rpps", help="extraction PS_LibreAcces_Personne_activite (Annuaire santé)"
-    )
-    profile.add_argument("--ages", help="population par âge de l'INSEE (par commune)")
-    profile.add_argument("--bpe", help="base permanente des équipements de l'INSEE")
+    for spec in care_loaders():
+        profile.add_argument(
+            f"--{spec.kind}",
+            nargs="+" if spec.many else None,
+            metavar="FICHIER",
+            help=spec.cli_help,
+        )
     _add_output_options(profile, out_help="dossier de sortie (profiles.csv)")
     profile.set_defaults(func=_profile)
 

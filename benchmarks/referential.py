@@ -92,9 +92,15 @@ def bench_map(region: str) -> tuple[dict, str]:
     )
     outlines = load_outlines("department", sorted(ref.units["department"].astype(str).unique()))
     t1 = time.perf_counter()
-    fmap = maps.base_map(maps.bounds_of(frame))
-    maps.add_outlines(fmap, outlines, name="Départements")
-    maps.population_choropleth(fmap, frame, population_label=ref.population_label)
+    fmap = maps.build_map(
+        maps.MapSpec(
+            bounds=maps.bounds_of(frame),
+            layers=(
+                maps.outline_layer(outlines),
+                maps.units_layer(frame, name="Communes", color="#666666"),
+            ),
+        )
+    )
     html = maps.map_html(fmap)
     t2 = time.perf_counter()
     return (

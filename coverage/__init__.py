@@ -21,16 +21,9 @@ from coverage.access import (
     referential_pairs,
     two_step_fca,
 )
-from coverage.indicators import (
-    INDICATOR_COLUMNS,
-    CareData,
-    IndicatorSpec,
-    computed_gp_access,
-    indicator_specs,
-    merge_apl,
-    scope_names,
-    territory_indicators,
-)
+from coverage.care import CareData, care_data, computed_gp_access, merge_apl
+from coverage.indicator_specs import IndicatorSpec, indicator_specs
+from coverage.indicators import INDICATOR_COLUMNS, scope_names, territory_indicators
 from coverage.loaders.apl import (
     AplData,
     AplFileError,
@@ -42,6 +35,13 @@ from coverage.loaders.embedded import embedded_apl, embedded_manifest
 from coverage.loaders.fetch import CareSource, FetchError, care_sources, fetch_source
 from coverage.loaders.finess import FinessTable, finess_categories, load_finess
 from coverage.loaders.normalise import attach_to_units, resolve_codes
+from coverage.loaders.registry import (
+    CareLoaderSpec,
+    care_loader,
+    care_loaders,
+    care_source_label,
+    load_care_file,
+)
 from coverage.loaders.supply import (
     SupplyFileError,
     SupplyTable,
@@ -49,6 +49,7 @@ from coverage.loaders.supply import (
     load_population_ages,
     load_rpps,
 )
+from coverage.loaders.travel import TravelFileError, TravelTable, load_travel_times
 from coverage.priority import (
     APL_CLASS_COLUMNS,
     PRIORITY_COLUMNS,
@@ -82,6 +83,7 @@ __all__ = [
     "AplProfession",
     "AplProfessionError",
     "CareData",
+    "CareLoaderSpec",
     "CareSource",
     "Decay",
     "FetchError",
@@ -89,7 +91,9 @@ __all__ = [
     "IndicatorSpec",
     "SupplyFileError",
     "SupplyTable",
+    "TravelFileError",
     "TravelPairs",
+    "TravelTable",
     "WhatIfModel",
     "WhatIfResult",
     "age_weights",
@@ -100,6 +104,10 @@ __all__ = [
     "apl_summary",
     "attach_to_units",
     "cap_gp_activity",
+    "care_data",
+    "care_loader",
+    "care_loaders",
+    "care_source_label",
     "care_sources",
     "computed_gp_access",
     "crow_fly_pairs",
@@ -110,10 +118,12 @@ __all__ = [
     "gp_whatif_model",
     "indicator_specs",
     "load_bpe",
+    "load_care_file",
     "load_drees_apl",
     "load_finess",
     "load_population_ages",
     "load_rpps",
+    "load_travel_times",
     "merge_apl",
     "pairs_from_table",
     "perimeter_profiles",

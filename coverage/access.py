@@ -376,4 +376,3 @@ def describe(result: AccessResult) -> str:
         for m, w in zip(result.decay.upper_minutes, result.decay.weights, strict=True)
     )
     return f"2SFCA ({bands}) ; temps : {result.method} ; {fr_number(result.n_pairs)} paires."
-

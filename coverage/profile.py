@@ -3,7 +3,7 @@
 One row per perimeter and indicator, with the value of the perimeter and of
 its main department (the one holding most of its inhabitants), its main
 region and France, the unit, the source and the vintage of the figure. The
-indicators are those of the registry (:func:`coverage.indicators.indicator_specs`).
+indicators are those of the registry (:func:`coverage.indicator_specs.indicator_specs`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from coverage.indicators import CareData, IndicatorEvaluator, comparison_scopes
+from coverage.care import CareData
+from coverage.indicators import IndicatorEvaluator, comparison_scopes
 from diagnosis.core.referential import Referential
 from diagnosis.errors import DataError
 
@@ -32,7 +33,7 @@ PROFILE_COLUMNS = [
     "france_value",
     "source",
     "vintage",
-    "status",
+    "loaded",
     "decimals",
 ]
 
@@ -70,8 +71,9 @@ def perimeter_profiles(
     pandas.DataFrame
         Columns :data:`PROFILE_COLUMNS`; ``department`` and ``region`` are the
         codes of the comparison scopes. A perimeter with no unit of the
-        referential is left out (it has no territory to describe). Values of a
-        layer that is not loaded are NaN with status "non chargé".
+        referential is left out (it has no territory to describe). ``loaded``
+        says whether the layer an indicator needs is loaded (a boolean); when it
+        is not, the values are NaN and ``source`` names what to load.
     """
     missing = [c for c in (id_column, name_column, units_column) if c not in perimeters.columns]
     if missing:

@@ -35,8 +35,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from coverage.access import Decay, TravelPairs, age_weights, referential_pairs
-from coverage.loaders.supply import SupplyTable, standardised_population
+from coverage.access import Decay, TravelPairs, referential_pairs
+from coverage.care import gp_demand, gp_supply
+from coverage.loaders.supply import SupplyTable
 from diagnosis.core.numbers import fr_decimal
 from diagnosis.core.referential import Referential
 from diagnosis.errors import DataError
@@ -47,6 +48,8 @@ __all__ = [
     "WhatIfModel",
     "WhatIfResult",
     "gp_whatif_model",
+    "project_gp_whatif_model",
+    "referential_whatif_pairs",
     "whatif_model",
 ]
 
@@ -379,30 +382,39 @@ def gp_whatif_model(
         In GP FTE per 10,000 inhabitants (standardised when ages are given),
         as the ``access_mg_2sfca`` indicator.
     """
-    units = ref.units
     pairs = pairs if pairs is not None else referential_pairs(ref)
-    if ages is not None:
-        demand = standardised_population(
-            ages.by_unit.reindex(units.index).fillna(0.0), age_weights(vintage)
-        )
-        demand_note = f"population standardisée par âge (poids DREES {vintage}, {ages.source})"
-    else:
-        demand = units["population"].astype(float)
-        demand_note = f"population légale non standardisée ({ref.population_label})"
+    demand, demand_note = gp_demand(ref, ages=ages, vintage=vintage)
     supply = None
     supply_note = (
         "offre existante inconnue (Annuaire santé non chargé) : seule la variation est calculée"
     )
     if rpps is not None:
-        supply = (
-            rpps.by_unit.get("medecin_generaliste", pd.Series(dtype=float))
-            .reindex(units.index)
-            .fillna(0.0)
-            .astype(float)
-        )
+        supply = gp_supply(ref, rpps)
         supply_note = f"médecins généralistes de l'{rpps.source} (1 médecin = 1 ETP)"
     method = (
         f"{ESTIMATE_LABEL}. 2SFCA ; temps : {pairs.method} ; offre : {supply_note} ; "
         f"demande : {demand_note}."
     )
     return whatif_model(demand, pairs, supply=supply, method=method)
+
+
+def referential_whatif_pairs(ref: Referential) -> TravelPairs:
+    """Crow-fly pairs between the town halls of ``ref``, computed once per referential.
+
+    Project data only: kept with the referential (:meth:`Referential.cached`)
+    and shared by every caller, read-only.
+    """
+    pairs: TravelPairs = ref.cached("whatif_pairs", lambda: referential_pairs(ref))
+    return pairs
+
+
+def project_gp_whatif_model(ref: Referential) -> WhatIfModel:
+    """The GP what-if of ``ref`` from project data only, computed once per referential.
+
+    No Annuaire santé (changes only) and the legal population as demand: it
+    depends on the referential alone, so it is kept with it (its arrays are
+    read-only) and shared by every session.
+    """
+    pairs = referential_whatif_pairs(ref)
+    model: WhatIfModel = ref.cached("whatif_model_legal", lambda: gp_whatif_model(ref, pairs=pairs))
+    return model

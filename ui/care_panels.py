@@ -38,13 +38,12 @@ from coverage import (
     gp_whatif_model,
     merge_apl,
     priority_white_zones,
-    referential_pairs,
 )
 from coverage.priority import NO_APL_COLOR
+from coverage.whatif import project_gp_whatif_model, referential_whatif_pairs
 from diagnosis import AtlasError, Diagnosis, Referential
-from diagnosis.core.numbers import fr_number
 from diagnosis.outputs.people import for_people, people_csv
-from ui import data, maps
+from ui import data, fmt, maps
 from ui.safe import md_text
 
 logger = logging.getLogger(__name__)
@@ -140,7 +139,7 @@ def priority_white_zones_section(diag: Diagnosis, apl_layers: Sequence[AplData |
     if table.empty:
         st.caption("Aucune commune en zone blanche à ce stade.")
         return
-    threshold = fr_number(table["threshold"].iloc[0], 1)
+    threshold = fmt.number(table["threshold"].iloc[0], 1)
     st.caption(
         "Groupes de communes en zone blanche classés par nombre d'habitants vivant dans une "
         f"commune dont l'APL aux médecins généralistes est inférieure à {threshold} consultations "
@@ -178,7 +177,7 @@ def apl_layer(
     frame = units_frame.assign(
         apl_fill=classes["colour"].to_numpy(),
         apl_class_fr=classes["label"].to_numpy(),
-        apl_fr=[fr_number(v, 2) if np.isfinite(v) else "non disponible" for v in classes["apl"]],
+        apl_fr=[fmt.number(v, 2) if np.isfinite(v) else "non disponible" for v in classes["apl"]],
     )
     return maps.MapLayer(
         name=APL_LAYER_NAME,
@@ -223,23 +222,21 @@ def _supply_key(ref: Referential, care: CareData) -> str:
     return "|".join(parts)
 
 
-def _whatif_pairs(ref: Referential) -> Any:
-    """Travel pairs between the referential's town halls (project data: kept with ``ref``)."""
-    return ref.cached("whatif_pairs", lambda: referential_pairs(ref))
-
-
-def _legal_whatif_model(ref: Referential) -> WhatIfModel:
-    """The what-if model from project data only (no Annuaire santé, no ages), kept with ``ref``."""
-    pairs = _whatif_pairs(ref)
-    model: WhatIfModel = ref.cached("whatif_model_legal", lambda: gp_whatif_model(ref, pairs=pairs))
-    return model
-
-
 def _warm_up(ref: Referential) -> None:
     try:
-        _legal_whatif_model(ref)
+        project_gp_whatif_model(ref)
     except Exception:  # reported when the section computes it again
         logger.exception("what-if warm-up failed")
+
+
+@st.cache_resource(show_spinner=False)
+def _warm_up_thread(_ref: Referential, key: str) -> threading.Thread:
+    """The background computation of ``_ref``'s shared what-if, started once (``key`` names it)."""
+    thread = threading.Thread(
+        target=_warm_up, args=(_ref,), name="atlas-whatif-warm-up", daemon=True
+    )
+    thread.start()
+    return thread
 
 
 def prepare_whatif(ref: Referential) -> None:
@@ -249,14 +246,10 @@ def prepare_whatif(ref: Referential) -> None:
     first time (France, this machine): started when a user opens a workflow
     that shows the simulation, they are ready by the time a territory exists,
     instead of slowing its first diagnosis. A failure here is only logged: the
-    section computes (and reports) it again when it is drawn.
+    section computes (and reports) it again when it is drawn. The thread is a
+    Streamlit resource; the referential's cache holds the data only.
     """
-    ref.cached(
-        "whatif_warm_up",
-        lambda: threading.Thread(
-            target=_warm_up, args=(ref,), name="atlas-whatif-warm-up", daemon=True
-        ).start(),
-    )
+    _warm_up_thread(ref, f"{ref.directory}|{sorted(ref.scope.items())}|{id(ref)}")
 
 
 def whatif_model_for(ref: Referential, care: CareData) -> WhatIfModel:
@@ -268,8 +261,8 @@ def whatif_model_for(ref: Referential, care: CareData) -> WhatIfModel:
     the referential.
     """
     if care.rpps is None and care.ages is None:
-        return _legal_whatif_model(ref)
-    pairs = _whatif_pairs(ref)
+        return project_gp_whatif_model(ref)
+    pairs = referential_whatif_pairs(ref)
     rpps, ages = care.rpps, care.ages
     return data.session_memo(
         "whatif-model",
@@ -289,7 +282,7 @@ def whatif_table_for_people(
         columns += ["accessibility_before", "accessibility_after"]
     columns.append("change")
     shown = table.head(limit).assign(
-        **{c: [fr_number(v, 3) for v in table.head(limit)[c]] for c in columns[3:]}
+        **{c: [fmt.number(v, 3) for v in table.head(limit)[c]] for c in columns[3:]}
     )
     return for_people(shown, columns=columns, labels=WHATIF_LABELS)
 
@@ -307,12 +300,12 @@ def _commune_label(ref: Referential, territory: set[str]) -> Callable[[str], str
 def _metric(
     column: st.delta_generator.DeltaGenerator, title: str, row: Mapping[Any, Any], known: bool
 ) -> None:
-    change = fr_number(row["change"], 3)
+    change = fmt.number(row["change"], 3)
     if known:
         column.metric(
             title,
-            f"{fr_number(row['accessibility_after'], 3)} {ACCESS_UNIT}",
-            delta=f"{change} (avant : {fr_number(row['accessibility_before'], 3)})",
+            f"{fmt.number(row['accessibility_after'], 3)} {ACCESS_UNIT}",
+            delta=f"{change} (avant : {fmt.number(row['accessibility_before'], 3)})",
         )
     else:
         column.metric(
@@ -335,6 +328,63 @@ def parse_fte(text: str) -> float | None:
         return None
     value = float(cleaned)
     return value if abs(value) <= FTE_LIMIT else None
+
+
+def _change_inputs(
+    ref: Referential, model: WhatIfModel, territory: list[str], *, key: str
+) -> tuple[str, float] | None:
+    """The commune where supply changes and the FTE typed; None (said) when not a number."""
+    inside = set(territory)
+    options = territory + [c for c in model.reach(territory) if c not in inside]
+    c1, c2 = st.columns([3, 2])
+    code = c1.selectbox(
+        "Commune où l'offre change (du territoire ou à proximité)",
+        options,
+        format_func=_commune_label(ref, inside),
+        key=f"{key}_commune",
+    )
+    typed = c2.text_input(
+        "ETP de médecins généralistes (négatif pour retirer)",
+        value="1",
+        key=f"{key}_fte",
+        max_chars=12,
+        help=f"Un nombre entre -{FTE_LIMIT:g} et {FTE_LIMIT:g}, par exemple 2,5 ou -1.",
+    )
+    fte = parse_fte(typed)
+    if fte is None:
+        st.error(
+            f"« {md_text(typed)} » n'est pas un nombre d'ETP : écrivez par exemple 2,5 ou -1 "
+            f"(entre -{FTE_LIMIT:g} et {FTE_LIMIT:g})."
+        )
+        return None
+    if model.supply is not None:
+        current = float(model.supply[model.codes.get_loc(code)])
+        st.caption(f"Offre actuelle de la commune : {fmt.number(current, 1)} ETP (Annuaire santé).")
+    elif fte < 0:
+        st.caption(
+            f"Retrait supposé possible : la commune doit compter au moins {fmt.number(-fte, 1)} ETP "
+            "(non vérifiable sans l'Annuaire santé)."
+        )
+    return str(code), float(fte)
+
+
+def _whatif_result(result: WhatIfResult, ref: Referential) -> None:
+    """The change for the territory and its touched neighbours, and the table of communes."""
+    if result.unreached:
+        st.warning("Aucune population à portée de cette commune : la variation ne change rien.")
+    summary = {str(r["scope"]): r for r in result.summary().to_dict("records")}
+    m1, m2 = st.columns(2)
+    _metric(m1, "Territoire (moyenne pondérée)", summary["territory"], result.has_baseline)
+    neighbours = summary["neighbours"]
+    if neighbours["n_units"]:
+        _metric(
+            m2,
+            f"Communes voisines touchées ({fmt.number(neighbours['n_units'])})",
+            neighbours,
+            result.has_baseline,
+        )
+    st.dataframe(whatif_table_for_people(result, ref), hide_index=True, width="stretch")
+    st.caption(md_text(result.method))
 
 
 def whatif_section(
@@ -363,54 +413,13 @@ def whatif_section(
             "montre seulement la variation d'accessibilité due aux ETP ajoutés ou retirés (elle ne "
             "dépend pas de l'offre existante). Chargez l'Annuaire santé pour voir les niveaux."
         )
-    inside = set(territory)
-    options = territory + [c for c in model.reach(territory) if c not in inside]
-    c1, c2 = st.columns([3, 2])
-    code = c1.selectbox(
-        "Commune où l'offre change (du territoire ou à proximité)",
-        options,
-        format_func=_commune_label(ref, inside),
-        key=f"{key}_commune",
-    )
-    typed = c2.text_input(
-        "ETP de médecins généralistes (négatif pour retirer)",
-        value="1",
-        key=f"{key}_fte",
-        max_chars=12,
-        help=f"Un nombre entre -{FTE_LIMIT:g} et {FTE_LIMIT:g}, par exemple 2,5 ou -1.",
-    )
-    fte = parse_fte(typed)
-    if fte is None:
-        st.error(
-            f"« {md_text(typed)} » n'est pas un nombre d'ETP : écrivez par exemple 2,5 ou -1 "
-            f"(entre -{FTE_LIMIT:g} et {FTE_LIMIT:g})."
-        )
+    change = _change_inputs(ref, model, territory, key=key)
+    if change is None:
         return
-    if model.supply is not None:
-        current = float(model.supply[model.codes.get_loc(code)])
-        st.caption(f"Offre actuelle de la commune : {fr_number(current, 1)} ETP (Annuaire santé).")
-    elif fte < 0:
-        st.caption(
-            f"Retrait supposé possible : la commune doit compter au moins {fr_number(-fte, 1)} ETP "
-            "(non vérifiable sans l'Annuaire santé)."
-        )
+    code, fte = change
     try:
-        result = model.simulate({str(code): float(fte)}, territory=territory)
+        result = model.simulate({code: fte}, territory=territory)
     except AtlasError as exc:
         st.error(str(exc))
         return
-    if result.unreached:
-        st.warning("Aucune population à portée de cette commune : la variation ne change rien.")
-    summary = {str(r["scope"]): r for r in result.summary().to_dict("records")}
-    m1, m2 = st.columns(2)
-    _metric(m1, "Territoire (moyenne pondérée)", summary["territory"], result.has_baseline)
-    neighbours = summary["neighbours"]
-    if neighbours["n_units"]:
-        _metric(
-            m2,
-            f"Communes voisines touchées ({fr_number(neighbours['n_units'])})",
-            neighbours,
-            result.has_baseline,
-        )
-    st.dataframe(whatif_table_for_people(result, ref), hide_index=True, width="stretch")
-    st.caption(md_text(result.method))
+    _whatif_result(result, ref)

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
 from coverage import AplData
-from diagnosis import STATUS_KEYS, AtlasError, Diagnosis, Referential, status_name
+from diagnosis import STATUS_KEYS, AtlasError, Diagnosis, Referential, StatusKey, status_name
 from diagnosis.analysis.dispute_shares import with_shares
-from diagnosis.analysis.white_zones import cluster_geometries
+from diagnosis.core.aci import size_rules
 from diagnosis.core.numbers import fr_count, plural
-from diagnosis.core.referential import load_display_geometries, load_outlines
+from diagnosis.core.textnorm import slug
+from diagnosis.importer.outcome import import_outcome
 from diagnosis.outputs import export
-from diagnosis.outputs.labels import PROPOSAL_KIND_LABELS
 from diagnosis.outputs.people import for_people
 from diagnosis.outputs.sharing import perimeter_remarks
 from ui import care_panels, data, fmt, maps
+from ui.coverage_map import coverage_layers, coverage_map
+from ui.profile import territory_profile
 from ui.safe import md_text
 from ui.sidebar import Context, scope_label
 
@@ -30,169 +31,9 @@ SORTS = {
 }
 
 
-def coverage_layers(diag: Diagnosis, *, apl: AplData | None = None) -> dict[str, Any]:
-    """Display data of the coverage map: perimeters, white-zone clusters, overlaps, proposals.
-
-    Pure function of the diagnosis (no Streamlit call): geometries are dissolved
-    from the referential and simplified for display only. With ``apl`` (the
-    DREES APL to GPs), a layer of communes coloured by APL is added: every
-    commune of a region or department (at national scale the layer would hold
-    tens of thousands of communes: it is left out, and the page says so).
-    """
-    ref = diag.referential
-    summary = diag.perimeters.summary
-    perimeters = diag.perimeter_geometries()
-    per = perimeters.merge(summary[["perimeter_id", "population"]], on="perimeter_id", how="left")
-    per = per.assign(
-        status_fr=[maps.STATUS_LABELS[maps.status_key(s)] for s in per["status"]],
-        population_fr=per["population"].map(fmt.number),
-        fill=[maps.STATUS_COLORS[maps.status_key(s)] for s in per["status"]],
-    )
-    clusters = diag.white.clusters
-    white = gpd.GeoDataFrame(
-        {
-            "cluster_id": clusters["cluster_id"].astype(str),
-            "population_fr": clusters["population"].map(fmt.number),
-            "n_units": clusters["n_units"],
-            "fill": [
-                maps.WHITE_ZONE_COLORS[i % len(maps.WHITE_ZONE_COLORS)]
-                for i in range(len(clusters))
-            ],
-        },
-        geometry=list(cluster_geometries(diag.membership, ref, clusters)),
-        crs=4326,
-    )
-    national = ref.scope.get("level") == "france"
-    # Coarser display at national scale keeps the map light (about 1 km instead of 200 m).
-    tolerance = 0.01 if national else 0.002
-    white["geometry"] = maps.simplify_for_display(white.geometry, tolerance_deg=tolerance)
-    codes = diag.overlaps["code"].tolist()
-    overlaps = gpd.GeoDataFrame(
-        {
-            "code": pd.Series(codes, dtype=object),
-            "name": ref.units["name"].reindex(codes).to_numpy(),
-            "perimeters": diag.overlaps["perimeters"].to_numpy(),
-        },
-        geometry=load_display_geometries(codes).to_numpy(),
-        crs=4326,
-    )
-    proposals = None
-    if diag.proposals is not None and len(diag.proposals.proposals):
-        table = diag.proposals.proposals
-        proposals = gpd.GeoDataFrame(
-            {
-                "proposal_id": table["proposal_id"],
-                "kind_fr": table["kind"].map(PROPOSAL_KIND_LABELS),
-                "population_fr": table["population"].map(fmt.number),
-            },
-            geometry=list(diag.proposals.geometries),
-            crs=4326,
-        )
-    units = ref.units
-    outline_level = "region" if national else "department"
-    outline_codes = sorted(units[outline_level].astype(str).unique())
-    apl_layer = None
-    if apl is not None and not national:
-        shown = units.index.tolist()
-        apl_units = gpd.GeoDataFrame(
-            {
-                "code": pd.Series(shown, dtype=object),
-                "name": units["name"].reindex(shown).to_numpy(),
-            },
-            geometry=load_display_geometries(shown).to_numpy(),
-            crs=4326,
-        )
-        apl_layer = care_panels.apl_layer(apl_units, apl, simplify_deg=tolerance)
-    return {
-        "apl_layer": apl_layer,
-        "apl_legend": care_panels.apl_legend_entries(apl)
-        if apl is not None and apl_layer is not None
-        else (),
-        "perimeters": per,
-        "white": white,
-        "overlaps": overlaps,
-        "proposals": proposals,
-        "outlines": load_outlines(outline_level, outline_codes),
-        "bounds": maps.bounds_of(gpd.GeoDataFrame(geometry=units.geometry.dropna(), crs=4326)),
-        "tolerance_deg": tolerance,
-    }
-
-
-def coverage_map(layers: dict[str, Any]) -> maps.MapSpec:
-    """The coverage map's layers and legend (pure function of its data)."""
-    drawn: list[maps.MapLayer] = [
-        maps.outline_layer(layers["outlines"]),
-        *([layers["apl_layer"]] if layers.get("apl_layer") is not None else []),
-        maps.units_layer(
-            layers["white"],
-            name="Zones blanches",
-            color="#333333",
-            fill_column="fill",
-            fill_opacity=0.55,
-            tooltip=(
-                ("cluster_id", "Groupe de zone blanche"),
-                ("n_units", "Communes"),
-                ("population_fr", "Habitants"),
-            ),
-        ),
-        maps.MapLayer(
-            name="Périmètres",
-            frame=layers["perimeters"],
-            color="#333333",
-            fill_column="fill",
-            fill_opacity=0.55,
-            weight=1.2,
-            simplify_deg=layers.get("tolerance_deg", 0.002),
-            properties=("perimeter_id",),
-            tooltip=(
-                ("name", "Périmètre"),
-                ("status_fr", "Stade"),
-                ("population_fr", "Habitants"),
-            ),
-        ),
-        maps.units_layer(
-            layers["overlaps"],
-            name="Chevauchements",
-            color=maps.OVERLAP_COLOR,
-            fill_opacity=0.75,
-            weight=1.5,
-            tooltip=(("name", "Commune"), ("code", "Code INSEE"), ("perimeters", "Revendiquée par")),
-        ),
-    ]
-    if layers["proposals"] is not None:
-        drawn.append(
-            maps.MapLayer(
-                name="Propositions pour les zones blanches",
-                frame=layers["proposals"],
-                color=maps.PROPOSAL_COLOR,
-                style="outline",
-                weight=2.5,
-                simplify_deg=0.001,
-                show=False,
-                tooltip=(
-                    ("proposal_id", "Proposition"),
-                    ("kind_fr", "Type"),
-                    ("population_fr", "Habitants"),
-                ),
-            )
-        )
-    entries = (
-        *maps.status_legend_entries(statuses=list(layers["perimeters"]["status"])),
-        maps.LegendEntry(maps.OVERLAP_COLOR, "Commune en chevauchement"),
-        maps.LegendEntry(maps.WHITE_ZONE_COLORS[0], "Zone blanche (par groupe)"),
-        maps.LegendEntry(maps.PROPOSAL_COLOR, "Proposition (contour, calque à activer)"),
-        *layers.get("apl_legend", ()),
-    )
-    return maps.MapSpec(
-        bounds=layers["bounds"], layers=tuple(drawn), legend_title="Couverture CPTS", legend=entries
-    )
-
-
 def _layers_data(diag: Diagnosis, key: str, apl: AplData | None) -> dict[str, Any]:
     """:func:`coverage_layers`, kept for the session (panning never recomputes it)."""
-    return data.session_memo(
-        "coverage-layers", key, lambda: coverage_layers(diag, apl=apl), keep=2
-    )
+    return data.session_memo("coverage-layers", key, lambda: coverage_layers(diag, apl=apl), keep=2)
 
 
 def perimeter_table(diag: Diagnosis) -> pd.DataFrame:
@@ -253,15 +94,15 @@ PERIMETER_SHOWN = [
 
 def _empty_notice(ref: Referential, ctx: Context, diag: Diagnosis) -> bool:
     """Warn when nothing of the file is in the scope or at the threshold; True when empty."""
-    imported = diag.imported
+    outcome = import_outcome(diag.imported, diag.referential)
     n_at_threshold = len(diag.perimeters.summary)
-    if imported.perimeters.empty:
+    if outcome.kind == "empty":
         st.warning(
             "Le fichier ne contient aucun périmètre exploitable : aucune ligne de données, ou "
             "toutes rejetées (voir le rapport d'import dans la barre latérale)."
         )
         return True
-    if data.units_in_scope(imported, diag.referential) == 0:
+    if outcome.kind == "outside_scope":
         st.warning(
             f"Aucune commune du fichier n'est dans le périmètre d'étude ({scope_label(ref, ctx)}). "
             "Choisissez la région ou le département du fichier, ou « France entière »."
@@ -387,6 +228,16 @@ def _coverage_rates(diag: Diagnosis) -> None:
     st.dataframe(shown, hide_index=True, width="stretch")
 
 
+def no_cpts_message(query: str, status_min: StatusKey) -> str:
+    """Why the table of CPTS is empty: the search, or no CPTS at the stage threshold."""
+    if query.strip():
+        return "Aucune CPTS ne correspond à la recherche."
+    return (
+        f"Aucune CPTS du périmètre d'étude n'atteint le stade « {status_name(status_min)} » : "
+        "choisissez un stade moins avancé dans la barre latérale pour voir les projets."
+    )
+
+
 def _perimeters_section(ref: Referential, ctx: Context, diag: Diagnosis) -> None:
     st.markdown("#### CPTS du périmètre d'étude")
     table = perimeter_table(diag)
@@ -396,15 +247,24 @@ def _perimeters_section(ref: Referential, ctx: Context, diag: Diagnosis) -> None
             "déborde de la vue ; « dont dans la vue » compte ses habitants dans la vue."
         )
     c1, c2 = st.columns([2, 1])
-    query = c1.text_input("Rechercher une CPTS par son nom", key="coverage_search")
-    sort = c2.selectbox(
-        "Trier par", list(SORTS), format_func=lambda k: SORTS[k], key="coverage_sort"
+    query = c1.text_input(
+        "Rechercher une CPTS par son nom", key="coverage_search", persist_state="page"
     )
+    sort = c2.selectbox(
+        "Trier par",
+        list(SORTS),
+        format_func=lambda k: SORTS[k],
+        key="coverage_sort",
+        persist_state="page",
+    )
+    if table.empty:
+        st.caption(no_cpts_message("", ctx.status_min))
+        return
     if query.strip():
         table = table[table["name"].str.contains(query.strip(), case=False, regex=False)]
     table = table.sort_values(sort, ascending=sort == "name", kind="stable")
     if table.empty:
-        st.caption("Aucune CPTS ne correspond à la recherche.")
+        st.caption(no_cpts_message(query, ctx.status_min))
         return
     event = st.dataframe(
         for_people(table, columns=PERIMETER_SHOWN, labels=PERIMETER_LABELS),
@@ -430,10 +290,9 @@ def _perimeters_section(ref: Referential, ctx: Context, diag: Diagnosis) -> None
         format_func=lambda i: str(names[i]),
         placeholder="Choisir une CPTS (ou cliquer sur sa ligne dans le tableau)",
         key="coverage_fiche_pick",
+        persist_state="page",
     )
     if pick is not None:
-        from ui.territory_tab import territory_profile  # noqa: PLC0415 - shared fiche
-
         # The whole perimeter, its figures as the table shows them (parts of shared cities).
         codes = list(diag.imported.perimeters.set_index("perimeter_id").loc[pick, "unit_codes"])
         codes = [c for c in codes if c in ref.units.index]
@@ -501,10 +360,13 @@ def _white_zones_section(diag: Diagnosis) -> None:
         ids,
         format_func=lambda c: f"Groupe {c}",
         key="coverage_white_group",
+        persist_state="page",
     )
     units = diag.white.units[diag.white.units["cluster_id"] == group]
     st.dataframe(
-        for_people(units, columns=["code", "name", "population", "epci_code"], labels={"name": "commune"}),
+        for_people(
+            units, columns=["code", "name", "population", "epci_code"], labels={"name": "commune"}
+        ),
         hide_index=True,
         width="stretch",
     )
@@ -523,56 +385,84 @@ def _proposals_section(diag: Diagnosis) -> None:
     if proposals.empty:
         st.caption("Aucune proposition : pas de zone blanche à ce stade.")
         return
-    st.dataframe(
-        for_people(
-            proposals,
-            columns=["proposal_id", "kind", "n_units", "population", "size_class", "epcis", "evidence"],
-        ),
-        hide_index=True,
-        width="stretch",
+    st.dataframe(proposals_for_people(proposals), hide_index=True, width="stretch")
+
+
+def proposals_for_people(proposals: pd.DataFrame) -> pd.DataFrame:
+    """The proposals in French, the size written as everywhere else ("Taille 2", not "2")."""
+    labels = size_rules().labels
+    shown = proposals.assign(
+        size_label=[labels[int(c) - 1] if pd.notna(c) else "" for c in proposals["size_class"]]
     )
+    return for_people(
+        shown,
+        columns=["proposal_id", "kind", "n_units", "population", "size_label", "epcis", "evidence"],
+        labels={"size_label": "taille ACI"},
+    )
+
+
+def export_name(what: str, scope: str, status_min: StatusKey, extension: str) -> str:
+    """A download's file name naming its content, scope and stage threshold.
+
+    >>> export_name("couverture", "Provence-Alpes-Côte d'Azur", "aci_signe", "xlsx")
+    'atlas_cpts_couverture_provence-alpes-cote-d-azur_aci_signe.xlsx'
+    """
+    return f"atlas_cpts_{what}_{slug(scope)}_{status_min}.{extension}"
 
 
 def _exports(diag: Diagnosis, ctx: Context, apl_layers: tuple[AplData | None, ...]) -> None:
     st.markdown("#### Exports")
+    scope = scope_label(diag.referential, ctx)
+
+    def name(what: str, extension: str) -> str:
+        return export_name(what, scope, ctx.status_min, extension)
+
     # Three buttons a row, so that their French labels are not cut.
     c1, c2, c3 = st.columns(3)
     c4, c5, _ = st.columns(3)
     c1.download_button(
         "Classeur Excel des tableaux",
         lambda: export.people_workbook(diag),
-        file_name="atlas_cpts_couverture.xlsx",
+        file_name=name("couverture", "xlsx"),
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         on_click="ignore",
     )
     c2.download_button(
         "Couches GeoPackage",
         lambda: export.geopackage_bytes(diag),
-        file_name="atlas_cpts_couverture.gpkg",
+        file_name=name("couverture", "gpkg"),
         mime="application/geopackage+sqlite3",
         on_click="ignore",
     )
     c3.download_button(
         "Périmètres (GeoJSON)",
         lambda: export.perimeters_geojson(diag),
-        file_name="atlas_cpts_perimetres.geojson",
+        file_name=name("perimetres", "geojson"),
         mime="application/geo+json",
         on_click="ignore",
     )
     c4.download_button(
         "Communes en zone blanche (CSV)",
         lambda: export.white_zone_csv(diag),
-        file_name="atlas_cpts_zones_blanches.csv",
+        file_name=name("zones_blanches", "csv"),
         mime="text/csv",
         on_click="ignore",
     )
     c5.download_button(
         "Zones blanches prioritaires (CSV)",
         lambda: care_panels.priority_white_zones_csv(diag, apl_layers),
-        file_name="atlas_cpts_zones_blanches_prioritaires.csv",
+        file_name=name("zones_blanches_prioritaires", "csv"),
         mime="text/csv",
         on_click="ignore",
     )
 
 
-__all__ = ["coverage_layers", "coverage_map", "perimeter_table", "render"]
+__all__ = [
+    "coverage_layers",
+    "coverage_map",
+    "export_name",
+    "no_cpts_message",
+    "perimeter_table",
+    "proposals_for_people",
+    "render",
+]

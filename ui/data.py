@@ -11,7 +11,6 @@ threshold), with a bounded number of entries per session.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
@@ -26,16 +25,12 @@ import streamlit as st
 from coverage import (
     AplData,
     CareData,
-    FinessTable,
     SupplyTable,
     computed_gp_access,
     embedded_apl,
-    load_bpe,
-    load_drees_apl,
-    load_finess,
-    load_population_ages,
-    load_rpps,
+    load_care_file,
 )
+from coverage import care_data as build_care_data
 from diagnosis import (
     AtlasError,
     Diagnosis,
@@ -188,8 +183,8 @@ def _within_budget(
 
 
 @dataclass(frozen=True)
-class ImportOutcome:
-    """An import, or the French error that prevented it."""
+class ImportAttempt:
+    """An import, or the French error that prevented it (the file could not be read)."""
 
     result: PerimeterImport | None
     error: str | None
@@ -201,7 +196,7 @@ def _run_import(
     region: str | None,
     department: str | None,
     columns: tuple[tuple[str, str], ...],
-) -> ImportOutcome:
+) -> ImportAttempt:
     try:
         result = import_perimeters(
             data,
@@ -213,16 +208,16 @@ def _run_import(
             columns=dict(columns) or None,
         )
     except AtlasError as exc:
-        return ImportOutcome(None, str(exc))
+        return ImportAttempt(None, str(exc))
     except Exception:
         logger.exception("perimeter import failed")
-        return ImportOutcome(
+        return ImportAttempt(
             None,
             "Le fichier n'a pas pu être lu. Formats attendus : tableau CSV ou Excel "
             "(une ligne par commune et par périmètre, ou une ligne par périmètre avec la liste "
             "des codes), GeoJSON, GeoPackage ou Shapefile zippé.",
         )
-    return ImportOutcome(result, None)
+    return ImportAttempt(result, None)
 
 
 @st.cache_resource(max_entries=8, show_spinner="Import de l'exemple…")
@@ -230,9 +225,7 @@ def _import_example(
     filename: str,
     region: str | None,
     department: str | None,
-) -> ImportOutcome:
-    from diagnosis.paths import EXAMPLES_DIR  # noqa: PLC0415
-
+) -> ImportAttempt:
     return _run_import((EXAMPLES_DIR / filename).read_bytes(), filename, region, department, ())
 
 
@@ -244,7 +237,7 @@ def import_file(
     department: str | None,
     columns: dict[str, str] | None = None,
     is_example: bool = False,
-) -> ImportOutcome:
+) -> ImportAttempt:
     """Import a perimeter file: the project's examples are shared, uploads stay in the session."""
     if is_example:
         return _import_example(filename, region, department)
@@ -254,19 +247,6 @@ def import_file(
         return session_memo(
             "import", key, lambda: _run_import(data, filename, region, department, cols), keep=2
         )
-
-
-def units_in_scope(imported: PerimeterImport, view: Referential | None = None) -> int:
-    """Number of distinct communes of an import in the view (all of them without a view).
-
-    An import keeps the communes outside the view (perimeters are evaluated whole).
-    """
-    if imported.members.empty:
-        return 0
-    codes = imported.members["code"]
-    if view is not None:
-        codes = codes[codes.isin(view.units.index)]
-    return int(codes.nunique())
 
 
 def example_bytes(kind: str) -> tuple[bytes, str]:
@@ -415,22 +395,8 @@ class LayerOutcome:
 
 
 def _load_care(kind: str, data: bytes, filename: str) -> LayerOutcome:
-    ref = national()
     try:
-        if kind == "apl":
-            value: AplData | SupplyTable | FinessTable | pd.DataFrame = load_drees_apl(
-                data, referential=ref, filename=filename
-            )
-        elif kind == "rpps":
-            value = load_rpps(io.BytesIO(data), referential=ref)
-        elif kind == "bpe":
-            value = load_bpe(io.BytesIO(data), referential=ref)
-        elif kind == "ages":
-            value = load_population_ages(io.BytesIO(data), referential=ref)
-        elif kind == "finess":
-            value = load_finess(io.BytesIO(data), referential=ref)
-        else:
-            value = pd.read_csv(io.BytesIO(data), sep=None, engine="python", dtype={0: str, 1: str})
+        value = load_care_file(kind, data, referential=national(), filename=filename)
     except AtlasError as exc:
         return LayerOutcome(None, str(exc))
     except Exception:
@@ -455,27 +421,19 @@ def embedded_apl_layers() -> tuple[AplData, ...]:
 
 
 def care_data(layers: dict[str, Any], keys: dict[str, str] | None = None) -> CareData:
-    """The loaded layers as :class:`CareData`, with the computed accessibility when possible.
+    """The loaded layers as :class:`CareData` (:func:`coverage.care_data`), in this session.
 
     The embedded DREES APL is always there; an uploaded workbook replaces it for
-    its profession and vintage.
+    its profession and vintage. The GP accessibility computed from the user's
+    Annuaire santé stays in the browser session, keyed by the files it uses.
     """
-    care = CareData(
-        apl_layers=embedded_apl_layers(),
-        apl=layers.get("apl"),
-        rpps=layers.get("rpps"),
-        bpe=layers.get("bpe"),
-        ages=layers.get("ages"),
-        finess=layers.get("finess"),
-    )
-    if care.rpps is not None:
-        keys = keys or {}
-        key = "|".join(f"{k}={keys.get(k, '')}" for k in ("rpps", "ages", "travel"))
-        rpps, ages, travel = care.rpps, care.ages, layers.get("travel")
+    keys = keys or {}
+    key = "|".join(f"{k}={keys.get(k, '')}" for k in ("rpps", "ages", "travel"))
+
+    def gp_access(ref: Referential, rpps: SupplyTable, **options: Any) -> tuple[pd.Series, str]:
         with st.spinner("Calcul de l'accessibilité (2SFCA)…"):
-            care.access, care.access_method = session_memo(
-                "gp-access",
-                key,
-                lambda: computed_gp_access(national(), rpps, ages=ages, travel=travel),
-            )
-    return care
+            return session_memo("gp-access", key, lambda: computed_gp_access(ref, rpps, **options))
+
+    return build_care_data(
+        layers, referential=national(), apl_layers=embedded_apl_layers(), gp_access=gp_access
+    )

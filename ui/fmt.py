@@ -1,35 +1,41 @@
-"""French formatting of numbers, shares and money for the dashboard."""
+"""The dashboard's French numbers, shares, amounts and dates: the library's formatter, shown.
+
+One wrapper over :mod:`diagnosis.core.numbers` (the one formatter of French
+numbers): the dashboard writes a figure exactly as the workbooks and fiches
+do, and shows a missing one as :data:`~diagnosis.core.numbers.MISSING` ("—")
+where the library writes an empty cell.
+"""
 
 from __future__ import annotations
 
-import math
+import datetime as dt
 
-NNBSP = "\u202f"
+from diagnosis.core.numbers import MISSING, NNBSP, fr_number, fr_share
 
-
-def _finite(value: object) -> float | None:
-    try:
-        x = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(x) else x
+__all__ = ["MISSING", "NNBSP", "date", "euros", "number", "share"]
 
 
 def number(value: object, digits: int = 0) -> str:
     """A number with French separators ("12 345", "3,75"); "—" when missing."""
-    x = _finite(value)
-    if x is None:
-        return "—"
-    return f"{x:,.{digits}f}".replace(",", NNBSP).replace(".", ",")
+    return fr_number(value, digits) or MISSING
 
 
 def share(value: object, digits: int = 1) -> str:
-    """A share as a French percentage ("83,9 %")."""
-    x = _finite(value)
-    return "—" if x is None else f"{number(100 * x, digits)}{NNBSP}%"
+    """A share (0..1) as a French percentage ("83,9 %"); "—" when missing."""
+    return fr_share(value, digits) or MISSING
 
 
 def euros(value: object) -> str:
-    """An amount in euros ("287 500 €")."""
-    text = number(value)
-    return "—" if text == "—" else f"{text}{NNBSP}€"
+    """An amount in euros ("287 500 €"); "—" when missing."""
+    text = fr_number(value)
+    return f"{text}{NNBSP}€" if text else MISSING
+
+
+def date(value: object) -> str:
+    """A date or an ISO timestamp as people write it in France ("04/12/2026"); "—" if unreadable."""
+    if isinstance(value, dt.date):
+        return value.strftime("%d/%m/%Y")
+    try:
+        return dt.datetime.fromisoformat(str(value)).strftime("%d/%m/%Y")
+    except ValueError:
+        return MISSING

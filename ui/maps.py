@@ -18,7 +18,6 @@ from typing import Any, Literal
 import folium
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 from branca.element import MacroElement
 from jinja2 import Template
@@ -31,13 +30,6 @@ from ui.safe import html_text
 STATIC_URL = "/app/static/vendor/leaflet"
 LEAFLET_JS = f"{STATIC_URL}/leaflet.js"
 LEAFLET_CSS = f"{STATIC_URL}/leaflet.css"
-
-#: Sequential palette (ColorBrewer YlOrRd, 7 classes).
-PALETTE_SEQ = ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026"]
-NO_DATA_COLOR = "#d9d9d9"
-
-#: Population classes of the commune choropleth (inhabitants).
-POPULATION_BREAKS = (500, 1_000, 2_000, 5_000, 10_000, 50_000)
 
 
 def leaflet_assets_available() -> bool:
@@ -76,6 +68,7 @@ def base_map(
         zoom_start=8,
         tiles=None,
         control_scale=False,
+        zoom_control=False,
         prefer_canvas=False,
         height=f"{height_px}px",
     )
@@ -90,6 +83,7 @@ def base_map(
         folium.TileLayer(
             "OpenStreetMap", name="OpenStreetMap", attr="© contributeurs OpenStreetMap"
         ).add_to(fmap)
+    _FrenchZoom().add_to(fmap)
     _MetricScale().add_to(fmap)
     # A clicked shape keeps the browser's focus ring: a black rectangle around the commune.
     fmap.get_root().header.add_child(  # type: ignore[attr-defined]
@@ -103,6 +97,27 @@ def base_map(
     )
     _FitWhenShown([[miny, minx], [maxy, maxx]]).add_to(fmap)
     return fmap
+
+
+#: Titles of Leaflet's zoom buttons (its own are English: "Zoom in", "Zoom out").
+ZOOM_TITLES = {"zoomInTitle": "Zoom avant", "zoomOutTitle": "Zoom arrière"}
+
+
+class _FrenchZoom(MacroElement):
+    """Leaflet's zoom buttons with French titles (folium's own control is switched off)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.control.zoom({{ this.options|tojson }}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "FrenchZoom"
+        self.options = {"position": "topleft", **ZOOM_TITLES}
 
 
 class _MetricScale(MacroElement):
@@ -193,30 +208,6 @@ def _plain(record: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def classify(values: pd.Series, breaks: Sequence[float]) -> pd.Series:
-    """Class index (0..len(breaks)) of each value; -1 for missing values."""
-    numeric = pd.to_numeric(values, errors="coerce")
-    idx = np.searchsorted(np.asarray(breaks, dtype=float), numeric.to_numpy(), side="right")
-    out = pd.Series(idx, index=values.index, dtype="int64")
-    out[numeric.isna()] = -1
-    return out
-
-
-def class_labels(breaks: Sequence[float], *, unit: str = "") -> list[str]:
-    """French labels of classes delimited by ``breaks``."""
-    fmt = [_fr_number(b) for b in breaks]
-    labels = [f"moins de {fmt[0]}{unit}"]
-    labels += [f"{fmt[i]} à moins de {fmt[i + 1]}{unit}" for i in range(len(fmt) - 1)]
-    labels.append(f"{fmt[-1]}{unit} ou plus")
-    return labels
-
-
-def _fr_number(value: float) -> str:
-    if float(value).is_integer():
-        return f"{int(value):,}".replace(",", "\u202f")
-    return f"{value:,.1f}".replace(",", "\u202f").replace(".", ",")
-
-
 @dataclass(frozen=True)
 class LegendEntry:
     """One line of a map legend."""
@@ -265,49 +256,6 @@ def add_legend(
         f"<b>{html.escape(title)}</b>{rows}{note_html}</div>"
     )
     _Legend(markup).add_to(fmap)
-
-
-def add_outlines(fmap: folium.Map, outlines: gpd.GeoDataFrame, *, name: str) -> None:
-    """Draw outlines (departments, regions) as a non-interactive background layer."""
-    add_layer(fmap, outline_layer(outlines, name=name))
-
-
-def population_choropleth(
-    fmap: folium.Map,
-    units: gpd.GeoDataFrame,
-    *,
-    population_label: str,
-    name: str = "Population par commune",
-) -> None:
-    """Colour units by population class, with a tooltip and a legend.
-
-    ``units`` must hold ``code``, ``name``, ``population`` and a display
-    geometry in WGS84.
-    """
-    classes = classify(units["population"], POPULATION_BREAKS)
-    frame = units.assign(
-        fill=[PALETTE_SEQ[i] if i >= 0 else NO_DATA_COLOR for i in classes],
-        population_fr=units["population"].map(lambda v: _fr_number(float(v))),
-    )
-    add_layer(
-        fmap,
-        MapLayer(
-            name=name,
-            frame=frame,
-            color="#666666",
-            fill_column="fill",
-            fill_opacity=0.75,
-            weight=0.4,
-            tooltip=(("name", "Commune"), ("code", "Code INSEE"), ("population_fr", "Habitants")),
-        ),
-    )
-    labels = class_labels(POPULATION_BREAKS, unit=" hab.")
-    add_legend(
-        fmap,
-        "Population par commune",
-        [LegendEntry(c, label) for c, label in zip(PALETTE_SEQ, labels, strict=True)],
-        note=population_label,
-    )
 
 
 def map_html(fmap: folium.Map) -> str:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from coverage import care_loaders, care_source_label
 from diagnosis import STATUS_KEYS, Diagnosis, PerimeterImport, Referential, StatusKey, status_name
 from diagnosis.core.numbers import fr_count
 from diagnosis.core.textnorm import name_key
+from diagnosis.importer.outcome import import_outcome
 from diagnosis.outputs.labels import REPORT_KIND_LABELS, SEVERITY_LABELS
 from diagnosis.outputs.people import for_people, people_csv
 from ui import data, fmt, limits
@@ -18,17 +21,6 @@ from ui.safe import md_text
 from ui.sources import embedded_care_lines, sources_markdown
 
 PERIMETER_TYPES = ["csv", "txt", "tsv", "xlsx", "xls", "ods", "geojson", "json", "gpkg", "zip"]
-CARE_UPLOADS = {
-    "apl": ("Classeur APL de la DREES (.xlsx)", ["xlsx"]),
-    "rpps": ("Extraction Annuaire santé, PS_LibreAcces_Personne_activite (.txt)", ["txt", "csv"]),
-    "bpe": ("Base permanente des équipements de l'INSEE (.csv)", ["csv", "txt"]),
-    "ages": ("Population par âge de l'INSEE (.csv)", ["csv", "txt"]),
-    "finess": ("Extraction FINESS des établissements, etalab-cs1100507-stock (.csv)", ["csv", "txt"]),
-    "travel": (
-        "Temps de trajet entre communes (.csv : origine, destination, minutes)",
-        ["csv", "txt"],
-    ),
-}
 
 
 @dataclass
@@ -142,23 +134,14 @@ def _column_overrides() -> dict[str, str]:
     return overrides
 
 
-def _import_report(imported: PerimeterImport, *, in_scope: int) -> None:
-    """The import's outcome and report, for people: problems first, information folded."""
-    report = imported.report
-    n_per = len(imported.perimeters)
-    if n_per == 0:
-        st.warning(
-            imported.summary_fr()
-            + " Le fichier ne contient aucun périmètre exploitable : aucune ligne de données, "
-            "ou toutes rejetées (voir le rapport ci-dessous)."
-        )
-    elif in_scope == 0:
-        st.warning(
-            imported.summary_fr()
-            + " Aucune commune du fichier n'est retenue dans le périmètre d'étude : "
-            "vérifiez le fichier, la région ou le département choisi."
-        )
-    elif imported.n_rejected or (report["severity"] == "warning").any():
+def _import_verdict(imported: PerimeterImport, view: Referential) -> None:
+    """The import's outcome in one banner (:func:`diagnosis.importer.outcome.import_outcome`)."""
+    outcome = import_outcome(imported, view)
+    if outcome.kind == "empty":
+        st.warning(f"{imported.summary_fr()} {outcome.message_fr()} Voir le rapport ci-dessous.")
+    elif outcome.kind == "outside_scope":
+        st.warning(f"{imported.summary_fr()} {outcome.message_fr()}")
+    elif outcome.kind == "partial":
         st.warning(imported.summary_fr())
     else:
         st.success(imported.summary_fr())
@@ -166,6 +149,12 @@ def _import_report(imported: PerimeterImport, *, in_scope: int) -> None:
     outside = imported.outside_note()
     if outside:
         st.info(md_text(outside))
+
+
+def _import_report(imported: PerimeterImport, view: Referential) -> None:
+    """The import's outcome and report, for people: problems first, information folded."""
+    _import_verdict(imported, view)
+    report = imported.report
     problems = report[report["severity"] != "info"]
     with st.expander(
         f"Rapport d'import : {fr_count(len(problems), 'point', 'points')} à vérifier",
@@ -260,9 +249,12 @@ def _care_uploads() -> tuple[dict[str, Any], list[str], dict[str, str]]:
             "soins (professionnels, équipements, âges, APL d'autres professions ou millésimes). "
             "Sans eux, ces indicateurs sont affichés « non chargé »."
         )
-        for kind, (label, types) in CARE_UPLOADS.items():
+        for spec in care_loaders():
             upload = st.file_uploader(
-                label, type=types, key=f"care_{kind}", help=limits.UPLOAD_HELP
+                spec.label,
+                type=list(spec.extensions),
+                key=f"care_{spec.kind}",
+                help=limits.UPLOAD_HELP,
             )
             if upload is None:
                 continue
@@ -270,24 +262,17 @@ def _care_uploads() -> tuple[dict[str, Any], list[str], dict[str, str]]:
             if refusal:
                 st.error(refusal)
                 continue
-            outcome = data.care_layer(kind, upload.getvalue(), upload.name)
+            outcome = data.care_layer(spec.kind, upload.getvalue(), upload.name)
             if outcome.error:
-                st.error(f"{md_text(upload.name)} : {md_text(outcome.error)} Fichier non utilisé.")
+                # The loaders name the file in their messages.
+                st.error(f"{md_text(outcome.error)} Fichier non utilisé.")
                 continue
-            layers[kind] = outcome.value
-            keys[kind] = data.digest(upload.getvalue())
-            source = _care_source(kind, outcome.value, upload.name)
+            layers[spec.kind] = outcome.value
+            keys[spec.kind] = data.digest(upload.getvalue())
+            source = care_source_label(outcome.value)
             sources.append(source)
             st.caption(f"Chargé : {md_text(source)}")
     return layers, sources, keys
-
-
-def _care_source(kind: str, value: Any, name: str) -> str:
-    if kind == "apl":
-        return str(value.source_label())
-    if hasattr(value, "source"):
-        return str(value.source)
-    return f"{name} (fourni par l'utilisateur)"
 
 
 def _status_notice(imported: PerimeterImport | None, status_min: StatusKey) -> None:
@@ -300,7 +285,11 @@ def _status_notice(imported: PerimeterImport | None, status_min: StatusKey) -> N
             "Le fichier n'indique aucun stade : les périmètres sont comptés comme « statut non "
             "renseigné ». Ils ne sont pris en compte qu'avec « Tous les stades » ; un seuil plus "
             "élevé les exclut tous."
-            + (" C'est le cas du seuil choisi : aucun périmètre n'est retenu." if status_min != "emergence" else "")
+            + (
+                " C'est le cas du seuil choisi : aucun périmètre n'est retenu."
+                if status_min != "emergence"
+                else ""
+            )
         )
     elif known < len(imported.perimeters):
         missing = len(imported.perimeters) - int(known)
@@ -310,76 +299,107 @@ def _status_notice(imported: PerimeterImport | None, status_min: StatusKey) -> N
         )
 
 
+@dataclass(frozen=True)
+class _PerimeterFile:
+    """The perimeter file chosen in the sidebar, and its import (None when refused)."""
+
+    blob: bytes
+    name: str
+    is_example: bool
+    overrides: dict[str, str]
+    imported: PerimeterImport | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} (exemple fictif)" if self.is_example else self.name
+
+
+def _perimeter_file(region: str | None, department: str | None) -> _PerimeterFile:
+    """Choose the perimeter file, import it in the scope, and show the import's outcome."""
+    source = _perimeter_source()
+    blob, name, is_example = source if source is not None else (b"", "", False)
+    overrides = {} if is_example or source is None else _column_overrides()
+    chosen = _PerimeterFile(blob, name, is_example, overrides, None)
+    if source is None:
+        return chosen
+    attempt = data.import_file(
+        blob,
+        name,
+        region=region,
+        department=department,
+        columns=overrides,
+        is_example=is_example,
+    )
+    if attempt.error or attempt.result is None:
+        st.error(f"Import impossible : {md_text(attempt.error)}")
+        st.caption(
+            "Rien n'a été importé. Corrigez le fichier ou indiquez les colonnes, puis réessayez."
+        )
+        return chosen
+    st.text(f"Fichier : {chosen.label}")
+    _import_report(attempt.result, data.scoped(region, department))
+    return dataclasses.replace(chosen, imported=attempt.result)
+
+
+def _status_min(imported: PerimeterImport | None) -> StatusKey:
+    """The stage threshold of the page, with a notice when the file gives no stage."""
+    status_min: StatusKey = st.selectbox(
+        "Stade minimal pris en compte",
+        options=list(STATUS_KEYS),
+        format_func=lambda k: (
+            "Tous les stades (dès l'émergence)" if k == "emergence" else status_name(k) + " ou plus"
+        ),
+        key="status_min",
+    )
+    _status_notice(imported, status_min)
+    return status_min
+
+
+def _display_and_sources(ref: Referential, care_sources: list[str]) -> bool:
+    """The display options and the sources of every figure; returns whether tiles are on."""
+    st.header("Affichage")
+    tiles = st.checkbox(
+        "Fond de carte OpenStreetMap (nécessite internet)",
+        value=False,
+        key="tiles",
+        help="Sans fond de carte, les limites des départements servent de repère ; "
+        "les cartes fonctionnent sans internet.",
+    )
+    with st.expander("Sources et millésimes"):
+        st.markdown(sources_markdown(ref.manifest))
+        for line in embedded_care_lines():
+            st.markdown(f"- {md_text(line)}")
+        for care_source in care_sources:
+            st.markdown(f"- {md_text(care_source)}")
+    return bool(tiles)
+
+
 def render(ref: Referential) -> Context:
     """Draw the sidebar and return the context of the page."""
     with st.sidebar:
         st.header("Périmètre d'étude")
         region, department = _scope(ref)
         st.header("Périmètres de CPTS")
-        source = _perimeter_source()
-        imported = None
-        blob, name, is_example = source if source is not None else (b"", "", False)
-        overrides = {} if is_example or source is None else _column_overrides()
-        if source is not None:
-            outcome = data.import_file(
-                blob, name, region=region, department=department, columns=overrides,
-                is_example=is_example,
-            )
-            if outcome.error:
-                st.error(f"Import impossible : {md_text(outcome.error)}")
-                st.caption(
-                    "Rien n'a été importé. Corrigez le fichier ou indiquez les colonnes, "
-                    "puis réessayez."
-                )
-            else:
-                imported = outcome.result
-                assert imported is not None
-                label = f"{name} (exemple fictif)" if is_example else name
-                st.text(f"Fichier : {label}")
-                in_view = data.units_in_scope(imported, data.scoped(region, department))
-                _import_report(imported, in_scope=in_view)
-        status_min: StatusKey = st.selectbox(
-            "Stade minimal pris en compte",
-            options=list(STATUS_KEYS),
-            format_func=lambda k: (
-                "Tous les stades (dès l'émergence)"
-                if k == "emergence"
-                else status_name(k) + " ou plus"
-            ),
-            key="status_min",
-        )
-        _status_notice(imported, status_min)
+        chosen = _perimeter_file(region, department)
+        status_min = _status_min(chosen.imported)
         st.header("Données de soins")
         care, care_sources, care_keys = _care_uploads()
         st.caption(f"Taille maximale d'un fichier : {limits.MAX_UPLOAD_MIB} Mo.")
         with st.expander("Limites des fichiers acceptés"):
             for line in limits.limits_fr():
                 st.caption(line[0].upper() + line[1:] + ".")
-        st.header("Affichage")
-        tiles = st.checkbox(
-            "Fond de carte OpenStreetMap (nécessite internet)",
-            value=False,
-            key="tiles",
-            help="Sans fond de carte, les limites des départements servent de repère ; "
-            "les cartes fonctionnent sans internet.",
-        )
-        with st.expander("Sources et millésimes"):
-            st.markdown(sources_markdown(ref.manifest))
-            for line in embedded_care_lines():
-                st.markdown(f"- {md_text(line)}")
-            for care_source in care_sources:
-                st.markdown(f"- {md_text(care_source)}")
+        tiles = _display_and_sources(ref, care_sources)
     key = data.import_key(
-        blob, name, region=region, department=department, columns=overrides
+        chosen.blob, chosen.name, region=region, department=department, columns=chosen.overrides
     )
     return Context(
         region=region,
         department=department,
         status_min=status_min,
-        imported=imported,
+        imported=chosen.imported,
         import_key=key,
-        source_label=f"{name} (exemple fictif)" if is_example else name,
-        is_example=is_example,
+        source_label=chosen.label,
+        is_example=chosen.is_example,
         care=care,
         care_sources=care_sources,
         care_keys=care_keys,

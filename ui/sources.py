@@ -7,7 +7,8 @@ from typing import Any
 
 from coverage import embedded_manifest
 from diagnosis import AtlasError
-from diagnosis.build import iter_problems
+from diagnosis.core.referential import manifest_problems
+from ui import fmt
 
 
 def sources_markdown(manifest: Mapping[str, Any]) -> str:
@@ -35,12 +36,12 @@ def sources_markdown(manifest: Mapping[str, Any]) -> str:
     counts = manifest.get("counts", {})
     lines += [
         "",
-        f"Référentiel construit le {str(manifest.get('built_at', ''))[:10]} : "
-        f"{counts.get('units', 0):,} unités dont {counts.get('arrondissements', 0)} "
-        "arrondissements municipaux (Paris, Lyon, Marseille), "
-        f"{counts.get('epci', 0):,} EPCI.".replace(",", "\u202f"),
+        f"Référentiel construit le {fmt.date(manifest.get('built_at'))} : "
+        f"{fmt.number(counts.get('units', 0))} unités dont "
+        f"{fmt.number(counts.get('arrondissements', 0))} arrondissements municipaux "
+        f"(Paris, Lyon, Marseille), {fmt.number(counts.get('epci', 0))} EPCI.",
     ]
-    problems = list(iter_problems(manifest))
+    problems = manifest_problems(manifest)
     if problems:
         lines += ["", "**Remarques sur les données** :"]
         lines += [f"- {p}" for p in problems]
@@ -62,9 +63,8 @@ def embedded_care_lines() -> list[str]:
     lines = []
     for item in manifest.get("files", []):
         rows = sum(int(n) for n in item.get("rows", {}).values())
-        rows_fr = f"{rows:,}".replace(",", "\u202f")
         lines.append(
-            f"{item.get('citation', item.get('label', ''))} ({rows_fr} lignes communales ; "
+            f"{item.get('citation', item.get('label', ''))} ({fmt.number(rows)} lignes communales ; "
             f"unité : {item.get('unit', '')}) : intégré au projet."
         )
     lines.append(

@@ -222,21 +222,53 @@ def load_finess(
     et_rows, geo_rows, bad = _split_lines(text, name, len(et_fields), len(geo_fields))
     et = pd.DataFrame(et_rows, columns=et_fields).apply(lambda s: s.str.strip())
     geo = pd.DataFrame(geo_rows, columns=geo_fields).apply(lambda s: s.str.strip())
-    report: list[dict[str, Any]] = []
+    report = _malformed_report(bad)
+    et, not_kept = _kept_categories(et)
+    report += not_kept
+    ref = referential if referential is not None else load_referential()
+    et, unit, unknown = _known_communes(et, ref)
+    report += unknown
+    lon, lat, no_xy = _coordinates(et, geo, unit, ref)
+    report += no_xy
+    points = _points(et, unit, lon, lat)
+    vintage = vintage if vintage is not None else _vintage(et)
+    label = "FINESS, extraction du fichier des établissements" + (f" {vintage}" if vintage else "")
+    return FinessTable(
+        points=points,
+        report=pd.DataFrame(report, columns=REPORT_COLUMNS),
+        source=label,
+        rows_read=len(et_rows),
+        rows_used=len(points),
+    )
+
+
+def _malformed_report(bad: dict[str, int]) -> list[dict[str, Any]]:
+    """Report lines of the ill-formed lines, by kind of line."""
     messages = {
         "structureet": "lignes « structureet » incomplètes (moins de champs qu'attendu)",
         "geolocalisation": "lignes « geolocalisation » incomplètes",
         "autre": "lignes d'un type inconnu (ni « structureet » ni « geolocalisation »)",
     }
-    for kind, count in bad.items():
-        report.append({"kind": "malformed_line", "rows": count, "detail": messages[kind]})
+    return [
+        {"kind": "malformed_line", "rows": count, "detail": messages[kind]}
+        for kind, count in bad.items()
+    ]
 
-    category_of: dict[str, tuple[str, str]] = {}
-    for cat in finess_categories():
-        for code in cat["categetab"]:
-            category_of[str(code)] = (cat["key"], cat["label"])
-    kept = et["categetab"].isin(list(category_of))
+
+def _category_of() -> dict[str, tuple[str, str]]:
+    """FINESS category code (``categetab``) → (key, French label) of the categories kept."""
+    return {
+        str(code): (cat["key"], cat["label"])
+        for cat in finess_categories()
+        for code in cat["categetab"]
+    }
+
+
+def _kept_categories(et: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Establishments of the categories kept (one row each), and the report of the others."""
+    kept = et["categetab"].isin(list(_category_of()))
     other = int((~kept).sum())
+    report = []
     if other:
         report.append(
             {
@@ -245,13 +277,19 @@ def load_finess(
                 "detail": "établissements d'autres catégories (médico-social, etc.), non comptés",
             }
         )
-    et = et[kept].drop_duplicates("nofinesset")
+    return et[kept].drop_duplicates("nofinesset"), report
+
+
+def _known_communes(
+    et: pd.DataFrame, ref: Referential
+) -> tuple[pd.DataFrame, pd.Series, list[dict[str, Any]]]:
+    """Establishments whose commune is a unit of the referential, their unit code, the report."""
     written = _commune_codes(et["departement"], et["commune"])
-    ref = referential if referential is not None else load_referential()
     resolved = resolve_codes(written, referential=ref).set_index("written")
     status = written.map(resolved["status"])
     unit = written.map(resolved["code"])
     known = status == "unit"
+    report = []
     if (~known).any():
         unknown = sorted(written[~known].unique())
         report.append(
@@ -261,19 +299,27 @@ def load_finess(
                 "detail": "codes non trouvés dans le référentiel : " + ", ".join(unknown[:10]),
             }
         )
-    et = et[known]
-    unit = unit[known]
+    return et[known], unit[known], report
+
+
+def _coordinates(
+    et: pd.DataFrame, geo: pd.DataFrame, unit: pd.Series, ref: Referential
+) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
+    """WGS84 longitude and latitude of each establishment (NaN when none), and the report."""
     coords = geo.drop_duplicates("nofinesset").set_index("nofinesset")
-    x = pd.to_numeric(
-        et["nofinesset"].map(coords["coordxet"]).str.replace(",", "."), errors="coerce"
-    )
-    y = pd.to_numeric(
-        et["nofinesset"].map(coords["coordyet"]).str.replace(",", "."), errors="coerce"
-    )
+
+    def number(column: str) -> pd.Series:
+        return pd.to_numeric(
+            et["nofinesset"].map(coords[column]).str.replace(",", "."), errors="coerce"
+        )
+
     departments = unit.map(ref.units["department"].astype(str))
     sourcecoord = et["nofinesset"].map(coords["sourcecoordet"]).fillna("")
-    lon, lat = _to_wgs84(x, y, _source_epsg(sourcecoord, departments))
+    lon, lat = _to_wgs84(
+        number("coordxet"), number("coordyet"), _source_epsg(sourcecoord, departments)
+    )
     missing_xy = int(np.isnan(lon).sum())
+    report = []
     if missing_xy:
         report.append(
             {
@@ -282,8 +328,13 @@ def load_finess(
                 "detail": "établissements comptés dans leur commune mais absents de la carte",
             }
         )
-    cats = et["categetab"].map(category_of)
-    points = pd.DataFrame(
+    return lon, lat, report
+
+
+def _points(et: pd.DataFrame, unit: pd.Series, lon: np.ndarray, lat: np.ndarray) -> pd.DataFrame:
+    """One row per establishment kept (:data:`FINESS_COLUMNS`)."""
+    cats = et["categetab"].map(_category_of())
+    return pd.DataFrame(
         {
             "finess": et["nofinesset"].to_numpy(),
             "name": et["rs"].where(et["rs"] != "", et["rslongue"]).to_numpy(),
@@ -295,14 +346,9 @@ def load_finess(
         },
         columns=FINESS_COLUMNS,
     ).reset_index(drop=True)
-    if vintage is None:
-        years = pd.to_datetime(et["datemaj"], errors="coerce", format="mixed", dayfirst=False)
-        vintage = str(int(years.dt.year.max())) if years.notna().any() else None
-    label = "FINESS, extraction du fichier des établissements" + (f" {vintage}" if vintage else "")
-    return FinessTable(
-        points=points,
-        report=pd.DataFrame(report, columns=REPORT_COLUMNS),
-        source=label,
-        rows_read=len(et_rows),
-        rows_used=len(points),
-    )
+
+
+def _vintage(et: pd.DataFrame) -> str | None:
+    """The most recent year of update (``datemaj``) of the file, or None."""
+    years = pd.to_datetime(et["datemaj"], errors="coerce", format="mixed", dayfirst=False)
+    return str(int(years.dt.year.max())) if years.notna().any() else None

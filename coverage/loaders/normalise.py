@@ -34,6 +34,7 @@ __all__ = [
 #: ``event`` the precise change (one of :data:`CODE_EVENT_KINDS`, or the kind).
 LOADER_REPORT_COLUMNS = ["kind", "code", "n_rows", "message", "action", "event"]
 
+
 @dataclass
 class Attached:
     """Figures by unit, and what the attachment did."""
@@ -131,9 +132,7 @@ def attach_to_units(
         )
     written = frame[code_column]
     resolution = resolve_codes(written, referential=referential)
-    counts = written.value_counts()
-    report_rows = _resolution_report(resolution, counts)
-
+    report_rows = _resolution_report(resolution, written.value_counts())
     lookup = pd.Series(range(len(resolution)), index=pd.Index(resolution["written"], dtype=object))
     position = lookup.reindex(pd.Index(written.to_numpy(dtype=object), dtype=object)).to_numpy()
     status = resolution["status"].to_numpy()[position]
@@ -145,37 +144,8 @@ def attach_to_units(
         _code=codes[is_unit],
         _weight=1.0 if weight_column is None else frame.loc[is_unit, weight_column].astype(float),
     )
-    grouped = units_part.groupby("_code", sort=True)
-    pieces: dict[str, pd.Series] = {}
-    for col in sum_columns:
-        pieces[col] = grouped[col].sum(min_count=1)
-    for col in mean_columns:
-        values = units_part[col].astype(float)
-        valid = values.notna() & units_part["_weight"].notna()
-        num = (
-            (values * units_part["_weight"])
-            .where(valid)
-            .groupby(units_part["_code"])
-            .sum(min_count=1)
-        )
-        den = units_part["_weight"].where(valid).groupby(units_part["_code"]).sum(min_count=1)
-        pieces[col] = num / den.where(den > 0)
-    table = pd.DataFrame(pieces, columns=columns)
-    if not pieces:
-        table = pd.DataFrame(index=pd.Index(sorted(set(codes[is_unit]))), columns=columns)
-    table["estimated"] = False
-    merged = grouped.size()
-    for code, n in merged[merged > 1].items():
-        report_rows.append(
-            _report_row(
-                "merged",
-                str(code),
-                int(n),
-                f"{n} lignes regroupées sur la commune actuelle {code} "
-                "(communes fusionnées depuis le millésime du fichier).",
-                "sommes additionnées, moyennes pondérées",
-            )
-        )
+    table = _combine(units_part, sum_columns=sum_columns, mean_columns=mean_columns)
+    report_rows += _merged_report(units_part.groupby("_code", sort=True).size())
 
     is_parent = status == "plm_parent"
     if is_parent.any():
@@ -194,6 +164,48 @@ def attach_to_units(
     table["estimated"] = table["estimated"].astype(bool)
     report = pd.DataFrame(report_rows, columns=LOADER_REPORT_COLUMNS)
     return Attached(table=table, report=report)
+
+
+def _combine(
+    units_part: pd.DataFrame, *, sum_columns: Sequence[str], mean_columns: Sequence[str]
+) -> pd.DataFrame:
+    """Rows of the same unit combined: sums summed, means weighted by ``_weight``."""
+    columns = [*sum_columns, *mean_columns]
+    grouped = units_part.groupby("_code", sort=True)
+    pieces: dict[str, pd.Series] = {}
+    for col in sum_columns:
+        pieces[col] = grouped[col].sum(min_count=1)
+    for col in mean_columns:
+        values = units_part[col].astype(float)
+        valid = values.notna() & units_part["_weight"].notna()
+        num = (
+            (values * units_part["_weight"])
+            .where(valid)
+            .groupby(units_part["_code"])
+            .sum(min_count=1)
+        )
+        den = units_part["_weight"].where(valid).groupby(units_part["_code"]).sum(min_count=1)
+        pieces[col] = num / den.where(den > 0)
+    table = pd.DataFrame(pieces, columns=columns)
+    if not pieces:
+        table = pd.DataFrame(index=pd.Index(sorted(set(units_part["_code"]))), columns=columns)
+    table["estimated"] = False
+    return table
+
+
+def _merged_report(rows_per_unit: pd.Series) -> list[dict[str, object]]:
+    """One report line per unit that received several rows (communes merged since the file)."""
+    return [
+        _report_row(
+            "merged",
+            str(code),
+            int(n),
+            f"{n} lignes regroupées sur la commune actuelle {code} "
+            "(communes fusionnées depuis le millésime du fichier).",
+            "sommes additionnées, moyennes pondérées",
+        )
+        for code, n in rows_per_unit[rows_per_unit > 1].items()
+    ]
 
 
 def _spread_plm(

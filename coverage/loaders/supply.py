@@ -175,41 +175,70 @@ def load_rpps(
     stream, name = _open_binary(source)
     try:
         names, encoding = _rpps_header(stream, name)
-        rows_read = 0
-        rows_used = 0
-        no_commune = 0
-        kept: list[pd.DataFrame] = []
-        try:
-            for batch in _rpps_batches(stream, names, encoding):
-                rows_read += len(batch)
-                savoir = batch.get(_RPPS_SAVOIR_FAIRE, pd.Series("", index=batch.index))
-                profession = _profession_keys(
-                    batch["Code profession"].fillna("").str.strip(), savoir.fillna("")
-                )
-                commune = batch["Code commune (coord. structure)"].fillna("").str.strip()
-                known = profession.notna()
-                no_commune += int((known & (commune == "")).sum())
-                usable = known & (commune != "")
-                rows_used += int(usable.sum())
-                kept.append(
-                    pd.DataFrame(
-                        {
-                            "person": batch.loc[usable, "Identifiant PP"].str.strip(),
-                            "profession": profession[usable],
-                            "commune": commune[usable],
-                        }
-                    ).drop_duplicates()
-                )
-        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            raise SupplyFileError(
-                f"{name} : fichier illisible. Attendu : l'extraction "
-                "« PS_LibreAcces_Personne_activite » de l'Annuaire santé (texte séparé par des "
-                "« | »).",
-                detail=str(exc),
-            ) from exc
+        counted = _rpps_counts(_rpps_batches(stream, names, encoding), name)
     finally:
         if isinstance(source, (str, Path)):
             stream.close()
+    prof_cols = [c for c in counted.persons.columns if c != "commune"]
+    ref = referential if referential is not None else load_referential()
+    attached = attach_to_units(
+        counted.persons, code_column="commune", referential=ref, sum_columns=prof_cols
+    )
+    report = pd.concat(
+        [attached.report, pd.DataFrame(_no_commune_report(counted.no_commune))],
+        ignore_index=True,
+    )
+    return SupplyTable(
+        by_unit=attached.table,
+        report=report,
+        source=_rpps_label(name, extraction_date),
+        rows_read=counted.rows_read,
+        rows_used=counted.rows_used,
+    )
+
+
+@dataclass
+class _RppsCounts:
+    """Practitioners by commune and profession counted from the streamed extraction."""
+
+    persons: pd.DataFrame  # commune, then one column per profession key
+    rows_read: int
+    rows_used: int
+    no_commune: int
+
+
+def _rpps_counts(batches: Iterator[pd.DataFrame], name: str) -> _RppsCounts:
+    """Count each person once per profession and commune of practice, block by block."""
+    rows_read = rows_used = no_commune = 0
+    kept: list[pd.DataFrame] = []
+    try:
+        for batch in batches:
+            rows_read += len(batch)
+            savoir = batch.get(_RPPS_SAVOIR_FAIRE, pd.Series("", index=batch.index))
+            profession = _profession_keys(
+                batch["Code profession"].fillna("").str.strip(), savoir.fillna("")
+            )
+            commune = batch["Code commune (coord. structure)"].fillna("").str.strip()
+            known = profession.notna()
+            no_commune += int((known & (commune == "")).sum())
+            usable = known & (commune != "")
+            rows_used += int(usable.sum())
+            kept.append(
+                pd.DataFrame(
+                    {
+                        "person": batch.loc[usable, "Identifiant PP"].str.strip(),
+                        "profession": profession[usable],
+                        "commune": commune[usable],
+                    }
+                ).drop_duplicates()
+            )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise SupplyFileError(
+            f"{name} : fichier illisible. Attendu : l'extraction "
+            "« PS_LibreAcces_Personne_activite » de l'Annuaire santé (texte séparé par des "
+            "« | »).",
+            detail=str(exc),
+        ) from exc
     triples = (
         pd.concat(kept, ignore_index=True)
         if kept
@@ -222,39 +251,35 @@ def load_rpps(
         .unstack(fill_value=0)
         .reset_index()
     )
-    report_extra = []
-    if no_commune:
-        report_extra.append(
-            {
-                "kind": "no_commune",
-                "code": "",
-                "n_rows": no_commune,
-                "message": f"{no_commune} activité(s) sans code commune de la structure (exercice "
-                "hors structure géolocalisée ou à l'étranger).",
-                "action": "non comptée(s)",
-                "event": "no_commune",
-            }
-        )
-    prof_cols = [c for c in persons.columns if c != "commune"]
-    ref = referential if referential is not None else load_referential()
-    attached = attach_to_units(
-        persons, code_column="commune", referential=ref, sum_columns=prof_cols
-    )
-    report = pd.concat([attached.report, pd.DataFrame(report_extra)], ignore_index=True)
+    return _RppsCounts(persons, rows_read, rows_used, no_commune)
+
+
+def _no_commune_report(no_commune: int) -> list[dict[str, object]]:
+    """The report line of the activities without a commune (none when there are none)."""
+    if not no_commune:
+        return []
+    return [
+        {
+            "kind": "no_commune",
+            "code": "",
+            "n_rows": no_commune,
+            "message": f"{no_commune} activité(s) sans code commune de la structure (exercice "
+            "hors structure géolocalisée ou à l'étranger).",
+            "action": "non comptée(s)",
+            "event": "no_commune",
+        }
+    ]
+
+
+def _rpps_label(name: str, extraction_date: str | None) -> str:
+    """Citation of the extraction, with its date (given, or read in the file's name)."""
     label = "Annuaire santé (ANS), extraction publique PS_LibreAcces_Personne_activite"
     if extraction_date:
-        label += f" du {extraction_date}"
-    else:
-        match = re.search(r"(20\d{2})(\d{2})(\d{2})", name)
-        if match:
-            label += f" du {match.group(3)}/{match.group(2)}/{match.group(1)}"
-    return SupplyTable(
-        by_unit=attached.table,
-        report=report,
-        source=label,
-        rows_read=rows_read,
-        rows_used=rows_used,
-    )
+        return label + f" du {extraction_date}"
+    match = re.search(r"(20\d{2})(\d{2})(\d{2})", name)
+    if match:
+        label += f" du {match.group(3)}/{match.group(2)}/{match.group(1)}"
+    return label
 
 
 def load_bpe(
@@ -324,6 +349,65 @@ def _band_of_age(age: int) -> str:
     return "90+" if age >= 90 else AGE_BANDS[age // 5]
 
 
+def _ages_by_single_year(frame: pd.DataFrame) -> pd.DataFrame:
+    """Population by commune (index) and 5-year band (columns) from single years of age."""
+    ages = pd.to_numeric(frame["AGED100"], errors="coerce")
+    values = as_float(frame["NB"])
+    valid = ages.notna() & values.notna()
+    bands = ages[valid].astype(int).map(_band_of_age)
+    return (
+        pd.DataFrame(
+            {
+                "commune": frame.loc[valid, "CODGEO"].str.strip(),
+                "band": bands,
+                "n": values[valid],
+            }
+        )
+        .groupby(["commune", "band"])["n"]
+        .sum()
+        .unstack(fill_value=0)
+        .astype(float)
+    )
+
+
+def _band_columns(columns: pd.Index) -> dict[str, str]:
+    """Column of the file → 5-year band it holds ("5 à 9 ans" → "5-9", "90 ans et plus" → "90+")."""
+    mapping = {}
+    for col in columns:
+        if col == "CODGEO":
+            continue
+        key = label_key(col)
+        if re.search(r"90\s*(\+|ans et plus|et plus|plus)", key) or key in ("90", "90 plus"):
+            mapping[col] = "90+"
+            continue
+        match = _BAND.match(key)
+        if match:
+            low, high = int(match.group(1)), int(match.group(2))
+            if high - low == 4 and low % 5 == 0:
+                mapping[col] = f"{low}-{high}"
+    return mapping
+
+
+def _ages_by_band(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Population by commune (index) and 5-year band (columns) from a table already by band."""
+    mapping = _band_columns(frame.columns)
+    if len(set(mapping.values())) != len(AGE_BANDS):
+        missing = sorted(set(AGE_BANDS) - set(mapping.values()))
+        raise SupplyFileError(
+            f"{name} : tranches d'âge incomplètes ; manquent {', '.join(missing)}. "
+            "Attendu : une colonne par tranche de 5 ans (0-4, 5-9, …, 85-89, 90+) ou le "
+            "tableau INSEE par âge détaillé (AGED100, NB)."
+        )
+    table = pd.DataFrame(
+        {
+            band: sum(as_float(frame[c]) for c, b in mapping.items() if b == band)
+            for band in AGE_BANDS
+        }
+    )
+    table.index = frame["CODGEO"].str.strip()
+    return table.groupby(level=0).sum()
+
+
 def load_population_ages(
     source: str | Path | bytes | IO[bytes],
     *,
@@ -348,54 +432,9 @@ def load_population_ages(
         ) from exc
     rows_read = len(frame)
     if {"AGED100", "NB"} <= set(frame.columns):
-        ages = pd.to_numeric(frame["AGED100"], errors="coerce")
-        values = as_float(frame["NB"])
-        valid = ages.notna() & values.notna()
-        bands = ages[valid].astype(int).map(_band_of_age)
-        table = (
-            pd.DataFrame(
-                {
-                    "commune": frame.loc[valid, "CODGEO"].str.strip(),
-                    "band": bands,
-                    "n": values[valid],
-                }
-            )
-            .groupby(["commune", "band"])["n"]
-            .sum()
-            .unstack(fill_value=0)
-            .astype(float)
-        )
+        table = _ages_by_single_year(frame)
     else:
-        mapping = {}
-        for col in frame.columns:
-            if col == "CODGEO":
-                continue
-            key = label_key(col)
-            if re.search(r"90\s*(\+|ans et plus|et plus|plus)", key) or key in ("90", "90 plus"):
-                mapping[col] = "90+"
-                continue
-            match = _BAND.match(key)
-            if (
-                match
-                and int(match.group(2)) - int(match.group(1)) == 4
-                and int(match.group(1)) % 5 == 0
-            ):
-                mapping[col] = f"{int(match.group(1))}-{int(match.group(2))}"
-        if len(set(mapping.values())) != len(AGE_BANDS):
-            missing = sorted(set(AGE_BANDS) - set(mapping.values()))
-            raise SupplyFileError(
-                f"{name} : tranches d'âge incomplètes ; manquent {', '.join(missing)}. "
-                "Attendu : une colonne par tranche de 5 ans (0-4, 5-9, …, 85-89, 90+) ou le "
-                "tableau INSEE par âge détaillé (AGED100, NB)."
-            )
-        table = pd.DataFrame(
-            {
-                band: sum(as_float(frame[c]) for c, b in mapping.items() if b == band)
-                for band in AGE_BANDS
-            }
-        )
-        table.index = frame["CODGEO"].str.strip()
-        table = table.groupby(level=0).sum()
+        table = _ages_by_band(frame, name)
     table = table.reindex(columns=AGE_BANDS, fill_value=0.0).reset_index(names="commune")
     ref = referential if referential is not None else load_referential()
     attached = attach_to_units(table, code_column="commune", referential=ref, sum_columns=AGE_BANDS)

@@ -16,6 +16,7 @@ import pandas as pd
 
 from diagnosis.build.assemble import BuildResult
 from diagnosis.build.fetch import PopulationSource, PopulationVintage, load_sources, sha256_of
+from diagnosis.core.referential import manifest_problems
 from diagnosis.core.zones import ZONE_CRS
 from diagnosis.paths import MANIFEST_NAME, OUTPUT_FILES
 
@@ -264,11 +265,4 @@ def write_manifest(manifest: Mapping[str, Any], directory: Path) -> None:
 
 def iter_problems(manifest: Mapping[str, Any]) -> Iterable[str]:
     """Human-readable data-quality notes of a build, for the CLI and the app."""
-    for item in manifest.get("units_without_geometry", []):
-        yield f"{item['code']} {item['name']} : {item['note']}"
-    for item in manifest.get("geometries_rebuilt", []):
-        yield (
-            f"{item['code']} {item['name']} : contour reconstitué à partir des communes "
-            f"déléguées {', '.join(item['delegated_codes'])}"
-        )
-    yield from manifest.get("notes", [])
+    yield from manifest_problems(manifest)

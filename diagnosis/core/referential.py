@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -20,7 +20,9 @@ from typing import Any, Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
+from diagnosis.core.textnorm import name_key
 from diagnosis.errors import ReferentialError
 from diagnosis.paths import DEFAULT_REFERENTIAL_DIR, MANIFEST_NAME
 
@@ -28,13 +30,18 @@ __all__ = [
     "Referential",
     "ReferentialMissingError",
     "clear_cache",
+    "epci_members",
+    "epci_names",
     "load_display_geometries",
     "load_outlines",
     "load_referential",
     "main_zone",
     "main_zones",
+    "manifest_problems",
     "population_label",
     "referential_view",
+    "search_units",
+    "unit_at",
     "whole_referential",
 ]
 
@@ -346,9 +353,7 @@ def population_label(manifest: dict[str, Any], units: pd.DataFrame | None = None
     return label
 
 
-def main_zones(
-    groups: np.ndarray, zones: np.ndarray, population: np.ndarray
-) -> dict[int, str]:
+def main_zones(groups: np.ndarray, zones: np.ndarray, population: np.ndarray) -> dict[int, str]:
     """The zone holding most inhabitants of each group of units.
 
     Parameters
@@ -425,3 +430,78 @@ def referential_view(
     key = f"view:{level}:{str(code).strip().upper()}"
     view: Referential = whole.cached(key, lambda: _filter(whole, level, key.rsplit(":", 1)[1]))
     return view
+
+
+# --------------------------------------------------------------------------
+# Operations on a referential used by the applications: search by name, the
+# unit at a point, EPCIs and their members, the build's remarks. (The
+# referential of a region or a department is :func:`load_referential`.)
+# --------------------------------------------------------------------------
+
+
+def search_units(ref: Referential, query: str, *, limit: int = 30) -> pd.Index:
+    """Codes of the units whose code starts with ``query`` or whose name contains it.
+
+    Names are compared without accents, case, hyphens or apostrophes, "Saint"
+    and "St" alike (:func:`diagnosis.core.textnorm.name_key`), so that
+    "st remy" finds "Saint-Rémy-de-Provence". Units come in the referential's
+    order; an empty query finds nothing.
+
+    Parameters
+    ----------
+    ref
+        Referential to search (a region's or a department's for a scope).
+    query
+        Text typed by a person: a code or a part of a name.
+    limit
+        Largest number of codes returned.
+    """
+    text = query.strip()
+    if not text:
+        return pd.Index([], dtype=object)
+    units = ref.units
+    keys: pd.Series = ref.cached("name_keys", lambda: units["name"].map(name_key))
+    found = (
+        units.index.str.startswith(text.upper())
+        | keys.str.contains(name_key(text), regex=False).to_numpy()
+    )
+    return units.index[found][:limit]
+
+
+def unit_at(ref: Referential, lon: float, lat: float) -> str | None:
+    """Code of the unit whose geometry holds the point (WGS84 degrees), or None.
+
+    A point on a border shared by two units, or outside every unit, finds
+    none; the referential's full geometry is used (never a display one).
+    """
+    point = shapely.Point(float(lon), float(lat))
+    hits = np.sort(ref.units.sindex.query(point, predicate="within"))
+    return str(ref.units.index[hits[0]]) if len(hits) else None
+
+
+def epci_names(ref: Referential) -> pd.Series:
+    """Name of each EPCI of the referential's units, by EPCI code, sorted by name."""
+    units = ref.units.dropna(subset=["epci_code"])
+    return units.groupby("epci_code")["epci_name"].first().sort_values()
+
+
+def epci_members(ref: Referential, epci_code: str) -> list[str]:
+    """Codes of the referential's units that belong to an EPCI (empty for an unknown one)."""
+    return list(ref.units.index[ref.units["epci_code"] == epci_code])
+
+
+def manifest_problems(manifest: Mapping[str, Any]) -> list[str]:
+    """The data-quality remarks of a build (units without geometry, rebuilt shapes, notes).
+
+    French lines, for the command line and the app's sources panel.
+    """
+    lines = [
+        f"{item['code']} {item['name']} : {item['note']}"
+        for item in manifest.get("units_without_geometry", [])
+    ]
+    lines += [
+        f"{item['code']} {item['name']} : contour reconstitué à partir des communes "
+        f"déléguées {', '.join(item['delegated_codes'])}"
+        for item in manifest.get("geometries_rebuilt", [])
+    ]
+    return lines + [str(note) for note in manifest.get("notes", [])]

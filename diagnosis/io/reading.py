@@ -72,6 +72,7 @@ logger = logging.getLogger(__name__)
 # Tables
 # --------------------------------------------------------------------------
 
+
 def detect_format(filename: str) -> FileFormat:
     """Format of a file from its extension (case-insensitive)."""
     suffix = Path(filename).suffix.lower()
@@ -173,7 +174,6 @@ def read_table(
     if file_format == "csv":
         return read_csv_table(data, wanted=wanted, score=header_score)
     return _read_excel(data, sheet=sheet, wanted=wanted, rate=header_score)
-
 
 
 _LIST_SEPARATORS = re.compile(r"[,;|\n\r\t]+")

@@ -76,6 +76,7 @@ CSV_CONTRACT: dict[str, list[str]] = {
     "import_report.csv": ["kind", "severity", "row", "perimeter", "code", "message", "action"],
 }
 
+
 def geojson_bytes(frame: gpd.GeoDataFrame) -> bytes:
     """GeoJSON (UTF-8) of a WGS84 layer, text attributes protected against formulas."""
     return protect_frame(frame).to_json(drop_id=True).encode("utf-8")

@@ -444,11 +444,12 @@ def test_coverage_workbook_headers_are_unique(real_referential: Referential) -> 
 def test_territory_fiche_is_french(
     real_referential: Referential, codes: list[str], figures: dict[str, str]
 ) -> None:
-    from coverage.indicators import CareData, scope_names, territory_indicators
+    from coverage.care import CareData
+    from coverage.indicators import scope_names, territory_indicators
     from coverage.loaders.embedded import embedded_apl
     from diagnosis.analysis.checks import territory_summary
     from diagnosis.core.aci import simulate_funding
-    from ui.territory_tab import territory_fiche
+    from ui.profile import territory_fiche
 
     ref = real_referential
     diag = territory_summary(codes, ref, name="CPTS d'essai")

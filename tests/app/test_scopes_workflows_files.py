@@ -47,7 +47,6 @@ SCOPES = {
 EXAMPLE = "exemple_fictif_paca_couverture.csv"
 
 
-
 def fr_int(n: int) -> str:
     """A count written the French way (narrow no-break space between thousands)."""
     return f"{n:,}".replace(",", NNBSP)

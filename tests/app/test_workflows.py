@@ -146,9 +146,12 @@ def test_territory_with_care_data(real_referential: Referential) -> None:
     frames = [d.value for d in at.dataframe]
     indicators = next(f for f in frames if "indicateur" in f.columns)
     rows = indicators.set_index("indicateur")
-    assert rows.loc["Médecins généralistes : effectif", "état"] == "chargé"
-    # The BPE file was rejected: its single line says so, with no value.
-    assert rows.loc["Équipements de santé libéraux (BPE, domaine D2)", "état"] == "non chargé"
+    assert "Médecins généralistes : effectif" in rows.index
+    # The BPE file was rejected: its indicators are not in the table, the line of what is
+    # not loaded names it.
+    assert "Équipements de santé libéraux (BPE, domaine D2)" not in rows.index
+    not_loaded = next(c.value for c in at.caption if c.value.startswith("Non chargé"))
+    assert "INSEE, BPE" in not_loaded.replace("\\", "")
 
 
 def test_dispute_workflow(real_referential: Referential) -> None:
@@ -201,7 +204,9 @@ def test_territory_and_dispute_maps(real_referential: Referential) -> None:
         crs=4326,
     )
     outlines = gpd.GeoDataFrame({"code": []}, geometry=[], crs=4326)
-    html = maps.map_html(maps.build_map(territory_tab.territory_map(frame, ["A"], outlines)))
+    fmap = maps.build_map(territory_tab.territory_base_map(frame, outlines))
+    territory_tab.territory_layer(frame, ["A"]).add_to(fmap)
+    html = maps.map_html(fmap)
     assert "Mon territoire" in html and maps.TERRITORY_COLOR in html
     frames = {"a": frame.iloc[:1], "b": frame.iloc[1:], "contested": frame.iloc[:0]}
     html = maps.map_html(
@@ -329,3 +334,37 @@ def test_clicking_the_map_adds_a_commune_in_chromium(real_referential: Referenti
     assert n_communes == int(paca.geometry.notna().sum())
     assert value.strip() == "1"
     assert blocked == []
+
+
+def test_a_workflow_keeps_its_search_and_fiche_when_one_comes_back(
+    real_referential: Referential,
+) -> None:
+    """Issue 17 §8: going to another workflow and back lost the search text and the fiche."""
+    at = app()
+    at.text_input(key="coverage_search").input("Durance").run()
+    pick = at.selectbox(key="coverage_fiche_pick")
+    pick.select(pick.options[0]).run()
+    chosen = at.selectbox(key="coverage_fiche_pick").value
+    assert chosen is not None
+    at.radio(key="workflow").set_value("territoire").run()
+    at.text_input(key="territory_search").input("Arles").run()
+    at.radio(key="workflow").set_value("couverture").run()
+    assert not at.exception
+    assert at.text_input(key="coverage_search").value == "Durance"
+    assert at.selectbox(key="coverage_fiche_pick").value == chosen
+    at.radio(key="workflow").set_value("territoire").run()
+    assert at.text_input(key="territory_search").value == "Arles"
+
+
+def test_the_members_bonus_is_explained_and_offered_only_to_its_size(
+    real_referential: Referential,
+) -> None:
+    at = app()
+    at.radio(key="workflow").set_value("territoire").run()
+    at.button(key="territory_example").click().run()
+    assert metrics(at)["Taille ACI"] == "Taille 3"
+    members = at.number_input(key="funding_members")
+    assert members.disabled  # the +10 % bonus concerns taille 4 only
+    assert "taille 4" in members.help and "100 adhérents" in members.help
+    missions = at.multiselect(key="funding_missions")
+    assert missions.placeholder == "Aucune mission optionnelle"

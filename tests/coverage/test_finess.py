@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from coverage.indicators import CareData, territory_indicators
+from coverage.care import CareData
+from coverage.indicators import territory_indicators
 from coverage.loaders.finess import FINESS_COLUMNS, load_finess
 from coverage.loaders.supply import load_population_ages
 from diagnosis.core.referential import Referential
@@ -116,7 +117,7 @@ def test_finess_and_age_band_indicators(real_referential: Referential) -> None:
     finess_ids = [f"finess_{k}_count" for k in ("msp", "centre_sante", "pharmacie", "hopital")]
     band_ids = [f"share_{b}" for b in ("00_14", "15_29", "30_44", "45_59", "60_74")]
     for indicator in finess_ids + band_ids:
-        assert nothing.loc[indicator, "status"] == "non chargé"
+        assert not nothing.loc[indicator, "loaded"]
         assert np.isnan(nothing.loc[indicator, "territory"])
     care = CareData(
         finess=load_finess(FIXTURE, referential=ref),
@@ -129,7 +130,7 @@ def test_finess_and_age_band_indicators(real_referential: Referential) -> None:
     assert rows.loc["finess_hopital_count", "territory"] == 0
     assert rows.loc["finess_hopital_count", "france"] == 1
     assert rows.loc["finess_centre_sante_count", "france"] == 1
-    assert rows.loc["finess_msp_count", "status"] == "chargé"
+    assert rows.loc["finess_msp_count", "loaded"]
     assert rows.loc["finess_msp_count", "source"].startswith("FINESS")
     # Ages: 10 people of each sex at each single age 0..100 in 13004 and 13097.
     arles = territory_indicators(["13004"], ref, care).set_index("indicator_id")

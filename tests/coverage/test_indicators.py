@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 import coverage
-from coverage.indicators import CareData, indicator_specs, territory_indicators
+from coverage.care import CareData
+from coverage.indicator_specs import indicator_specs
+from coverage.indicators import territory_indicators
 from coverage.loaders.apl import load_drees_apl
 from coverage.loaders.embedded import embedded_apl
 from diagnosis.core.referential import Referential
@@ -55,12 +57,12 @@ def test_embedded_apl_out_of_the_box(real_referential: Referential) -> None:
     care = CareData(apl_layers=tuple(embedded_apl(ref).values()))
     rows = territory_indicators(TERRITORY, ref, care).set_index("indicator_id")
     for indicator in ("apl_mg", "apl_mg_share_below", "apl_ide"):
-        assert rows.loc[indicator, "status"] == "chargé"
+        assert rows.loc[indicator, "loaded"]
         assert rows.loc[indicator, "vintage"] == "2023"
         assert np.isfinite(
             rows.loc[indicator, ["territory", "department", "region", "france"]]
         ).all()
-    assert rows.loc["apl_mk", "status"] == "non chargé"
+    assert not rows.loc["apl_mk", "loaded"]
     assert rows.loc["apl_ide", "unit"] == "ETP pour 100 000 habitants standardisés"
     assert rows.loc["apl_mg", "france"] == pytest.approx(3.7446, abs=5e-5)
     assert rows.loc["apl_mg_share_below", "france"] == pytest.approx(0.1663, abs=1e-4)
@@ -97,7 +99,7 @@ def test_nurses_have_no_share_below(real_referential: Referential) -> None:
     ref = real_referential
     nurses = load_drees_apl(FIXTURES / "drees_apl_infirmiers_fixture.xlsx", referential=ref)
     table = territory_indicators(TERRITORY, ref, CareData(apl=nurses))
-    loaded = table[table["status"] == "chargé"]["indicator_id"].tolist()
+    loaded = table[table["loaded"]]["indicator_id"].tolist()
     assert loaded == ["population", "apl_ide"]
 
 

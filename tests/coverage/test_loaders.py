@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coverage.indicators import CareData, territory_indicators
+from coverage.care import CareData
+from coverage.indicators import territory_indicators
 from coverage.loaders.apl import AplFileError, apl_summary, load_drees_apl
 from coverage.loaders.supply import (
     AGE_BANDS,
@@ -26,11 +27,7 @@ FIXTURES = TESTS_DIR / "fixtures" / "coverage"
 SHARED_APL = Path(
     os.environ.get(
         "ATLAS_DREES_APL",
-        PROJECT_DIR.parent
-        / "shared"
-        / "data"
-        / "drees_apl"
-        / "drees_apl_mg_2022_2023.xlsx",
+        PROJECT_DIR.parent / "shared" / "data" / "drees_apl" / "drees_apl_mg_2022_2023.xlsx",
     )
 )
 
@@ -162,7 +159,7 @@ def test_territory_indicators(real_referential: Referential) -> None:
     ref = real_referential
     territory = ["13004", "13097"]
     nothing = territory_indicators(territory, ref, CareData())
-    assert (nothing.loc[nothing["indicator_id"] != "population", "status"] == "non chargé").all()
+    assert (~nothing.loc[nothing["indicator_id"] != "population", "loaded"]).all()
     assert nothing.loc[nothing["indicator_id"] != "population", "territory"].isna().all()
     pop = ref.units.loc[territory, "population"].sum()
     assert nothing.set_index("indicator_id").loc["population", "territory"] == pop
@@ -178,7 +175,7 @@ def test_territory_indicators(real_referential: Referential) -> None:
     rows = table.set_index("indicator_id")
     gp = rows.loc["density_mg_10k"]
     assert gp["territory"] == pytest.approx(3 / pop * 10_000)
-    assert gp["status"] == "chargé"
+    assert gp["loaded"]
     apl = rows.loc["apl_mg"]
     # DREES: weighted by the standardised population (52,000 and 13,500 in the fixture).
     # This assertion said (3.2 * 51000 + 2.1 * 14000) / 65000 before issue 12, when the
@@ -197,7 +194,7 @@ def test_territory_indicators(real_referential: Referential) -> None:
 def test_computed_gp_access_conserves_supply(real_referential: Referential) -> None:
     import pandas as pd
 
-    from coverage.indicators import computed_gp_access
+    from coverage.care import computed_gp_access
 
     ref = real_referential
     rpps = load_rpps(FIXTURES / "PS_LibreAcces_Personne_activite_202611010830.txt", referential=ref)

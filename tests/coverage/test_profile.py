@@ -111,7 +111,7 @@ def test_profile_cli_on_the_example(tmp_path: Path, real_referential: Referentia
     assert mine.loc["apl_mg", "unit"] == "consultations par an et par habitant standardisé"
     # No threshold for nurses; no professionals without the Annuaire santé.
     assert "apl_ide_share_below" not in mine.index
-    assert mine.loc["density_mg_10k", "status"] == "non chargé"
+    assert not mine.loc["density_mg_10k", "loaded"]
     assert np.isnan(mine.loc["density_mg_10k", "value"])
 
 
@@ -131,8 +131,8 @@ def test_profile_cli_with_official_files_and_an_older_vintage(tmp_path: Path) ->
     assert mine.loc["apl_mg", "value"] == pytest.approx(mean, rel=1e-12)
     assert mine.loc["apl_mg", "vintage"] == 2022
     # The physiotherapists' workbook has 2023 only: its latest vintage is used, and said.
-    assert mine.loc["apl_mk", "status"] == "chargé" and mine.loc["apl_mk", "vintage"] == 2023
-    assert mine.loc["count_mg", "status"] == "chargé"
+    assert mine.loc["apl_mk", "loaded"] and mine.loc["apl_mk", "vintage"] == 2023
+    assert mine.loc["count_mg", "loaded"]
     assert mine.loc["count_mg", "france_value"] == 4  # the fixture's GPs
 
 
@@ -171,3 +171,15 @@ def test_perimeter_profiles_does_not_modify_input(real_referential: Referential)
     assert table["perimeter_id"].tolist() == ["a"]  # no unit of the referential: left out
     with pytest.raises(ValueError, match="unit_codes"):
         perimeter_profiles(perimeters.drop(columns="unit_codes"), real_referential, CareData())
+
+
+def test_profile_cli_reads_every_kind_of_the_care_registry(tmp_path: Path) -> None:
+    """Each kind of care file is an option (``--finess`` included); ``loaded`` is a boolean."""
+    profiles = _profiles(tmp_path, "--finess", str(FIXTURES / "finess_fixture.csv"))
+    assert "status" not in profiles.columns
+    assert profiles["loaded"].dtype == bool
+    mine = profiles[profiles["name"] == NAME].set_index("indicator_id")
+    assert mine.loc["finess_pharmacie_count", "loaded"]
+    assert mine.loc["finess_pharmacie_count", "source"].startswith("FINESS")
+    assert not mine.loc["count_mg", "loaded"]
+    assert mine.loc["count_mg", "source"] == "Annuaire santé (RPPS)"

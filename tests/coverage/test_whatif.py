@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from coverage.access import crow_fly_pairs, pairs_from_table, referential_pairs, two_step_fca
-from coverage.indicators import computed_gp_access
+from coverage.care import computed_gp_access
 from coverage.loaders.supply import SupplyTable
 from coverage.whatif import ESTIMATE_LABEL, WHATIF_COLUMNS, gp_whatif_model, whatif_model
 from diagnosis.core.referential import Referential

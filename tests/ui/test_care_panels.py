@@ -101,7 +101,7 @@ def _whatif_app() -> None:
     import streamlit as st
     from pandas import DataFrame
 
-    from coverage.indicators import CareData
+    from coverage.care import CareData
     from coverage.loaders.supply import SupplyTable
     from tests.grid import cell, grid_referential
     from ui.care_panels import whatif_section
@@ -163,7 +163,7 @@ def test_parse_fte_refuses_what_is_not_a_number_of_fte(typed: str) -> None:
 
 
 def _national_whatif_app() -> None:
-    from coverage.indicators import CareData
+    from coverage.care import CareData
     from diagnosis.core.referential import load_referential
     from ui.care_panels import whatif_section
 

@@ -18,6 +18,8 @@ import geopandas as gpd
 import pytest
 import streamlit_folium as sf
 
+from coverage import whatif
+from coverage.whatif import project_gp_whatif_model
 from diagnosis.core.referential import Referential
 from tests.grid import cell, grid_referential
 from ui import care_panels, clickmap, maps
@@ -85,12 +87,8 @@ def test_same_component_arguments_as_st_folium(monkeypatch: pytest.MonkeyPatch) 
 def test_base_rendered_once_serves_every_layer(monkeypatch: pytest.MonkeyPatch) -> None:
     fmap, group = _base_and_layer()
     base = clickmap.render_base(fmap, key="k")
-    empty = _recorded(
-        monkeypatch, lambda: clickmap.clickable_map(base, layer=None, height=300)
-    )
-    drawn = _recorded(
-        monkeypatch, lambda: clickmap.clickable_map(base, layer=group, height=300)
-    )
+    empty = _recorded(monkeypatch, lambda: clickmap.clickable_map(base, layer=None, height=300))
+    drawn = _recorded(monkeypatch, lambda: clickmap.clickable_map(base, layer=group, height=300))
     # Same script and component key whatever the layer: the front end keeps the drawn map.
     assert empty["script"] == drawn["script"] and empty["key"] == drawn["key"]
     assert empty["feature_group"] is None and "#123456" in drawn["feature_group"]
@@ -159,7 +157,7 @@ def test_prepare_whatif_builds_the_shared_model_once_in_the_background() -> None
     assert "whatif_model_legal" in ref.cache and "whatif_pairs" in ref.cache
     model = ref.cache["whatif_model_legal"]
     # The section then uses the very same model, without computing it again.
-    assert care_panels._legal_whatif_model(ref) is model
+    assert project_gp_whatif_model(ref) is model
     assert set(model.codes) <= set(ref.units.index)
 
 
@@ -167,11 +165,11 @@ def test_prepare_whatif_failure_is_logged_and_the_section_reports_it(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     ref = grid_referential()
-    monkeypatch.setattr(care_panels, "referential_pairs", lambda _ref: 1 / 0)
+    monkeypatch.setattr(whatif, "referential_pairs", lambda _ref: 1 / 0)
     care_panels.prepare_whatif(ref)
     for t in _warm_up_threads():
         t.join(60)
     assert "whatif_model_legal" not in ref.cache
     assert "what-if warm-up failed" in caplog.text
     with pytest.raises(ZeroDivisionError):
-        care_panels._legal_whatif_model(ref)  # computed again when drawn, not a stale failure
+        project_gp_whatif_model(ref)  # computed again when drawn, not a stale failure

@@ -8,7 +8,8 @@ import pytest
 import shapely
 
 from coverage.loaders.finess import FINESS_COLUMNS, FinessTable
-from ui import data, maps, territory_tab
+from ui import data, maps
+from ui.profile.care_maps import care_points_figure
 
 
 def test_care_points_figure(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -46,7 +47,7 @@ def test_care_points_figure(monkeypatch: pytest.MonkeyPatch) -> None:
     finess = FinessTable(
         points=points, report=pd.DataFrame(), source="FINESS 2026", rows_read=4, rows_used=4
     )
-    html = maps.map_html(territory_tab._care_points_figure(["01053", "01451"], finess))
+    html = maps.map_html(care_points_figure(["01053", "01451"], finess))
     assert "<script>x</script>" not in html
     assert "\\u0026lt;script\\u0026gt;x" in html  # escaped, then JSON-encoded
     assert "Points de soins (FINESS)" in html
