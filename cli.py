@@ -29,6 +29,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from cli_registry import add_registry_parser, registry_state
 from diagnosis import (
     STATUS_KEYS,
     AtlasError,
@@ -108,7 +109,7 @@ def _check_perimeter_path(raw: str) -> str | None:
 def run_diagnose(args: argparse.Namespace) -> int:
     """Run the ``diagnose`` command; returns the exit code (0 ok, 2 bad input)."""
     out_dir = Path(args.out)
-    problem = _check_perimeter_path(args.perimeters)
+    problem = None if args.registry else _check_perimeter_path(args.perimeters)
     if problem is not None:
         print(f"Erreur : fichier de périmètres refusé. {problem}", file=sys.stderr)
         return 2
@@ -135,12 +136,16 @@ def run_diagnose(args: argparse.Namespace) -> int:
             return 2
         progress("référentiel")
         try:
-            imported = import_perimeters(
-                args.perimeters,
-                referential=national,
-                region=args.region,
-                department=args.department,
-                sheet=args.sheet,
+            imported = (
+                registry_state(args)
+                if args.registry
+                else import_perimeters(
+                    args.perimeters,
+                    referential=national,
+                    region=args.region,
+                    department=args.department,
+                    sheet=args.sheet,
+                )
             )
         except PerimeterFileError as exc:
             print(f"Erreur : fichier de périmètres illisible. {exc}", file=sys.stderr)
@@ -402,7 +407,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="importer des périmètres et écrire le diagnostic",
         epilog="Limites des fichiers : " + " ; ".join(limits_fr()) + ".",
     )
-    diag.add_argument("--perimeters", required=True, help="fichier de périmètres")
+    source = diag.add_mutually_exclusive_group(required=True)
+    source.add_argument("--perimeters", help="fichier de périmètres")
+    # The registry on a date instead of a file (cli_registry.py).
+    source.add_argument("--registry", action="store_true", help="le registre à la date --as-of")
+    diag.add_argument("--as-of", help="date du registre (AAAA-MM-JJ), avec --registry")
+    diag.add_argument("--db", help="base du registre (défaut : ATLAS_DATABASE_URL)")
     scope = diag.add_mutually_exclusive_group()
     scope.add_argument("--region", help="code de région (ex. 93)")
     scope.add_argument("--department", help="code de département (ex. 13)")
@@ -416,6 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
     diag.set_defaults(func=_diagnose)
     _add_profile_parser(sub)
     _add_fetch_parser(sub)
+    add_registry_parser(sub)
     return parser
 
 

@@ -43,6 +43,13 @@ from diagnosis.registry.history import (
     history_dates,
     perimeter_history,
 )
+from diagnosis.registry.keeping import (
+    check_registry,
+    dump_bytes,
+    dump_registry,
+    export_state,
+    read_dump,
+)
 from diagnosis.registry.model import Scope
 from diagnosis.registry.plan import ImportPlan
 from diagnosis.registry.service import (
@@ -54,6 +61,7 @@ from diagnosis.registry.service import (
     default_actor,
     import_listing,
     preview_listing,
+    restore_registry,
 )
 from diagnosis.registry.state import referential_vintage, state_at
 
@@ -72,15 +80,21 @@ __all__ = [
     "Scope",
     "audit_trail",
     "changes_between",
+    "check_registry",
     "commit_listing",
     "coverage_history",
     "default_actor",
+    "dump_bytes",
+    "dump_registry",
+    "export_state",
     "history_dates",
     "import_listing",
     "open_registry",
     "perimeter_history",
     "preview_listing",
+    "read_dump",
     "referential_vintage",
+    "restore_registry",
     "schema_revision",
     "state_at",
     "upgrade",

@@ -30,6 +30,7 @@ from diagnosis.core.referential import Referential, load_referential
 from diagnosis.importer.perimeters import import_perimeters
 from diagnosis.io.limits import MAX_UPLOAD_MB, MIB, check_input_path, check_upload_size
 from diagnosis.registry.database import Registry, RegistryError, read, write
+from diagnosis.registry.keeping import insert_dump
 from diagnosis.registry.model import Content, Scope, parse_day
 from diagnosis.registry.plan import ImportPlan, Operation, compute_plan
 from diagnosis.registry.schema import AUDIT
@@ -55,6 +56,7 @@ __all__ = [
     "preview_listing",
     "read_listing",
     "record_audit",
+    "restore_registry",
 ]
 
 Progress = Callable[[str], None]
@@ -497,3 +499,19 @@ def audit_trail(registry: Registry) -> pd.DataFrame:
     with read(registry) as conn:
         rows = conn.execute(AUDIT.select().order_by(AUDIT.c.id)).all()
     return pd.DataFrame([tuple(r) for r in rows], columns=[c.name for c in AUDIT.columns])
+
+
+def restore_registry(
+    registry: Registry, dump: dict[str, Any], *, actor: str | None = None
+) -> dict[str, int]:
+    """Put a dump (:func:`diagnosis.registry.keeping.dump_registry`) back into an empty registry.
+
+    One transaction: every row of the dump, then the audit row of the restore.
+    Returns the number of rows restored per table.
+    """
+    who = actor or default_actor()
+    with write(registry, what=f"restauration d'une sauvegarde par {who}") as conn:
+        authorize(conn, who, "restore", Scope())
+        counts = insert_dump(conn, dump)
+        insert_audit(conn, [record_audit(conn, who, "restore", "registre", after={"rows": counts})])
+    return counts
