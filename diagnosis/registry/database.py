@@ -48,6 +48,7 @@ __all__ = [
     "RegistryBusyError",
     "RegistryError",
     "RegistryUnavailableError",
+    "close_registry",
     "display_url",
     "open_registry",
     "read",
@@ -248,6 +249,14 @@ def open_registry(
             upgrade(registry)
         _READY.add(resolved)
     return registry
+
+
+def close_registry(registry: Registry) -> None:
+    """Close the registry's connections and forget its engine (tests, a server's shutdown)."""
+    with _ENGINES_LOCK:
+        _ENGINES.pop((registry.url, registry.lock_wait_s), None)
+        _READY.discard(registry.url)
+    registry.engine.dispose()
 
 
 def _alembic_config() -> Config:
