@@ -193,7 +193,7 @@ def _engine(url: str, lock_wait_s: float) -> Engine:
                     pool_pre_ping=True,
                     connect_args={"connect_timeout": 5, "application_name": "atlas-cpts"},
                 )
-        except (ArgumentError, NoSuchModuleError, OSError) as exc:
+        except (ArgumentError, NoSuchModuleError, ImportError, OSError) as exc:
             raise RegistryUnavailableError(
                 f"Registre inaccessible : adresse de base de données non reconnue "
                 f"({display_url(url)}). Attendu : un fichier SQLite ou une adresse "
