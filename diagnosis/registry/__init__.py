@@ -42,6 +42,7 @@ from diagnosis.registry.history import (
     changes_between,
     coverage_history,
     history_dates,
+    listing_sources,
     perimeter_history,
 )
 from diagnosis.registry.keeping import (
@@ -53,6 +54,7 @@ from diagnosis.registry.keeping import (
 )
 from diagnosis.registry.model import Scope
 from diagnosis.registry.plan import ImportPlan
+from diagnosis.registry.references import reference_points
 from diagnosis.registry.service import (
     ImportOutcome,
     ListingRefusedError,
@@ -91,10 +93,12 @@ __all__ = [
     "export_state",
     "history_dates",
     "import_listing",
+    "listing_sources",
     "open_registry",
     "perimeter_history",
     "preview_listing",
     "read_dump",
+    "reference_points",
     "referential_vintage",
     "restore_registry",
     "schema_revision",

@@ -39,6 +39,7 @@ __all__ = [
     "changes_between",
     "coverage_history",
     "history_dates",
+    "listing_sources",
     "perimeter_history",
 ]
 
@@ -374,4 +375,36 @@ def perimeter_history(registry: Registry, perimeter_id: str) -> pd.DataFrame:
             "as_of",
             "actor",
         ],
+    )
+
+
+SOURCE_COLUMNS = ["id", "filename", "as_of", "scope", "actor", "imported_at", "n_perimeters"]
+
+
+def listing_sources(registry: Registry) -> pd.DataFrame:
+    """The listings imported, oldest date first (id, filename, as_of, scope, actor…)."""
+    with read(registry) as conn:
+        rows = (
+            conn.execute(
+                SOURCES.select()
+                .where(SOURCES.c.kind == "listing")
+                .order_by(SOURCES.c.as_of, SOURCES.c.id)
+            )
+            .mappings()
+            .all()
+        )
+    return pd.DataFrame(
+        [
+            {
+                "id": int(r["id"]),
+                "filename": r["filename"],
+                "as_of": r["as_of"],
+                "scope": Scope(r["scope_level"], r["scope_code"]).key,
+                "actor": r["actor"],
+                "imported_at": r["imported_at"],
+                "n_perimeters": int(r["n_perimeters"]),
+            }
+            for r in rows
+        ],
+        columns=SOURCE_COLUMNS,
     )
