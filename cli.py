@@ -34,6 +34,8 @@ from diagnosis import (
     STATUS_KEYS,
     AtlasError,
     PerimeterFileError,
+    PerimeterImport,
+    Referential,
     ReferentialMissingError,
     import_perimeters,
     load_referential,
@@ -106,6 +108,19 @@ def _check_perimeter_path(raw: str) -> str | None:
     return None
 
 
+def _perimeters_of(args: argparse.Namespace, national: Referential) -> PerimeterImport:
+    """The perimeters to diagnose: the file, or the registry on ``--as-of`` (``--registry``)."""
+    if args.registry:
+        return registry_state(args)
+    return import_perimeters(
+        args.perimeters,
+        referential=national,
+        region=args.region,
+        department=args.department,
+        sheet=args.sheet,
+    )
+
+
 def run_diagnose(args: argparse.Namespace) -> int:
     """Run the ``diagnose`` command; returns the exit code (0 ok, 2 bad input)."""
     out_dir = Path(args.out)
@@ -136,17 +151,7 @@ def run_diagnose(args: argparse.Namespace) -> int:
             return 2
         progress("référentiel")
         try:
-            imported = (
-                registry_state(args)
-                if args.registry
-                else import_perimeters(
-                    args.perimeters,
-                    referential=national,
-                    region=args.region,
-                    department=args.department,
-                    sheet=args.sheet,
-                )
-            )
+            imported = _perimeters_of(args, national)
         except PerimeterFileError as exc:
             print(f"Erreur : fichier de périmètres illisible. {exc}", file=sys.stderr)
             return 2
