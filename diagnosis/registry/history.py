@@ -147,7 +147,8 @@ class _Timeline:
 def _timeline(registry: Registry, dates: Sequence[dt.date], ref: Referential) -> _Timeline:
     with read(registry) as conn:
         where = overlapping(min(dates), max(dates))
-        versions, members, _events = with_contents(conn, read_versions(conn, where), where, ref)
+        got = with_contents(conn, read_versions(conn, where), where, ref)
+    versions, members = got.versions, got.members
     versions = versions.reset_index(drop=True)
     versions["rank"] = [max(status_rank(s), 1) for s in versions["status"]]
     previous = versions.groupby("perimeter_id", sort=False)["rank"].shift(1)

@@ -89,12 +89,15 @@ class Content:
     shares: tuple[tuple[str, float], ...] = ()
 
     def same_as(self, other: Content) -> bool:
-        """Whether ``other`` says the same (the wording of the status aside)."""
+        """Whether ``other`` says the same.
+
+        The wording of the status and the listing's identifier aside: a new
+        identifier alone opens no version (it is kept with the next one).
+        """
         return (
             self.name == other.name
             and self.status == other.status
             and self.status_date == other.status_date
-            and self.external_id == other.external_id
             and self.codes == other.codes
             and self.splits == other.splits
             and self.shares == other.shares

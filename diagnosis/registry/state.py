@@ -38,6 +38,7 @@ from diagnosis.registry.model import Content, Scope, parse_day
 from diagnosis.registry.store import read_members, read_shares, read_splits, read_versions, valid_on
 
 __all__ = [
+    "Contents",
     "Snapshot",
     "VersionRecord",
     "code_mapping",
@@ -163,21 +164,32 @@ def version_zones(members: pd.DataFrame, ref: Referential) -> tuple[pd.DataFrame
     return main, touched
 
 
+@dataclass(frozen=True)
+class Contents:
+    """Versions with their content read back, their members, the zones they touch, events."""
+
+    versions: pd.DataFrame
+    members: pd.DataFrame
+    touched: pd.DataFrame
+    events: list[dict[str, Any]]
+
+
 def with_contents(
     conn: Connection, versions: pd.DataFrame, where: Any, ref: Referential
-) -> tuple[pd.DataFrame, pd.DataFrame, list[dict[str, Any]]]:
+) -> Contents:
     """Versions with their members, splits and shares read back (codes of ``ref``).
 
     Returns the versions with columns ``codes``, ``splits``, ``shares``,
     ``main_region``, ``main_department`` and ``content`` (a :class:`Content`),
-    the members (version_id, code, via) and the code-mapping events.
+    the members (version_id, code, via), the (version_id, region, department)
+    touched and the code-mapping events.
     """
     members, events = _map_members(read_members(conn, where), ref)
     splits, _ = _map_members(read_splits(conn, where), ref)
     codes = _tuples(members, ["code"])
     split_pairs = _tuples(splits, ["code", "declared_code"])
     share_pairs = _tuples(read_shares(conn, where), ["code", "share"])
-    main, _touched = version_zones(members, ref)
+    main, touched = version_zones(members, ref)
     regions, departments = main["main_region"].to_dict(), main["main_department"].to_dict()
     out = versions.copy()
     ids = [int(i) for i in out["id"].tolist()]
@@ -208,7 +220,7 @@ def with_contents(
         )
     ]
     out["content"] = pd.Series(contents, index=out.index, dtype=object)
-    return out, members, events
+    return Contents(out, members, touched, events)
 
 
 @dataclass(frozen=True)
@@ -277,8 +289,8 @@ class Snapshot:
 def load_snapshot(conn: Connection, day: dt.date, ref: Referential) -> Snapshot:
     """The versions valid on ``day`` with their content (codes of ``ref``)."""
     where = valid_on(day)
-    versions, members, events = with_contents(conn, read_versions(conn, where), where, ref)
-    _main, touched = version_zones(members, ref)
+    got = with_contents(conn, read_versions(conn, where), where, ref)
+    versions, members, touched, events = got.versions, got.members, got.touched, got.events
     return Snapshot(day=day, versions=versions, members=members, touched=touched, events=events)
 
 
