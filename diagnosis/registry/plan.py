@@ -69,6 +69,9 @@ class Operation:
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
     zones: frozenset[tuple[str | None, str | None]] = frozenset()
+    #: A listing inserted back in history, before a registry perimeter's first
+    #: version: the perimeter exists, its new version ends where it used to start.
+    existing: bool = False
 
 
 @dataclass
@@ -112,7 +115,9 @@ class ImportPlan:
             "new": kinds.count("new"),
             "changed": kinds.count("changed"),
             "removed": kinds.count("removed"),
-            "unchanged": len(self.matches) - kinds.count("changed"),
+            "unchanged": len(self.matches)
+            - kinds.count("changed")
+            - sum(op.existing for op in self.operations),
         }
 
     @property
@@ -312,6 +317,8 @@ def _operations(
     snapshot: Snapshot,
     scope: Scope,
     matched: dict[int, tuple[str, str, float]],
+    *,
+    later: dict[int, tuple[str, dt.date]],
 ) -> list[Operation]:
     by_pid = {v.perimeter_id: v for v in version_records(snapshot.versions)}
     ops: list[Operation] = []
@@ -343,7 +350,19 @@ def _operations(
                     zones,
                 )
             )
-    fresh = [i for i in range(len(rows)) if i not in matched]
+    for i, (pid, start) in sorted(later.items()):
+        ops.append(
+            Operation(
+                "new",
+                pid,
+                None,
+                rows[i].content,
+                valid_to=start,
+                zones=frozenset({rows[i].zone}),
+                existing=True,
+            )
+        )
+    fresh = [i for i in range(len(rows)) if i not in matched and i not in later]
     for i, pid in zip(fresh, _new_ids(conn, [rows[i].content.name for i in fresh]), strict=True):
         ops.append(Operation("new", pid, None, rows[i].content, zones=frozenset({rows[i].zone})))
     return ops
@@ -381,5 +400,59 @@ def compute_plan(
     matched, plan.matches, plan.ambiguities = _match_frames(rows, candidates, has_id)
     if plan.refused:
         return plan
-    plan.operations = _operations(conn, rows, snapshot, scope, matched)
+    later, later_matches, later_ambiguities = _match_later(
+        conn, rows, matched, snapshot, scope=scope, ref=referential, has_id=has_id
+    )
+    plan.matches = pd.concat([plan.matches, later_matches], ignore_index=True)
+    plan.ambiguities = later_ambiguities
+    if plan.refused:
+        return plan
+    plan.operations = _operations(conn, rows, snapshot, scope, matched, later=later)
     return plan
+
+
+def _match_later(
+    conn: Connection,
+    rows: list[ListingRow],
+    matched: dict[int, tuple[str, str, float]],
+    snapshot: Snapshot,
+    *,
+    scope: Scope,
+    ref: Referential,
+    has_id: bool,
+) -> tuple[dict[int, tuple[str, dt.date]], pd.DataFrame, pd.DataFrame]:
+    """Rows new on the date matched to perimeters that appear at the next listing's date.
+
+    A listing inserted back in history, before the registry knew a perimeter,
+    continues that perimeter (same id) instead of making a new one: its rows
+    without a match are matched, by the same rules, against the perimeters
+    valid on the next listing's date that are not valid on this one.
+    Returns row → (perimeter id, start of its next version), the matches and
+    the ambiguities.
+    """
+    pending = [i for i in range(len(rows)) if i not in matched]
+    nothing: tuple[dict[int, tuple[str, dt.date]], pd.DataFrame, pd.DataFrame] = (
+        {},
+        pd.DataFrame(columns=MATCH_COLUMNS),
+        pd.DataFrame(columns=AMBIGUITY_COLUMNS),
+    )
+    query = sa.select(sa.func.min(SOURCES.c.as_of)).where(
+        SOURCES.c.kind == "listing", SOURCES.c.as_of > snapshot.day
+    )
+    following = conn.execute(query).scalar()
+    if not pending or following is None:
+        return nothing
+    present = set(snapshot.versions["perimeter_id"])
+    candidates = [
+        v
+        for v in version_records(load_snapshot(conn, following, ref).touching(scope))
+        if v.perimeter_id not in present
+    ]
+    if not candidates:
+        return nothing
+    sub = [rows[i] for i in pending]
+    found, matches, ambiguities = _match_frames(sub, candidates, has_id)
+    starts = {v.perimeter_id: v.valid_from for v in candidates}
+    matches = matches.assign(detail="apparaît plus tard : " + matches["detail"])
+    later = {pending[j]: (pid, starts[pid]) for j, (pid, _r, _s) in found.items()}
+    return later, matches, ambiguities

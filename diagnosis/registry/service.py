@@ -455,9 +455,8 @@ def _write_import(conn: Connection, plan: ImportPlan, actor: str, progress: Prog
             strict=True,
         )
     )
-    insert_perimeters(
-        conn, [op.perimeter_id for op in plan.operations if op.kind == "new"], source_id
-    )
+    new = [op.perimeter_id for op in plan.operations if op.kind == "new" and not op.existing]
+    insert_perimeters(conn, new, source_id)
     versions = []
     for op in plan.operations:
         if op.version_id is not None:

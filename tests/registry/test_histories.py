@@ -374,3 +374,20 @@ def test_declared_splits_and_shares_are_kept(registry: Registry, ref: Referentia
         ids["Q"]: 0.75,
     }
     assert run_diagnosis(state, ref).overlaps.empty  # a declared split is not an overlap
+
+
+def test_a_listing_older_than_a_perimeter_continues_it(
+    registry: Registry, ref: Referential
+) -> None:
+    import_listing(registry, listing({"A": [A1, A2, A3]}), as_of=MAR, referential=ref)
+    older = import_listing(
+        registry, listing({"A": [A1, A2], "B": [B1]}), as_of=JAN, referential=ref
+    )
+    assert older.plan.counts() == {"new": 2, "changed": 0, "removed": 0, "unchanged": 0}
+    jan = state_at(registry, JAN, referential=ref).perimeters.set_index("name")
+    mar = state_at(registry, MAR, referential=ref).perimeters.set_index("name")
+    assert jan.at["A", "perimeter_id"] == mar.at["A", "perimeter_id"]  # the same perimeter
+    assert sorted(mar.index) == ["A"]  # B ends where March's listing left it out
+    changes = changes_between(registry, JAN, MAR, referential=ref)
+    assert sorted(changes["change"]) == ["members", "removed"]
+    assert check_registry(registry, referential=ref).empty
