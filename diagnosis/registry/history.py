@@ -29,8 +29,8 @@ from diagnosis.errors import AtlasError
 from diagnosis.registry.database import Registry, read
 from diagnosis.registry.model import Content, Scope, parse_day
 from diagnosis.registry.schema import SOURCES, VERSIONS
-from diagnosis.registry.state import load_snapshot, with_contents
-from diagnosis.registry.store import overlapping, read_versions
+from diagnosis.registry.state import code_mapping, load_snapshot, unit_positions
+from diagnosis.registry.store import overlapping, read_members, read_versions
 
 __all__ = [
     "CHANGE_COLUMNS",
@@ -127,16 +127,6 @@ def _levels(ref: Referential, scope: Scope) -> list[_Level]:
     return [level("DEP", department, [scope.code])]
 
 
-def _effective_ranks(versions: pd.DataFrame, day: dt.date) -> np.ndarray:
-    """Stage rank of each version on ``day`` (its stage, unless dated after ``day``)."""
-    rank = versions["rank"].to_numpy()
-    reached = versions["status_reached_on"].to_numpy()
-    late = np.array([r is not None and r > day for r in reached], dtype=bool)
-    if late.any():
-        rank = np.where(late, versions["previous_rank"].to_numpy(), rank)
-    return rank
-
-
 @dataclass(frozen=True)
 class _Timeline:
     versions: pd.DataFrame  # id, valid_from, valid_to, rank, previous_rank, status_reached_on
@@ -145,21 +135,66 @@ class _Timeline:
 
 
 def _timeline(registry: Registry, dates: Sequence[dt.date], ref: Referential) -> _Timeline:
+    """Versions over the dates and their members as unit positions (codes mapped to ``ref``)."""
+    where = overlapping(min(dates), max(dates))
     with read(registry) as conn:
-        where = overlapping(min(dates), max(dates))
-        got = with_contents(conn, read_versions(conn, where), where, ref)
-    versions, members = got.versions, got.members
+        versions = read_versions(conn, where)
+        members = read_members(conn, where)
+    known = members["code"].isin(ref.units.index).to_numpy()
+    if not known.all():  # codes of an older vintage: through former codes
+        mapping = code_mapping(ref)
+        extra = [
+            (v, unit)
+            for v, c in zip(members["version_id"][~known], members["code"][~known], strict=True)
+            for unit in mapping.get(str(c), ((str(c),), ""))[0]
+        ]
+        members = pd.concat(
+            [members[known], pd.DataFrame(extra, columns=["version_id", "code"])],
+            ignore_index=True,
+        )
     versions = versions.reset_index(drop=True)
     versions["rank"] = [max(status_rank(s), 1) for s in versions["status"]]
     previous = versions.groupby("perimeter_id", sort=False)["rank"].shift(1)
     versions["previous_rank"] = previous.fillna(1).astype(int)
-    position = pd.Series(np.arange(len(versions)), index=versions["id"].to_numpy())
-    units = unit_index(ref).positions(members["code"].to_numpy())
+    position = pd.Index(versions["id"].to_numpy())
+    units = unit_positions(ref, members["code"].to_numpy())
     inside = units >= 0
     return _Timeline(
         versions=versions,
-        member_version=position.reindex(members["version_id"].to_numpy()).to_numpy()[inside],
+        member_version=position.get_indexer(members["version_id"].to_numpy())[inside],
         member_unit=units[inside],
+    )
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """One level's arrays: shown units, their group and population, (version, group) pairs."""
+
+    level: _Level
+    shown: np.ndarray
+    groups: np.ndarray
+    weights: np.ndarray
+    total: np.ndarray
+    pair_version: np.ndarray
+    pair_group: np.ndarray
+
+
+def _prepare(level: _Level, timeline: _Timeline, population: np.ndarray) -> _Prepared:
+    n = len(level.keys)
+    shown = np.flatnonzero(level.unit_group >= 0)
+    groups = level.unit_group[shown]
+    weights = population[shown]
+    group = level.unit_group[timeline.member_unit]
+    keep = group >= 0
+    pairs = np.unique(timeline.member_version[keep].astype(np.int64) * n + group[keep])
+    return _Prepared(
+        level,
+        shown,
+        groups,
+        weights,
+        np.bincount(groups, weights=weights, minlength=n),
+        pairs // n,
+        pairs % n,
     )
 
 
@@ -207,34 +242,31 @@ def coverage_history(
     versions = timeline.versions
     start = _days(versions["valid_from"], "9999-12-31")
     end = _days(versions["valid_to"], "9999-12-31")
-    pairs = []
-    for level in levels:
-        group = level.unit_group[timeline.member_unit]
-        shown = group >= 0
-        unique = np.unique(np.stack([timeline.member_version[shown], group[shown]]), axis=1)
-        pairs.append(unique)
+    reached_on = _days(versions["status_reached_on"], "0001-01-01")
+    rank_now = versions["rank"].to_numpy()
+    rank_before = versions["previous_rank"].to_numpy()
+    prepared = [_prepare(level, timeline, population) for level in levels]
     rows = []
     for day in days:
         when = np.datetime64(day, "D")
-        valid = (start <= when) & (end > when)
-        rank = np.where(valid, _effective_ranks(versions, day), 0)
+        # A stage dated after the day is not reached yet: the previous version's counts.
+        rank = np.where(reached_on > when, rank_before, rank_now)
+        rank = np.where((start <= when) & (end > when), rank, 0)
+        member_rank = rank[timeline.member_version]
         for status in STATUS_KEYS:
-            reached = rank >= status_rank(status)
-            covered = np.zeros(len(population), dtype=bool)
-            covered[timeline.member_unit[reached[timeline.member_version]]] = True
-            for level, (pair_v, pair_g) in zip(levels, pairs, strict=True):
-                n = len(level.keys)
-                shown = level.unit_group >= 0
-                total = np.bincount(level.unit_group[shown], weights=population[shown], minlength=n)
+            threshold = status_rank(status)
+            covered = np.zeros(len(population), dtype=np.float64)
+            covered[timeline.member_unit[member_rank >= threshold]] = 1.0
+            reached = rank >= threshold
+            for part in prepared:
+                n = len(part.level.keys)
                 cov = np.bincount(
-                    level.unit_group[shown & covered],
-                    weights=population[shown & covered],
-                    minlength=n,
+                    part.groups, weights=part.weights * covered[part.shown], minlength=n
                 )
-                n_per = np.bincount(pair_g[reached[pair_v]], minlength=n)
+                n_per = np.bincount(part.pair_group[reached[part.pair_version]], minlength=n)
                 rows += [
                     (day, key, status, int(t), int(c), c / t if t else np.nan, int(k))
-                    for key, t, c, k in zip(level.keys, total, cov, n_per, strict=True)
+                    for key, t, c, k in zip(part.level.keys, part.total, cov, n_per, strict=True)
                 ]
     return pd.DataFrame(rows, columns=HISTORY_COLUMNS)
 

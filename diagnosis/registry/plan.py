@@ -26,7 +26,7 @@ from diagnosis.core.textnorm import slug
 from diagnosis.registry.history import CHANGE_COLUMNS, change_rows
 from diagnosis.registry.matching import match_listing
 from diagnosis.registry.model import Content, Scope
-from diagnosis.registry.schema import PERIMETERS, SOURCES
+from diagnosis.registry.schema import AUDIT, PERIMETERS, SOURCES
 from diagnosis.registry.state import (
     Snapshot,
     VersionRecord,
@@ -43,6 +43,7 @@ __all__ = [
     "Operation",
     "compute_plan",
     "listing_contents",
+    "registry_revision",
 ]
 
 MATCH_COLUMNS = ["listing_id", "listing_name", "perimeter_id", "reason", "jaccard", "detail"]
@@ -94,6 +95,10 @@ class ImportPlan:
     rejected: pd.DataFrame
     operations: list[Operation] = field(default_factory=list)
     already_imported: bool = False
+    #: The registry's revision the plan was computed on (its last audit row):
+    #: every write appends audit rows, so an unchanged revision means an
+    #: unchanged registry and the plan still holds.
+    revision: int = 0
 
     @property
     def refused(self) -> bool:
@@ -203,6 +208,11 @@ def _new_ids(conn: Connection, names: list[str]) -> list[str]:
         taken.add(pid)
         out.append(pid)
     return out
+
+
+def registry_revision(conn: Connection) -> int:
+    """The registry's revision: the id of its last audit row (0 when empty)."""
+    return int(conn.execute(sa.select(sa.func.max(AUDIT.c.id))).scalar() or 0)
 
 
 def _already_imported(conn: Connection, scope: Scope, as_of: dt.date, checksum: str) -> bool:
@@ -391,6 +401,7 @@ def compute_plan(
         ambiguities=pd.DataFrame(columns=AMBIGUITY_COLUMNS),
         rejected=rejected,
     )
+    plan.revision = registry_revision(conn)
     if _already_imported(conn, scope, as_of, checksum):
         plan.already_imported = True
         return plan

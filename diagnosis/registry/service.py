@@ -32,7 +32,7 @@ from diagnosis.io.limits import MAX_UPLOAD_MB, MIB, check_input_path, check_uplo
 from diagnosis.registry.database import Registry, RegistryError, read, write
 from diagnosis.registry.keeping import insert_dump
 from diagnosis.registry.model import Content, Scope, parse_day
-from diagnosis.registry.plan import ImportPlan, Operation, compute_plan
+from diagnosis.registry.plan import ImportPlan, Operation, compute_plan, registry_revision
 from diagnosis.registry.schema import AUDIT
 from diagnosis.registry.store import (
     close_version,
@@ -48,6 +48,7 @@ __all__ = [
     "Listing",
     "ListingRefusedError",
     "RegistryConflictError",
+    "audit_row",
     "audit_trail",
     "authorize",
     "commit_listing",
@@ -55,7 +56,6 @@ __all__ = [
     "import_listing",
     "preview_listing",
     "read_listing",
-    "record_audit",
     "restore_registry",
 ]
 
@@ -91,8 +91,7 @@ def authorize(conn: Connection, actor: str, action: str, scope: Scope) -> None:
         raise RegistryError("Écriture refusée : aucun utilisateur n'est nommé.")
 
 
-def record_audit(
-    conn: Connection,
+def audit_row(
     actor: str,
     action: str,
     target: str,
@@ -102,7 +101,11 @@ def record_audit(
     after: dict[str, Any] | None = None,
     at: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """The audit row of one write (written with the others by :func:`_write_audit`)."""
+    """The audit row of one write: who, what, on what, when, before and after (JSON).
+
+    Written by :func:`diagnosis.registry.store.insert_audit` in the write's own
+    transaction.
+    """
     return {
         "at": at or dt.datetime.now(dt.UTC),
         "actor": actor,
@@ -320,15 +323,17 @@ def commit_listing(
     what = f"import de {plan.filename} au {plan.as_of.isoformat()} par {who}"
     with write(registry, what=what) as conn:
         authorize(conn, who, "import_listing", plan.scope)
-        fresh = compute_plan(
-            conn,
-            plan.listing,
-            as_of=plan.as_of,
-            scope=plan.scope,
-            filename=plan.filename,
-            checksum=plan.checksum,
-            referential=ref,
-        )
+        fresh = plan
+        if registry_revision(conn) != plan.revision:  # someone wrote since the preview
+            fresh = compute_plan(
+                conn,
+                plan.listing,
+                as_of=plan.as_of,
+                scope=plan.scope,
+                filename=plan.filename,
+                checksum=plan.checksum,
+                referential=ref,
+            )
         _check_importable(fresh)
         if fresh.already_imported:
             return ImportOutcome(fresh, committed=False)
@@ -466,8 +471,7 @@ def _write_import(conn: Connection, plan: ImportPlan, actor: str, progress: Prog
     if progress:
         progress("versions écrites")
     audit = [
-        record_audit(
-            conn,
+        audit_row(
             actor,
             "import_listing",
             f"{plan.filename} ({plan.scope.key}, {plan.as_of.isoformat()})",
@@ -477,8 +481,7 @@ def _write_import(conn: Connection, plan: ImportPlan, actor: str, progress: Prog
         )
     ]
     audit += [
-        record_audit(
-            conn,
+        audit_row(
             actor,
             f"perimeter_{op.kind}",
             op.perimeter_id,
@@ -512,5 +515,5 @@ def restore_registry(
     with write(registry, what=f"restauration d'une sauvegarde par {who}") as conn:
         authorize(conn, who, "restore", Scope())
         counts = insert_dump(conn, dump)
-        insert_audit(conn, [record_audit(conn, who, "restore", "registre", after={"rows": counts})])
+        insert_audit(conn, [audit_row(who, "restore", "registre", after={"rows": counts})])
     return counts

@@ -45,6 +45,7 @@ __all__ = [
     "load_snapshot",
     "referential_vintage",
     "state_at",
+    "unit_positions",
     "version_records",
     "version_zones",
     "with_contents",
@@ -142,10 +143,15 @@ def _tuples(frame: pd.DataFrame, columns: list[str]) -> dict[int, tuple[Any, ...
     return {k: tuple(sorted(v)) for k, v in out.items()}
 
 
+def unit_positions(ref: Referential, codes: Any) -> np.ndarray:
+    """Positions of codes among the referential's units (-1 for codes not in it)."""
+    return np.asarray(ref.units.index.get_indexer(codes), dtype=np.int64)
+
+
 def version_zones(members: pd.DataFrame, ref: Referential) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Main region and department of each version, and the (version, region, department) touched."""
     index = unit_index(ref)
-    pos = index.positions(members["code"].to_numpy())
+    pos = unit_positions(ref, members["code"].to_numpy())
     inside = pos >= 0
     version = members["version_id"].to_numpy(dtype=np.int64)[inside]
     pos = pos[inside]
