@@ -24,6 +24,7 @@ from diagnosis.registry import (
     import_listing,
     open_registry,
 )
+from tests.app.test_french import page_texts, scan
 from tests.browser import PROJECT_DIR, browser_or_skip, chromium_page, streamlit_server
 from ui.suivi_tab import coverage_chart, curve_frame, month_fr
 
@@ -97,6 +98,8 @@ def test_suivi_imports_with_a_preview_and_draws_the_curve(
     assert sorted(changes["Changement"]) == ["renommé", "retiré", "stade"]
     assert "Lettre d'intention validée" in set(changes["Stade avant"])
     assert any("retiré : 1" in c.value for c in at.caption)
+    shown = page_texts(at)
+    assert len(shown) > 20 and scan(shown) == []  # the page speaks French
     # The same listing again changes nothing.
     import_in_app(at, "paca_2025-06.csv", june_listing(), dt.date(2025, 6, 1))
     assert any("déjà été importée" in i.value for i in at.info)
