@@ -53,8 +53,12 @@ lint: setup-dev
 typecheck: setup-dev
 	$(VENV)/bin/mypy
 
+# The registry tests run on SQLite and on a private PostgreSQL cluster that
+# scripts/with-postgres.sh installs (Debian's postgresql, where it can), starts on a free
+# local port and stops at the end; without it, the PostgreSQL variants are skipped with
+# their reason.
 pytest: setup-dev data
-	ATLAS_REQUIRE_REFERENTIAL=1 $(PY) -m pytest
+	ATLAS_REQUIRE_REFERENTIAL=1 bash scripts/with-postgres.sh $(PY) -m pytest
 
 bench: setup-dev data browser
 	$(PY) benchmarks/referential.py
@@ -68,6 +72,7 @@ bench: setup-dev data browser
 	$(PY) benchmarks/dashboard.py --only interactions
 	$(PY) benchmarks/dashboard.py --only france
 	$(PY) benchmarks/dashboard.py --only national
+	bash scripts/with-postgres.sh $(PY) benchmarks/registry.py
 
 clean:
 	rm -rf $(VENV) data/cache static/vendor

@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from diagnosis import ReferentialMissingError
-from ui import coverage_tab, data, dispute_tab, maps, sidebar, territory_tab, widgets_fr
+from ui import coverage_tab, data, dispute_tab, maps, sidebar, suivi_tab, territory_tab, widgets_fr
 
 st.set_page_config(page_title="Atlas CPTS", page_icon="🗺️", layout="wide")
 
@@ -16,6 +16,7 @@ WORKFLOWS = {
     "couverture": "Couverture (ARS, CPAM)",
     "territoire": "Mon territoire (CPTS)",
     "arbitrage": "Arbitrage (comité régional)",
+    "suivi": "Suivi (ARS, CPAM)",
 }
 
 
@@ -53,6 +54,8 @@ def main() -> None:
         coverage_tab.render(ref, ctx)
     elif workflow == "territoire":
         territory_tab.render(ref, ctx)
+    elif workflow == "suivi":
+        suivi_tab.render(ref, ctx)
     else:
         dispute_tab.render(ref, ctx)
 

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
+from cli_registry import add_registry_parser, registry_state
 from diagnosis import (
     STATUS_KEYS,
     AtlasError,
@@ -119,10 +120,23 @@ def _check_perimeter_path(raw: str) -> str | None:
     return None
 
 
+def _perimeters_of(args: argparse.Namespace, national: Referential) -> PerimeterImport:
+    """The perimeters to diagnose: the file, or the registry on ``--as-of`` (``--registry``)."""
+    if args.registry:
+        return registry_state(args)
+    return import_perimeters(
+        args.perimeters,
+        referential=national,
+        region=args.region,
+        department=args.department,
+        sheet=args.sheet,
+    )
+
+
 def run_diagnose(args: argparse.Namespace) -> int:
     """Run the ``diagnose`` command; returns the exit code (0 ok, 2 bad input)."""
     out_dir = Path(args.out)
-    problem = _check_perimeter_path(args.perimeters)
+    problem = None if args.registry else _check_perimeter_path(args.perimeters)
     if problem is not None:
         print(f"Erreur : fichier de périmètres refusé. {problem}", file=sys.stderr)
         return 2
@@ -149,13 +163,7 @@ def run_diagnose(args: argparse.Namespace) -> int:
             return 2
         progress("référentiel")
         try:
-            imported = import_perimeters(
-                args.perimeters,
-                referential=national,
-                region=args.region,
-                department=args.department,
-                sheet=args.sheet,
-            )
+            imported = _perimeters_of(args, national)
         except PerimeterFileError as exc:
             print(f"Erreur : fichier de périmètres illisible. {exc}", file=sys.stderr)
             return 2
@@ -388,22 +396,14 @@ def _add_fetch_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 # --------------------------------------------------------------------------
 
 
-class _RegistryUnavailableError(AtlasError):
-    """The perimeters were asked from the registry, which this version does not have."""
-
-
 def _funding_perimeters(args: argparse.Namespace, national: Referential) -> PerimeterImport:
-    """The perimeters the contracts name: a perimeter file, or the registry at a date.
+    """The perimeters the contracts name: a perimeter file, or the registry on ``--as-of``.
 
-    The one place where the registry plugs in: ``registry.state_at(as_of)``
-    returns a :class:`PerimeterImport` like a file's import.
+    The registry's state on a date is a :class:`PerimeterImport` like a file's
+    import (:func:`diagnosis.registry.state_at`).
     """
     if args.registry:
-        raise _RegistryUnavailableError(
-            "Le registre des périmètres n'est pas disponible dans cette version d'Atlas CPTS "
-            f"(demandé à la date du {args.as_of}). Donnez les périmètres avec --perimeters "
-            "FICHIER."
-        )
+        return registry_state(args)
     return import_perimeters(args.perimeters, referential=national, sheet=args.sheet)
 
 
@@ -563,7 +563,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="importer des périmètres et écrire le diagnostic",
         epilog="Limites des fichiers : " + " ; ".join(limits_fr()) + ".",
     )
-    diag.add_argument("--perimeters", required=True, help="fichier de périmètres")
+    source = diag.add_mutually_exclusive_group(required=True)
+    source.add_argument("--perimeters", help="fichier de périmètres")
+    # The registry on a date instead of a file (cli_registry.py).
+    source.add_argument("--registry", action="store_true", help="le registre à la date --as-of")
+    diag.add_argument("--as-of", help="date du registre (AAAA-MM-JJ), avec --registry")
+    diag.add_argument("--db", help="base du registre (défaut : ATLAS_DATABASE_URL)")
     scope = diag.add_mutually_exclusive_group()
     scope.add_argument("--region", help="code de région (ex. 93)")
     scope.add_argument("--department", help="code de département (ex. 13)")
@@ -578,6 +583,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_profile_parser(sub)
     _add_fetch_parser(sub)
     _add_funding_parser(sub)
+    add_registry_parser(sub)
     return parser
 
 

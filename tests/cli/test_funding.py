@@ -94,14 +94,27 @@ def test_department_scope(files: tuple[Path, Path], tmp_path: Path) -> None:
     assert by_year["scope"].unique().tolist() == ["DEP-83"]
 
 
-def test_registry_is_not_available_yet(
+def test_registry_on_a_date_gives_the_file_s_schedule(
     files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _, contracts = files
-    args = ["funding", "--contracts", str(contracts), "--registry", "--as-of", "2025-01-01"]
-    code = main([*args, "--from", "2024", "--to", "2025", "--out", str(tmp_path / "out")])
-    assert code == 2
-    assert "registre des périmètres n'est pas disponible" in capsys.readouterr().err
+    """The perimeters kept in the registry give the same funding as the file they came from."""
+    perimeters, contracts = files
+    db = str(tmp_path / "registre.sqlite")
+    imported = ["registry", "import", str(perimeters), "--as-of", "2025-01-01", "--db", db]
+    assert main([*imported, "--region", "93"]) == 0
+    from_file, from_registry = tmp_path / "file", tmp_path / "registry"
+    assert run(files, from_file) == 0
+    args = ["funding", "--contracts", str(contracts), "--registry", "--as-of", "2025-06-01"]
+    period = ["--from", "2022", "--to", "2026", "--db", db]
+    assert main([*args, *period, "--out", str(from_registry)]) == 0
+    for name in ("funding_schedule.csv", "funding_by_year.csv"):
+        pd.testing.assert_frame_equal(read(from_registry, name), read(from_file, name))
+    # Before the listing's date the registry holds nothing: every contract is unknown.
+    before = tmp_path / "before"
+    args_before = [*args[:-1], "2024-06-01", *period, "--out", str(before)]
+    assert main(args_before) == 0
+    assert read(before, "funding_schedule.csv").empty
+    capsys.readouterr()
     no_date = ["funding", "--contracts", str(contracts), "--registry"]
     assert main([*no_date, "--from", "2024", "--to", "2025", "--out", str(tmp_path)]) == 2
     assert "--as-of" in capsys.readouterr().err

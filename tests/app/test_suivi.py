@@ -1,0 +1,193 @@
+"""The "Suivi" workflow: the registry's curve, changes and the import of a dated listing.
+
+AppTest drives the real app on a registry in a temporary SQLite file (set
+through ``ATLAS_DATABASE_URL``); one Chromium journey imports a listing with
+its preview, sees the curve drawn and the changes counted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from diagnosis.core.referential import Referential
+from diagnosis.core.statuses import status_legend
+from diagnosis.paths import EXAMPLES_DIR
+from diagnosis.registry import (
+    close_registry,
+    coverage_history,
+    import_listing,
+    open_registry,
+)
+from tests.app.test_french import page_texts, scan
+from tests.browser import PROJECT_DIR, browser_or_skip, chromium_page, streamlit_server
+from ui.suivi_tab import coverage_chart, curve_frame, month_fr
+
+pytestmark = pytest.mark.referential
+
+APP = str(PROJECT_DIR / "app.py")
+EXAMPLE = EXAMPLES_DIR / "exemple_fictif_paca_couverture.csv"
+
+
+def june_listing() -> bytes:
+    """The example six months later: one CPTS left out, one renamed, one signed."""
+    lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
+    out = lines[:2]
+    for line in lines[2:]:
+        if "Serre-Ponçon (exemple)" in line:
+            continue
+        row = line.replace("CPTS du Pays de Fayence (exemple)", "CPTS Fayence et Mons (exemple)")
+        if "Provence-Alpes-Agglomération" in row:
+            row = row.replace("lettre d'intention validée", "ACI signé (avril 2025)")
+        out.append(row)
+    return ("\n".join(out) + "\n").encode("utf-8")
+
+
+@pytest.fixture
+def registry_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "registre.sqlite"
+    monkeypatch.setenv("ATLAS_DATABASE_URL", str(path))
+    return path
+
+
+def suivi() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.run()
+    at.radio(key="workflow").set_value("suivi").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def change_tables(at: AppTest) -> list:
+    return [d.value for d in at.dataframe if "Changement" in d.value.columns]
+
+
+def import_in_app(at: AppTest, name: str, data: bytes, day: dt.date) -> None:
+    uploader = next(u for u in at.get("file_uploader") if u.key == "suivi_upload")
+    uploader.set_value((name, data, "text/csv")).run()
+    at.date_input(key="suivi_as_of").set_value(day).run()
+    at.button(key="suivi_preview_button").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_suivi_imports_with_a_preview_and_draws_the_curve(
+    registry_file: Path, real_referential: Referential
+) -> None:
+    at = suivi()
+    assert any("Le registre est vide" in i.value for i in at.info)
+    import_in_app(at, "paca_2025-01.csv", EXAMPLE.read_bytes(), dt.date(2025, 1, 1))
+    assert any("Aperçu" in m.value and "24 nouveaux périmètres" in m.value for m in at.markdown)
+    assert not registry_file.exists() or open_registry(registry_file).engine  # nothing yet
+    at.button(key="suivi_confirm").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Import enregistré : 24 périmètres" in s.value for s in at.success)
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 1
+
+    import_in_app(at, "paca_2025-06.csv", june_listing(), dt.date(2025, 6, 1))
+    preview = change_tables(at)[-1]  # the preview comes after the changes between dates
+    assert sorted(preview["Changement"]) == ["renommé", "retiré", "stade"]
+    at.button(key="suivi_confirm").click().run()
+    assert any("3 périmètres changé(s)" in s.value for s in at.success)
+    changes = change_tables(at)[0]
+    assert sorted(changes["Changement"]) == ["renommé", "retiré", "stade"]
+    assert "Lettre d'intention validée" in set(changes["Stade avant"])
+    assert any("retiré : 1" in c.value for c in at.caption)
+    shown = page_texts(at)
+    assert len(shown) > 20 and scan(shown) == []  # the page speaks French
+    # The same listing again changes nothing.
+    import_in_app(at, "paca_2025-06.csv", june_listing(), dt.date(2025, 6, 1))
+    assert any("déjà été importée" in i.value for i in at.info)
+
+
+def test_an_unreachable_registry_leaves_the_other_workflows_working(
+    monkeypatch: pytest.MonkeyPatch, real_referential: Referential
+) -> None:
+    monkeypatch.setenv("ATLAS_DATABASE_URL", "postgresql://atlas@127.0.0.1:1/registre")
+    at = suivi()
+    errors = [e.value for e in at.error]
+    assert any("Registre inaccessible" in e for e in errors), errors
+    at.radio(key="workflow").set_value("couverture").run()
+    assert not at.exception
+    assert {m.label for m in at.metric} >= {"Périmètres", "Population couverte"}
+
+
+def test_the_curve_speaks_french_in_the_stage_colours(
+    tmp_path: Path, real_referential: Referential
+) -> None:
+    registry = open_registry(tmp_path / "r.sqlite")
+    import_listing(registry, EXAMPLE, as_of="2025-01-01", region="93", referential=real_referential)
+    days = [dt.date(2024, 12, 1), dt.date(2025, 1, 1), dt.date(2025, 2, 1)]
+    history = coverage_history(registry, days, region="93", referential=real_referential)
+    close_registry(registry)
+    curve = curve_frame(history, "REG-93")
+    assert len(curve) == 3 * 4
+    assert set(curve["mois"]) == {"déc. 2024", "janv. 2025", "févr. 2025"}
+    assert month_fr(dt.date(2025, 8, 1)) == "août 2025"
+    spec = coverage_chart(curve).to_dict()
+    text = json.dumps(spec, ensure_ascii=False)
+    assert "'janv.'" in text and "Population couverte (%)" in text
+    colours = {label: colour for key, label, colour in status_legend() if key}
+    scale = spec["layer"][0]["encoding"]["color"]["scale"]
+    assert dict(zip(scale["domain"], scale["range"], strict=True)) == colours
+    before = curve[curve["mois"] == "déc. 2024"]["part"]
+    assert (before == 0).all()
+
+
+@pytest.mark.browser
+def test_suivi_journey_in_chromium(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_referential: Referential
+) -> None:
+    executable = browser_or_skip()
+    path = tmp_path / "registre.sqlite"
+    registry = open_registry(path)
+    import_listing(
+        registry,
+        EXAMPLE,
+        as_of="2025-01-01",
+        region="93",
+        referential=real_referential,
+        actor="ars-paca",
+    )
+    close_registry(registry)
+    monkeypatch.setenv("ATLAS_DATABASE_URL", str(path))
+    june = tmp_path / "paca_2025-06.csv"
+    june.write_bytes(june_listing())
+    blocked: list[str] = []
+    with streamlit_server() as base, chromium_page(executable, blocked=blocked) as page:
+        try:
+            page.goto(base)
+            page.get_by_text("Suivi (ARS, CPAM)").click()
+            page.get_by_text("Couverture au fil du temps").wait_for(timeout=120_000)
+            uploader = page.locator(
+                "[data-testid='stFileUploader']", has_text="Liste de périmètres"
+            )
+            uploader.locator("input[type='file']").set_input_files(str(june))
+            page.get_by_text("paca_2025-06.csv").first.wait_for(timeout=60_000)
+            day = page.locator("[data-testid='stDateInput']", has_text="Date de la liste")
+            day.locator("[data-type='day']").click()  # a date field of three spin buttons
+            page.keyboard.type("01062025")
+            page.keyboard.press("Tab")
+            page.wait_for_timeout(1_000)
+            page.get_by_role("button", name="Voir les changements").click()
+            page.get_by_text("Aperçu", exact=False).first.wait_for(timeout=120_000)
+            page.get_by_role("button", name="Confirmer l'import").click()
+            page.get_by_text("Import enregistré : 3 périmètres").wait_for(timeout=120_000)
+            chart = page.locator("[data-testid='stVegaLiteChart']").first
+            chart.wait_for(timeout=60_000)
+            marks = chart.locator("canvas, svg")
+            marks.first.wait_for(timeout=60_000)
+            page.get_by_text("retiré : 1").first.wait_for(timeout=60_000)
+            box = chart.bounding_box()
+        finally:
+            with contextlib.suppress(Exception):
+                page.screenshot(
+                    path=str(PROJECT_DIR / "tests" / "artifacts" / "suivi.png"), full_page=True
+                )
+    assert box is not None and box["height"] > 200
+    assert blocked == []
