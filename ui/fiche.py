@@ -100,7 +100,9 @@ FICHE_CSS = """
     vertical-align: top; padding-top: 3mm;
   }
 }
-html { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+/* Browsers print the legend's colour swatches (WeasyPrint always does; it would warn
+   about the unprefixed property, which browsers also read under this name). */
+html { -webkit-print-color-adjust: exact; }
 body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10.5pt; color: #222; }
 h1 { font-size: 17pt; margin: 0 0 4px 0; string-set: fiche-title content(); }
 h2 { font-size: 12.5pt; margin: 16px 0 6px; break-after: avoid; page-break-after: avoid; }
