@@ -25,6 +25,7 @@ from ui.fiche import fiche_html
 
 __all__ = [
     "KIND_LABELS",
+    "REQUIRED_COLUMNS",
     "SCHEDULE_COLUMNS",
     "funding_fiche_html",
     "funding_line_labels",
@@ -42,6 +43,10 @@ SCHEDULE_COLUMNS = [
     "amount_max_eur",
     "amount_expected_eur",
 ]
+
+#: The columns a schedule needs: those of one contract's schedule; ``perimeter_id`` and
+#: ``name`` may be absent (a simulated contract, :func:`diagnosis.contracts.contract_schedule`).
+REQUIRED_COLUMNS = SCHEDULE_COLUMNS[2:]
 
 #: The kinds of a line due, for people.
 KIND_LABELS = {"fixe": "part fixe", "variable": "part variable", "ponctuel": "versement ponctuel"}
@@ -114,16 +119,17 @@ def _period(start: dt.date | None, end: dt.date | None, *, short: bool = False) 
 
 def _checked(schedule: pd.DataFrame, labels: Mapping[str, str]) -> pd.DataFrame:
     """The schedule with its dates read; every problem found raised at once, in French."""
-    missing = [c for c in SCHEDULE_COLUMNS if c not in schedule.columns]
+    missing = [c for c in REQUIRED_COLUMNS if c not in schedule.columns]
     if missing:
         raise DataError(
             "Échéancier de financement incomplet : colonnes attendues "
-            f"{', '.join(SCHEDULE_COLUMNS)} ; absentes : {', '.join(missing)}."
+            f"{', '.join(REQUIRED_COLUMNS)} ; absentes : {', '.join(missing)}."
         )
     problems = []
-    if schedule["perimeter_id"].nunique() > 1:
+    n_contracts = schedule["perimeter_id"].nunique() if "perimeter_id" in schedule else 1
+    if n_contracts > 1:
         problems.append(
-            f"{fr_count(schedule['perimeter_id'].nunique(), 'CPTS', 'CPTS')} dans l'échéancier : "
+            f"{fr_count(n_contracts, 'CPTS', 'CPTS')} dans l'échéancier : "
             "une fiche présente un seul contrat"
         )
     unknown_lines = sorted(set(map(str, schedule["line"])) - set(labels))
@@ -245,11 +251,13 @@ def funding_fiche_html(
     ----------
     schedule
         One row per line due, with the columns :data:`SCHEDULE_COLUMNS`
-        (``funding_schedule.csv``) for a single ``perimeter_id``; other
+        (``funding_schedule.csv``) for a single ``perimeter_id``, or without
+        ``perimeter_id`` and ``name`` (one contract's schedule); other
         columns are ignored. Dates are ISO text ("2025-01-01") or dates;
         contract year 0 holds what is paid before the contract.
     title
-        The fiche's title (default: "Financement ACI : " and the CPTS's name).
+        The fiche's title (default: "Financement ACI : " and the CPTS's name,
+        from the ``name`` column, or "contrat simulé").
     size_label
         The size class of the perimeter ("Taille 2"), shown with the key
         figures when given.
@@ -274,7 +282,7 @@ def funding_fiche_html(
     """
     labels = labels or funding_line_labels()
     frame = _checked(schedule, labels)
-    name = str(frame["name"].iloc[0]) if len(frame) else "contrat"
+    name = str(frame["name"].iloc[0]) if "name" in frame and len(frame) else "contrat simulé"
     years = sorted(set(frame["contract_year"]) - {0})
     figures = {
         "montant maximal": fmt.euros(frame["amount_max_eur"].sum()),

@@ -15,6 +15,7 @@ that render are skipped with the French reason the dashboard shows.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import logging
 import re
@@ -337,6 +338,17 @@ def test_funding_fiche_says_every_problem_in_french() -> None:
     assert "natures inconnues : bonus" in message
     with pytest.raises(DataError, match="absentes : amount_expected_eur"):
         funding_fiche_html(frame.drop(columns="amount_expected_eur"))
+
+
+def test_funding_fiche_of_a_simulated_contract() -> None:
+    # One contract's schedule, without perimeter nor name, dates as dates: titled by the caller.
+    frame = schedule().drop(columns=["perimeter_id", "name"])
+    for column in ("period_start", "period_end"):
+        frame[column] = [dt.date.fromisoformat(d) for d in frame[column]]
+    page = funding_fiche_html(frame, title="Financement ACI : Mon territoire")
+    assert "<h1>Financement ACI : Mon territoire</h1>" in page
+    assert "du 1er\u00a0janvier\u00a02025 au 31\u00a0décembre\u00a02026" in page
+    assert "Financement ACI : contrat simulé" in funding_fiche_html(frame)
 
 
 def test_funding_labels_cover_the_rules() -> None:
