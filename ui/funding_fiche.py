@@ -149,7 +149,10 @@ def _checked(schedule: pd.DataFrame, labels: Mapping[str, str]) -> pd.DataFrame:
     frame["start"] = frame["period_start"].map(_day)
     frame["end"] = frame["period_end"].map(_day)
     frame["contract_year"] = frame["contract_year"].astype(int)
-    return frame.sort_values(["contract_year", "start"], kind="stable")
+    # Each year's lines in the order of the rules (aci.toml), the fixed part first.
+    frame["line_rank"] = frame["line"].map({key: i for i, key in enumerate(labels)})
+    frame["kind_rank"] = frame["kind"].map({kind: i for i, kind in enumerate(KIND_LABELS)})
+    return frame.sort_values(["contract_year", "line_rank", "kind_rank", "start"], kind="stable")
 
 
 def _year_name(year: int) -> str:
