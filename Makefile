@@ -11,12 +11,12 @@ PORT ?= 8501
 STAMP_RUN := $(VENV)/.deps-run.stamp
 STAMP_DEV := $(VENV)/.deps-dev.stamp
 
-.PHONY: run test data setup setup-dev browser lint typecheck pytest bench clean
+.PHONY: run test data setup setup-dev browser pdf lint typecheck pytest bench clean
 
-run: setup data
+run: setup data pdf
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
 
-test: setup-dev data browser lint typecheck pytest
+test: setup-dev data browser pdf lint typecheck pytest
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required (found " + sys.version.split()[0] + "); set PYTHON=/path/to/python3.11")'
@@ -46,6 +46,11 @@ data: setup
 # Debian's Chromium for the browser tests; elsewhere the tests are skipped with their reason.
 browser:
 	@bash scripts/ensure-chromium.sh
+
+# Debian's Pango and DejaVu fonts for the PDF fiches (WeasyPrint); elsewhere the dashboard
+# offers the HTML fiche only and the PDF tests are skipped with their reason.
+pdf:
+	@bash scripts/ensure-pdf.sh
 
 lint: setup-dev
 	$(VENV)/bin/ruff check .

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-__all__ = ["fiche_html", "svg_map"]
+__all__ = ["FICHE_CSS", "KEEP_TOGETHER_ROWS", "fiche_html", "svg_map"]
 
 
 def svg_map(
@@ -78,6 +78,68 @@ def _table(frame: pd.DataFrame) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
+#: A table of at most this many rows is kept on one page with its heading (print and PDF);
+#: a longer one flows over pages, its header row repeated on each.
+KEEP_TOGETHER_ROWS = 25
+
+#: The fiche's style on screen and in print. The page rules (A4 portrait, the title and
+#: "page 2 sur 3" in the footer) are honoured by WeasyPrint (``ui.pdf``) and by recent
+#: browsers' "Imprimer / enregistrer en PDF"; ``string-set`` carries the title of the
+#: ``h1`` into the footer (WeasyPrint only: a browser leaves that corner empty).
+FICHE_CSS = """
+@page {
+  size: A4 portrait;
+  margin: 14mm 14mm 18mm 14mm;
+  @bottom-left {
+    content: string(fiche-title); font-family: "DejaVu Sans", Arial, sans-serif;
+    font-size: 7.5pt; color: #555; width: 75%; vertical-align: top; padding-top: 3mm;
+  }
+  @bottom-right {
+    content: "page " counter(page) " sur " counter(pages);
+    font-family: "DejaVu Sans", Arial, sans-serif; font-size: 7.5pt; color: #555;
+    vertical-align: top; padding-top: 3mm;
+  }
+}
+/* Browsers print the legend's colour swatches (WeasyPrint always does; it would warn
+   about the unprefixed property, which browsers also read under this name). */
+html { -webkit-print-color-adjust: exact; }
+body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10.5pt; color: #222; }
+h1 { font-size: 17pt; margin: 0 0 4px 0; string-set: fiche-title content(); }
+h2 { font-size: 12.5pt; margin: 16px 0 6px; break-after: avoid; page-break-after: avoid; }
+.sub { color: #555; margin-bottom: 10px; }
+.kfs { display: flex; flex-wrap: wrap; gap: 8px; margin: 10px 0;
+       break-inside: avoid; page-break-inside: avoid; }
+.kf { border: 1px solid #bbb; border-radius: 4px; padding: 6px 10px; min-width: 130px; }
+.kf .v { font-size: 13pt; font-weight: bold; } .kf .l { font-size: 9pt; color: #555; }
+.block { break-inside: avoid; page-break-inside: avoid; }
+table { border-collapse: collapse; width: 100%; margin-bottom: 6px; }
+thead { display: table-header-group; }
+th, td { border: 1px solid #ccc; padding: 3px 5px; text-align: left; font-size: 9pt; }
+th { background: #f0f0f0; }
+tr { break-inside: avoid; page-break-inside: avoid; }
+.map { text-align: center; margin: 8px 0; break-inside: avoid; page-break-inside: avoid; }
+.map svg { max-width: 100%; height: auto; }
+.legend { font-size: 9pt; margin-top: 4px; } .lg { margin: 0 10px; white-space: nowrap; }
+.sw { display: inline-block; width: 14px; height: 10px; border: 1px solid #555; margin-right: 4px; }
+.sources { font-size: 8.5pt; color: #444; }
+ul.sources li, .notes li { break-inside: avoid; page-break-inside: avoid; }
+@media print { .noprint { display: none; } }
+"""
+
+
+def _section(name: str, frame: pd.DataFrame) -> str:
+    """A heading and its table; a short table is kept on one page with its heading."""
+    block = ' class="block"' if len(frame) <= KEEP_TOGETHER_ROWS else ""
+    return f"<section{block}><h2>{html.escape(name)}</h2>{_table(frame)}</section>"
+
+
+def _map_block(map_svg: str, legend_items: str) -> str:
+    """The map and its legend; nothing when the fiche has no map."""
+    if not map_svg:
+        return ""
+    return f'<div class="map">{map_svg}<div class="legend">{legend_items}</div></div>'
+
+
 def fiche_html(
     *,
     title: str,
@@ -100,9 +162,7 @@ def fiche_html(
         f'<div class="kf"><div class="v">{html.escape(v)}</div><div class="l">{html.escape(k)}</div></div>'
         for k, v in key_figures.items()
     )
-    sections = "".join(
-        f"<h2>{html.escape(name)}</h2>{_table(frame)}" for name, frame in tables.items()
-    )
+    sections = "".join(_section(name, frame) for name, frame in tables.items())
     source_items = "".join(f"<li>{html.escape(s)}</li>" for s in sources)
     note_items = "".join(f"<li>{html.escape(n)}</li>" for n in notes if n)
     legend_items = "".join(
@@ -114,27 +174,14 @@ def fiche_html(
     return f"""<!DOCTYPE html>
 <html lang="fr"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>
-@page {{ size: A4; margin: 14mm; }}
-body {{ font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10.5pt; color: #222; }}
-h1 {{ font-size: 17pt; margin: 0 0 4px 0; }} h2 {{ font-size: 12.5pt; margin: 16px 0 6px; }}
-.sub {{ color: #555; margin-bottom: 10px; }}
-.kfs {{ display: flex; flex-wrap: wrap; gap: 8px; margin: 10px 0; }}
-.kf {{ border: 1px solid #bbb; border-radius: 4px; padding: 6px 10px; min-width: 130px; }}
-.kf .v {{ font-size: 13pt; font-weight: bold; }} .kf .l {{ font-size: 9pt; color: #555; }}
-table {{ border-collapse: collapse; width: 100%; margin-bottom: 6px; page-break-inside: auto; }}
-th, td {{ border: 1px solid #ccc; padding: 3px 5px; text-align: left; font-size: 9pt; }}
-th {{ background: #f0f0f0; }} tr {{ page-break-inside: avoid; }}
-.map {{ text-align: center; margin: 8px 0; }}
-.legend {{ font-size: 9pt; margin-top: 4px; }} .lg {{ margin: 0 10px; white-space: nowrap; }}
-.sw {{ display: inline-block; width: 14px; height: 10px; border: 1px solid #555; margin-right: 4px; }} .sources {{ font-size: 8.5pt; color: #444; }}
-@media print {{ .noprint {{ display: none; }} }}
+{FICHE_CSS}
 </style></head><body>
 <p class="noprint"><button onclick="window.print()">Imprimer / enregistrer en PDF</button></p>
 <h1>{html.escape(title)}</h1>
 <div class="sub">{html.escape(subtitle)} Atlas CPTS, éditée le {today}</div>
 <div class="kfs">{figures}</div>
-<div class="map">{map_svg}<div class="legend">{legend_items}</div></div>
+{_map_block(map_svg, legend_items)}
 {sections}
-<h2>Remarques</h2><ul>{note_items or "<li>Aucune.</li>"}</ul>
+<h2>Remarques</h2><ul class="notes">{note_items or "<li>Aucune.</li>"}</ul>
 <h2>Sources et millésimes</h2><ul class="sources">{source_items}</ul>
 </body></html>"""
