@@ -18,8 +18,9 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from diagnosis import DataError
-from diagnosis.core.numbers import fr_count, fr_share
-from diagnosis.core.rules import FundingRules, funding_rules
+from diagnosis.contracts import SCHEDULE_COLUMNS
+from diagnosis.core.aci import FundingRules, funding_rules
+from diagnosis.core.numbers import MONTHS_FR, fr_count, fr_share
 from ui import fmt
 from ui.fiche import fiche_html
 
@@ -31,19 +32,6 @@ __all__ = [
     "funding_line_labels",
 ]
 
-#: Columns of ``funding_schedule.csv`` (the command line's contract), read by the fiche.
-SCHEDULE_COLUMNS = [
-    "perimeter_id",
-    "name",
-    "contract_year",
-    "period_start",
-    "period_end",
-    "line",
-    "kind",
-    "amount_max_eur",
-    "amount_expected_eur",
-]
-
 #: The columns a schedule needs: those of one contract's schedule; ``perimeter_id`` and
 #: ``name`` may be absent (a simulated contract, :func:`diagnosis.contracts.contract_schedule`).
 REQUIRED_COLUMNS = SCHEDULE_COLUMNS[2:]
@@ -51,10 +39,6 @@ REQUIRED_COLUMNS = SCHEDULE_COLUMNS[2:]
 #: The kinds of a line due, for people.
 KIND_LABELS = {"fixe": "part fixe", "variable": "part variable", "ponctuel": "versement ponctuel"}
 
-_MONTHS = (
-    "janvier", "février", "mars", "avril", "mai", "juin",
-    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-)  # fmt: skip
 _NBSP = "\u00a0"
 #: The usual French abbreviations of the months, for the narrow columns.
 _MONTHS_SHORT = (
@@ -78,9 +62,9 @@ def funding_line_labels(rules: FundingRules | None = None) -> dict[str, str]:
     )
     # Keys of the lines outside the table, as the funding computations write them.
     labels |= {
-        "supplement_exceptionnel": rules.supplement_label,
-        "bonus_taille_4": bonus,
-        "aide_lettre_intention": rules.one_off_label,
+        rules.supplement_key: rules.supplement_label,
+        rules.bonus_key: bonus,
+        rules.one_off.key: rules.one_off_label,
     }
     return labels
 
@@ -104,7 +88,7 @@ def _fr_day(day: dt.date, *, short: bool = False) -> str:
 
     No-break spaces keep a date on one line.
     """
-    month = (_MONTHS_SHORT if short else _MONTHS)[day.month - 1]
+    month = (_MONTHS_SHORT if short else MONTHS_FR)[day.month - 1]
     return f"{'1er' if day.day == 1 else day.day}{_NBSP}{month}{_NBSP}{day.year}"
 
 
@@ -140,8 +124,7 @@ def _checked(schedule: pd.DataFrame, labels: Mapping[str, str]) -> pd.DataFrame:
     unknown_kinds = sorted(set(map(str, schedule["kind"])) - set(KIND_LABELS))
     if unknown_kinds:
         problems.append(
-            f"natures inconnues : {', '.join(unknown_kinds)} (attendues : fixe, variable, "
-            "ponctuel)"
+            f"natures inconnues : {', '.join(unknown_kinds)} (attendues : fixe, variable, ponctuel)"
         )
     if problems:
         raise DataError("Fiche de financement impossible : " + " ; ".join(problems) + ".")

@@ -32,8 +32,8 @@ from diagnosis import DataError
 from diagnosis.analysis.checks import territory_summary
 from diagnosis.analysis.disputes import compare_perimeters
 from diagnosis.analysis.membership import membership
+from diagnosis.core.aci import funding_rules, simulate_funding
 from diagnosis.core.model import perimeters_from_members
-from diagnosis.core.rules import funding_rules, simulate_funding
 from tests.app.test_french import scan
 from tests.grid import cell, grid_referential
 from ui import pdf
@@ -108,7 +108,7 @@ TERRITORY = [cell(c, r) for c in range(3) for r in range(4)]
 
 def territory_page() -> str:
     from coverage.indicators import CareData, scope_names, territory_indicators
-    from ui.territory_tab import territory_fiche
+    from ui.profile import territory_fiche
 
     ref = grid_referential(populations=POPULATIONS)
     diag = territory_summary(TERRITORY, ref, name="CPTS du Quadrillage")
@@ -287,9 +287,7 @@ def test_only_inline_data_is_read(
     assert len(refused) == 2 and "file:" in refused[0] and "http:" in refused[1], refused
 
 
-def test_rendering_warns_about_nothing(
-    pdf_ready: None, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_rendering_warns_about_nothing(pdf_ready: None, caplog: pytest.LogCaptureFixture) -> None:
     # WeasyPrint logs a warning for each CSS rule it ignores: the fiche's style has none.
     with caplog.at_level(logging.WARNING, logger="weasyprint"):
         pdf.fiche_pdf(funding_fiche_html(schedule()))
