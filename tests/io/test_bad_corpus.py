@@ -124,6 +124,7 @@ def test_library(case: object, real_referential: Referential) -> None:
     assert not lost, f"rows neither imported nor reported: {sorted(lost)}"
 
 
+@pytest.mark.slow  # one CLI process per corpus file (about 30 s)
 def test_command_line(
     tmp_path: Path, real_referential: Referential, capsys: pytest.CaptureFixture[str]
 ) -> None:
