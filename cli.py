@@ -46,13 +46,16 @@ from diagnosis import (
     import_perimeters,
     load_referential,
     run_diagnosis,
+    status_name,
     write_diagnosis,
 )
 from diagnosis.analysis.pipeline import STEPS
+from diagnosis.core.numbers import fr_number, fr_share
 from diagnosis.importer.outcome import import_outcome
 from diagnosis.io.limits import check_input_path, limits_fr
 from diagnosis.io.reading import detect_format
 from diagnosis.outputs.export import diagnosis_tables, excel_overflow
+from diagnosis.outputs.labels import uncovered_wording
 from diagnosis.paths import DEFAULT_REFERENTIAL_DIR, DOWNLOADS_DIR, STATIC_VENDOR_DIR
 
 if TYPE_CHECKING:
@@ -91,9 +94,10 @@ def _build_data(args: argparse.Namespace) -> int:
         print(f"Erreur : {exc}", file=sys.stderr)
         return 2
     counts = manifest["counts"]
-    population = f"{manifest['population_totals']['france']:,}".replace(",", "\u202f")
+    population = fr_number(manifest["population_totals"]["france"])
+    seconds = fr_number(manifest["timings_s"]["total"], 1)
     print(
-        f"Référentiel construit dans {out_dir} en {manifest['timings_s']['total']:.1f} s : "
+        f"Référentiel construit dans {out_dir} en {seconds} s : "
         f"{counts['units']} unités dont {counts['arrondissements']} arrondissements, "
         f"{population} habitants ; {manifest['vintages']['population']['label']}."
     )
@@ -209,14 +213,14 @@ def _print_diagnose_summary(diag: Diagnosis, status_min: str, out_dir: Path) -> 
             f"fourchette pour {ranged} périmètre(s) (size_class_without_shared)."
         )
     print(
-        f"{len(summary)} périmètre(s) au stade « {status_min} » ou plus ; "
-        f"{len(diag.overlaps)} commune(s) en chevauchement ; "
-        f"{len(diag.white.units)} commune(s) en zone blanche "
-        f"({len(diag.white.clusters)} groupe(s))."
+        f"{fr_number(len(summary))} périmètre(s) au stade « {status_name(status_min)} » ou plus ; "
+        f"{fr_number(len(diag.overlaps))} commune(s) en chevauchement ; "
+        f"{fr_number(len(diag.white.units))} commune(s) {uncovered_wording(status_min)} "
+        f"({fr_number(len(diag.white.clusters))} groupe(s))."
     )
     if top is not None:
         print(
-            f"Couverture {top['scope']} : {top['share_covered']:.1%} de la population "
+            f"Couverture {top['scope']} : {fr_share(top['share_covered'])} de la population "
             f"({diag.referential.population_label})."
         )
     print(f"Résultats écrits dans {out_dir}")
@@ -423,7 +427,6 @@ def _write_funding(forecast: FundingForecast, by_year: pd.DataFrame, out_dir: Pa
 def _funding(args: argparse.Namespace) -> int:
     """Run the ``funding`` command; returns the exit code (0 ok, 2 bad input)."""
     from diagnosis.contracts import funding_by_year, funding_schedule, read_contracts
-    from diagnosis.core.numbers import fr_number
 
     if args.registry and not args.as_of:
         print(

@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Any
 from diagnosis.errors import AtlasError, DataError, FileReadError, ReferentialError
 
 if TYPE_CHECKING:
-    from diagnosis.analysis.disputes import Dispute, compare_perimeters
+    from diagnosis.analysis.dispute_shares import with_shares
+    from diagnosis.analysis.disputes import Dispute, compare_parties, compare_perimeters
     from diagnosis.analysis.pipeline import Diagnosis, run_diagnosis
     from diagnosis.analysis.rates import coverage_rates
     from diagnosis.core.aci import simulate_funding
@@ -47,7 +48,9 @@ if TYPE_CHECKING:
 _LAZY: dict[str, str] = {
     "resolve_commune_codes": "diagnosis.core.communes",
     "Dispute": "diagnosis.analysis.disputes",
+    "compare_parties": "diagnosis.analysis.disputes",
     "compare_perimeters": "diagnosis.analysis.disputes",
+    "with_shares": "diagnosis.analysis.dispute_shares",
     "write_diagnosis": "diagnosis.outputs.export",
     "PerimeterImport": "diagnosis.core.model",
     "perimeters_from_members": "diagnosis.core.model",
@@ -79,6 +82,7 @@ __all__ = [
     "ReferentialError",
     "ReferentialMissingError",
     "StatusKey",
+    "compare_parties",
     "compare_perimeters",
     "coverage_rates",
     "export_perimeters_csv",
@@ -89,6 +93,7 @@ __all__ = [
     "run_diagnosis",
     "simulate_funding",
     "status_name",
+    "with_shares",
     "write_diagnosis",
 ]
 

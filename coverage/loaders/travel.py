@@ -23,10 +23,11 @@ import numpy as np
 import pandas as pd
 
 from diagnosis.core.communes import resolve_codes
+from diagnosis.core.numbers import fr_number
 from diagnosis.core.referential import Referential, load_referential
 from diagnosis.core.textnorm import label_key
 from diagnosis.errors import FileReadError
-from diagnosis.io.limits import MAX_COLUMNS, MAX_UPLOAD_MB, MIB, format_count, format_mb
+from diagnosis.io.limits import MAX_COLUMNS, MAX_UPLOAD_MB, MIB, format_mb
 from diagnosis.io.reading import decode_text, detect_separator
 
 __all__ = [
@@ -135,8 +136,8 @@ def _frame(data: bytes, name: str) -> pd.DataFrame:
     if len(frame.columns) > MAX_COLUMNS:
         raise _refused(
             name,
-            f"Tableau trop large : {format_count(len(frame.columns))} colonnes "
-            f"(la limite est de {format_count(MAX_COLUMNS)}).",
+            f"Tableau trop large : {fr_number(len(frame.columns))} colonnes "
+            f"(la limite est de {fr_number(MAX_COLUMNS)}).",
         )
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame

@@ -18,6 +18,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+from diagnosis.core.numbers import fr_number
 from diagnosis.errors import PerimeterFileError
 
 __all__ = [
@@ -37,7 +38,6 @@ __all__ = [
     "check_cells",
     "check_input_path",
     "check_upload_size",
-    "format_count",
     "format_mb",
     "gc_paused",
     "limits_fr",
@@ -74,12 +74,7 @@ EXCEL_MAX_CELL_CHARS = 32_767
 
 def format_mb(n_bytes: int) -> str:
     """A size in Mo (MiB) written the French way, e.g. ``'49,2 Mo'``."""
-    return f"{n_bytes / MIB:.1f}".replace(".", ",") + " Mo"
-
-
-def format_count(n: int) -> str:
-    """An integer with French thousands separators, e.g. ``'1 000 000'``."""
-    return f"{n:,}".replace(",", "\u202f")
+    return f"{fr_number(n_bytes / MIB, 1)} Mo"
 
 
 def check_upload_size(n_bytes: int) -> None:
@@ -97,20 +92,20 @@ def check_cells(n_rows: int, n_columns: int) -> None:
     """Refuse a table beyond :data:`MAX_ROWS`, :data:`MAX_COLUMNS` or :data:`MAX_CELLS`."""
     if n_rows > MAX_ROWS:
         raise PerimeterFileError(
-            f"Tableau trop grand : {format_count(n_rows)} lignes, la limite est de "
-            f"{format_count(MAX_ROWS)} lignes. Attendu : une ligne par commune et par périmètre "
+            f"Tableau trop grand : {fr_number(n_rows)} lignes, la limite est de "
+            f"{fr_number(MAX_ROWS)} lignes. Attendu : une ligne par commune et par périmètre "
             "(une liste nationale en compte moins de 100 000) ; découpez le fichier par région."
         )
     if n_columns > MAX_COLUMNS:
         raise PerimeterFileError(
-            f"Tableau trop large : {format_count(n_columns)} colonnes, la limite est de "
-            f"{format_count(MAX_COLUMNS)}. Attendu : quelques colonnes (code INSEE, nom du "
+            f"Tableau trop large : {fr_number(n_columns)} colonnes, la limite est de "
+            f"{fr_number(MAX_COLUMNS)}. Attendu : quelques colonnes (code INSEE, nom du "
             "périmètre, statut…) ; vérifiez le séparateur de colonnes."
         )
     if n_rows * n_columns > MAX_CELLS:
         raise PerimeterFileError(
-            f"Tableau trop grand : {format_count(n_rows * n_columns)} cellules, la limite est de "
-            f"{format_count(MAX_CELLS)}. Gardez les colonnes utiles ou découpez le fichier "
+            f"Tableau trop grand : {fr_number(n_rows * n_columns)} cellules, la limite est de "
+            f"{fr_number(MAX_CELLS)}. Gardez les colonnes utiles ou découpez le fichier "
             "par région."
         )
 
@@ -120,17 +115,17 @@ def limits_fr() -> list[str]:
     return [
         f"taille du fichier : {MAX_UPLOAD_MB} Mo au plus (1 Mo = 1 048 576 octets, comme "
         "l'affiche l'explorateur de fichiers)",
-        f"tableaux : {format_count(MAX_ROWS)} lignes, {format_count(MAX_COLUMNS)} colonnes et "
-        f"{format_count(MAX_CELLS)} cellules au plus, "
-        f"{format_count(MAX_CELL_CHARS)} caractères par cellule",
-        f"polygones : {format_count(MAX_POLYGONS)} objets et "
-        f"{format_count(MAX_VERTICES)} sommets au plus",
+        f"tableaux : {fr_number(MAX_ROWS)} lignes, {fr_number(MAX_COLUMNS)} colonnes et "
+        f"{fr_number(MAX_CELLS)} cellules au plus, "
+        f"{fr_number(MAX_CELL_CHARS)} caractères par cellule",
+        f"polygones : {fr_number(MAX_POLYGONS)} objets et "
+        f"{fr_number(MAX_VERTICES)} sommets au plus",
         f"archives zip : {MAX_ARCHIVE_MEMBERS} fichiers, {MAX_ARCHIVE_UNCOMPRESSED_MB} Mo "
         f"décompressés et un taux de compression de {MAX_ARCHIVE_RATIO} au plus ; ni dossier "
         "parent, ni chemin absolu, ni lien, ni archive imbriquée",
-        f"exports Excel : {format_count(EXCEL_MAX_ROWS - 1)} lignes par feuille (limite d'Excel) ; "
+        f"exports Excel : {fr_number(EXCEL_MAX_ROWS - 1)} lignes par feuille (limite d'Excel) ; "
         "au-delà, la feuille est remplacée par un renvoi au fichier CSV ; une cellule de "
-        f"plus de {format_count(EXCEL_MAX_CELL_CHARS)} caractères est tronquée (texte complet "
+        f"plus de {fr_number(EXCEL_MAX_CELL_CHARS)} caractères est tronquée (texte complet "
         "dans le CSV)",
     ]
 

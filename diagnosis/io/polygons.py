@@ -22,6 +22,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from diagnosis.core.numbers import fr_number
 from diagnosis.errors import PerimeterFileError
 from diagnosis.io.archives import extract_shapefile
 from diagnosis.io.formats import EXPECTED_FORMATS_FR, FileFormat
@@ -29,7 +30,6 @@ from diagnosis.io.limits import (
     MAX_POLYGONS,
     MAX_VERTICES,
     check_upload_size,
-    format_count,
 )
 
 logger = logging.getLogger(__name__)
@@ -99,8 +99,8 @@ def _check_layer_size(path: Path, layer: str | None) -> None:
         raise PerimeterFileError(_LAYER_REFUSAL, detail=f"{type(exc).__name__}: {exc}") from exc
     if n_features > MAX_POLYGONS:
         raise PerimeterFileError(
-            f"Couche trop grande : {format_count(n_features)} objets, la limite est de "
-            f"{format_count(MAX_POLYGONS)} périmètres. Attendu : un polygone (ou multipolygone) "
+            f"Couche trop grande : {fr_number(n_features)} objets, la limite est de "
+            f"{fr_number(MAX_POLYGONS)} périmètres. Attendu : un polygone (ou multipolygone) "
             "par périmètre ; découpez la couche par région."
         )
 
@@ -108,8 +108,8 @@ def _check_layer_size(path: Path, layer: str | None) -> None:
 def _check_vertices(n_vertices: int) -> None:
     if n_vertices > MAX_VERTICES:
         raise PerimeterFileError(
-            f"Couche trop détaillée : {format_count(n_vertices)} sommets, la limite est de "
-            f"{format_count(MAX_VERTICES)}. Simplifiez les contours (tolérance de quelques "
+            f"Couche trop détaillée : {fr_number(n_vertices)} sommets, la limite est de "
+            f"{fr_number(MAX_VERTICES)}. Simplifiez les contours (tolérance de quelques "
             "mètres) avant l'import."
         )
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from diagnosis.core.numbers import fr_number
 from diagnosis.errors import PerimeterFileError
 from diagnosis.io.columns import header_score
 from diagnosis.io.formats import EXPECTED_FORMATS_FR
@@ -27,7 +28,6 @@ from diagnosis.io.limits import (
     MAX_UPLOAD_MB,
     MIB,
     check_cells,
-    format_count,
 )
 
 logger = logging.getLogger(__name__)
@@ -386,8 +386,8 @@ def _parse_records(
             longest = max((len(c) for c in cells), default=0)
             if longest > MAX_CELL_CHARS:
                 raise PerimeterFileError(
-                    f"Cellule trop longue en ligne {starts[number]} : {format_count(longest)} "
-                    f"caractères, la limite est de {format_count(MAX_CELL_CHARS)}. Attendu : un "
+                    f"Cellule trop longue en ligne {starts[number]} : {fr_number(longest)} "
+                    f"caractères, la limite est de {fr_number(MAX_CELL_CHARS)}. Attendu : un "
                     "code ou une liste de codes de communes par cellule ; vérifiez les "
                     "guillemets de cette ligne."
                 )

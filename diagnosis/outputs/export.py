@@ -30,9 +30,10 @@ import shapely
 from diagnosis.analysis.pipeline import Diagnosis
 from diagnosis.analysis.white_zones import cluster_geometries
 from diagnosis.core.cells import map_text_columns, protect_frame
+from diagnosis.core.numbers import fr_number
 from diagnosis.core.referential import whole_referential
 from diagnosis.core.statuses import status_name
-from diagnosis.io.limits import EXCEL_MAX_CELL_CHARS, EXCEL_MAX_ROWS, format_count
+from diagnosis.io.limits import EXCEL_MAX_CELL_CHARS, EXCEL_MAX_ROWS
 from diagnosis.outputs.labels import proposal_caveat
 from diagnosis.outputs.people import NUMBER_STYLES_ATTR, for_people, people_csv
 from diagnosis.outputs.sharing import outside_label, size_range_label, size_range_reason
@@ -213,8 +214,8 @@ def _write_sheet(
 
 def _overflow_note(name: str, n_rows: int) -> str:
     return (
-        f"Tableau trop long pour Excel : {format_count(n_rows)} lignes, une feuille en contient "
-        f"{format_count(EXCEL_MAX_ROWS - 1)} au plus sous l'en-tête. Le tableau complet est "
+        f"Tableau trop long pour Excel : {fr_number(n_rows)} lignes, une feuille en contient "
+        f"{fr_number(EXCEL_MAX_ROWS - 1)} au plus sous l'en-tête. Le tableau complet est "
         f"dans le fichier CSV « {name} »."
     )
 
