@@ -10,6 +10,7 @@ threshold), with a bounded number of entries per session.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 from collections import OrderedDict
@@ -43,7 +44,8 @@ from diagnosis import (
 )
 from diagnosis.core.referential import load_display_geometries, load_outlines
 from diagnosis.paths import EXAMPLES_DIR
-from ui import clickmap, maps
+from diagnosis.registry import open_registry, state_at, state_revision
+from ui import clickmap, fmt, maps
 
 #: Example files made by the project, by workflow ("exemple fictif").
 EXAMPLES = {
@@ -437,3 +439,33 @@ def care_data(layers: dict[str, Any], keys: dict[str, str] | None = None) -> Car
     return build_care_data(
         layers, referential=national(), apl_layers=embedded_apl_layers(), gp_access=gp_access
     )
+
+
+@dataclass(frozen=True)
+class RegistryState:
+    """The registry's perimeters on a date, for the page: the import, its label and cache key."""
+
+    imported: PerimeterImport
+    label: str
+    key: str
+
+
+def registry_state(day: dt.date, *, region: str | None, department: str | None) -> RegistryState:
+    """The perimeters of the registry valid on ``day`` in the view, kept for the session.
+
+    Keyed on the registry's address, its revision (every write changes it),
+    the date and the view: a listing imported in Suivi, by another user or by
+    the command line, is seen at the next rerun.
+    """
+    registry = open_registry()
+    revision = state_revision(registry)
+    key = f"registry:{registry.url}:{revision}:{day.isoformat()}:{region or ''}:{department or ''}"
+    imported = session_memo(
+        "registry_state",
+        key,
+        lambda: state_at(
+            registry, day, region=region, department=department, referential=load_referential()
+        ),
+        keep=2,
+    )
+    return RegistryState(imported, f"registre au {fmt.date(day)}", key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,7 +11,15 @@ import pandas as pd
 import streamlit as st
 
 from coverage import care_loaders, care_source_label
-from diagnosis import STATUS_KEYS, Diagnosis, PerimeterImport, Referential, StatusKey, status_name
+from diagnosis import (
+    STATUS_KEYS,
+    AtlasError,
+    Diagnosis,
+    PerimeterImport,
+    Referential,
+    StatusKey,
+    status_name,
+)
 from diagnosis.core.numbers import fr_count
 from diagnosis.core.textnorm import name_key
 from diagnosis.importer.outcome import import_outcome
@@ -83,15 +92,16 @@ def _scope(ref: Referential) -> tuple[str | None, str | None]:
     return region, department or None
 
 
-def _perimeter_source() -> tuple[bytes, str, bool] | None:
+#: Where the perimeters of the page come from.
+PERIMETER_CHOICES = {
+    "exemple": "Exemple fictif",
+    "fichier": "Mon fichier",
+    "registre": "Registre à une date",
+}
+
+
+def _perimeter_source(choice: str) -> tuple[bytes, str, bool] | None:
     """Bytes, name and example flag of the perimeter file; None when an upload was refused."""
-    choice = st.radio(
-        "Périmètres",
-        options=["exemple", "fichier"],
-        format_func=lambda c: "Exemple fictif fourni" if c == "exemple" else "Mon fichier",
-        horizontal=True,
-        key="perimeter_choice",
-    )
     if choice == "fichier":
         upload = st.file_uploader(
             "Fichier de périmètres (CSV, Excel, ODS, GeoJSON, GeoPackage, Shapefile zippé)",
@@ -308,15 +318,54 @@ class _PerimeterFile:
     is_example: bool
     overrides: dict[str, str]
     imported: PerimeterImport | None
+    #: The cache key of perimeters that are not a file's bytes (the registry on a date).
+    key: str | None = None
 
     @property
     def label(self) -> str:
         return f"{self.name} (exemple fictif)" if self.is_example else self.name
 
 
+def _registry_perimeters(region: str | None, department: str | None) -> _PerimeterFile:
+    """The perimeters of the registry on a date chosen here (whole, in the view)."""
+    day = st.date_input(
+        "Date de l'état du registre",
+        value=dt.date.today(),
+        format="DD/MM/YYYY",
+        key="registry_day",
+        help="Les périmètres valides ce jour-là dans le registre (onglet Suivi).",
+    )
+    empty = _PerimeterFile(b"", "", False, {}, None)
+    if day is None:
+        st.info("Choisissez une date.")
+        return empty
+    try:
+        state = data.registry_state(day, region=region, department=department)
+    except AtlasError as exc:
+        st.error(f"Registre indisponible : {md_text(str(exc))}")
+        return empty
+    if state.imported.perimeters.empty:
+        st.warning(
+            f"Le registre ne contient aucun périmètre valide le {fmt.date(day)} dans ce "
+            "périmètre d'étude : importez une liste datée dans l'onglet Suivi."
+        )
+    st.text(f"Registre : {state.label}")
+    _import_verdict(state.imported, data.scoped(region, department))
+    return _PerimeterFile(b"", state.label, False, {}, state.imported, key=state.key)
+
+
 def _perimeter_file(region: str | None, department: str | None) -> _PerimeterFile:
-    """Choose the perimeter file, import it in the scope, and show the import's outcome."""
-    source = _perimeter_source()
+    """Choose the perimeters (an example, a file or the registry on a date) and import them."""
+    choice = st.radio(
+        "Périmètres",
+        options=list(PERIMETER_CHOICES),
+        format_func=PERIMETER_CHOICES.__getitem__,
+        horizontal=True,
+        key="perimeter_choice",
+    )
+    if choice == "registre":
+        return _registry_perimeters(region, department)
+    source = _perimeter_source(choice)
     blob, name, is_example = source if source is not None else (b"", "", False)
     overrides = {} if is_example or source is None else _column_overrides()
     chosen = _PerimeterFile(blob, name, is_example, overrides, None)
@@ -389,7 +438,7 @@ def render(ref: Referential) -> Context:
             for line in limits.limits_fr():
                 st.caption(line[0].upper() + line[1:] + ".")
         tiles = _display_and_sources(ref, care_sources)
-    key = data.import_key(
+    key = chosen.key or data.import_key(
         chosen.blob, chosen.name, region=region, department=department, columns=chosen.overrides
     )
     return Context(

@@ -66,7 +66,7 @@ from diagnosis.registry.service import (
     preview_listing,
     restore_registry,
 )
-from diagnosis.registry.state import referential_vintage, state_at
+from diagnosis.registry.state import referential_vintage, state_at, state_revision
 
 __all__ = [
     "CHANGE_COLUMNS",
@@ -103,5 +103,6 @@ __all__ = [
     "restore_registry",
     "schema_revision",
     "state_at",
+    "state_revision",
     "upgrade",
 ]

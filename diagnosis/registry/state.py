@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from diagnosis.analysis.membership import unit_index
@@ -35,6 +36,7 @@ from diagnosis.core.model import (
 from diagnosis.core.referential import Referential, load_referential, main_zones
 from diagnosis.registry.database import Registry, read
 from diagnosis.registry.model import Content, Scope, parse_day
+from diagnosis.registry.schema import AUDIT
 from diagnosis.registry.store import read_members, read_shares, read_splits, read_versions, valid_on
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
     "load_snapshot",
     "referential_vintage",
     "state_at",
+    "state_revision",
     "unit_positions",
     "version_records",
     "version_zones",
@@ -435,3 +438,15 @@ def state_at(
     kept = snapshot.touching(scope)
     label = f"registre au {when.isoformat()}"
     return as_perimeter_import(snapshot, kept, scope=scope, ref=ref, label=label)
+
+
+def state_revision(registry: Registry) -> int:
+    """A number that changes with every write to the registry (its newest audit row's id).
+
+    Every write adds an audit row in its own transaction, so a state read
+    with the same revision, date and scope is the same: applications key
+    their caches on it (0 for an empty registry).
+    """
+    with read(registry) as conn:
+        newest = conn.execute(sa.select(sa.func.max(AUDIT.c.id))).scalar()
+    return int(newest or 0)
