@@ -10,9 +10,13 @@ Reading
     :class:`~diagnosis.core.model.PerimeterImport`: every diagnosis works on
     it), :func:`coverage_history`, :func:`changes_between`,
     :func:`perimeter_history`.
-Writing (the service layer: every write takes the acting user, ``actor``)
+Writing (the service layer: every write takes the acting user, ``actor``,
+and checks their role and scope, :mod:`diagnosis.registry.access`)
     :func:`preview_listing`, :func:`commit_listing`, :func:`import_listing`,
-    :func:`restore_registry`.
+    :func:`restore_registry`; users' work: :func:`grant_role`,
+    :func:`save_draft`, :func:`submit_draft`, :func:`review_submission`
+    (drafts private to their author until submitted to their ARS),
+    :func:`record_decision`, :func:`edit_perimeter` (versions checked on write).
 Keeping
     :func:`export_state`, :func:`dump_registry`, :func:`check_registry`.
 
@@ -25,6 +29,16 @@ Examples
 
 from __future__ import annotations
 
+from diagnosis.registry.access import (
+    ROLES,
+    AccessDeniedError,
+    Actor,
+    Target,
+    default_actor,
+    grants_of,
+    is_open,
+    local_actor,
+)
 from diagnosis.registry.database import (
     ENV_VAR,
     Registry,
@@ -35,6 +49,24 @@ from diagnosis.registry.database import (
     open_registry,
     schema_revision,
     upgrade,
+)
+from diagnosis.registry.decisions import (
+    Decision,
+    PerimeterChangedError,
+    current_versions,
+    decisions_of,
+    edit_perimeter,
+    record_decision,
+)
+from diagnosis.registry.drafts import (
+    DRAFT_STATES,
+    Draft,
+    DraftConflictError,
+    get_draft,
+    list_drafts,
+    review_submission,
+    save_draft,
+    submit_draft,
 )
 from diagnosis.registry.history import (
     CHANGE_COLUMNS,
@@ -61,48 +93,71 @@ from diagnosis.registry.service import (
     RegistryConflictError,
     audit_trail,
     commit_listing,
-    default_actor,
     import_listing,
     preview_listing,
     restore_registry,
 )
 from diagnosis.registry.state import referential_vintage, state_at, state_revision
+from diagnosis.registry.users import grant_role, revoke_role
 
 __all__ = [
     "CHANGE_COLUMNS",
+    "DRAFT_STATES",
     "ENV_VAR",
     "HISTORY_COLUMNS",
+    "ROLES",
+    "AccessDeniedError",
+    "Actor",
+    "Decision",
+    "Draft",
+    "DraftConflictError",
     "ImportOutcome",
     "ImportPlan",
     "ListingRefusedError",
+    "PerimeterChangedError",
     "Registry",
     "RegistryBusyError",
     "RegistryConflictError",
     "RegistryError",
     "RegistryUnavailableError",
     "Scope",
+    "Target",
     "audit_trail",
     "changes_between",
     "check_registry",
     "close_registry",
     "commit_listing",
     "coverage_history",
+    "current_versions",
+    "decisions_of",
     "default_actor",
     "dump_bytes",
     "dump_registry",
+    "edit_perimeter",
     "export_state",
+    "get_draft",
+    "grant_role",
+    "grants_of",
     "history_dates",
     "import_listing",
+    "is_open",
+    "list_drafts",
     "listing_sources",
+    "local_actor",
     "open_registry",
     "perimeter_history",
     "preview_listing",
     "read_dump",
+    "record_decision",
     "reference_points",
     "referential_vintage",
     "restore_registry",
+    "review_submission",
+    "revoke_role",
+    "save_draft",
     "schema_revision",
     "state_at",
     "state_revision",
+    "submit_draft",
     "upgrade",
 ]

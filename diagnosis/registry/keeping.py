@@ -34,7 +34,7 @@ from diagnosis.analysis.membership import membership
 from diagnosis.core.referential import Referential, load_referential
 from diagnosis.errors import AtlasError
 from diagnosis.registry.database import Registry, RegistryError, read, schema_revision
-from diagnosis.registry.schema import SOURCES, TABLES, VERSIONS
+from diagnosis.registry.schema import DRAFTS, GRANTS, SOURCES, TABLES, VERSIONS
 from diagnosis.registry.state import code_mapping, referential_vintage, state_at
 from diagnosis.registry.store import read_members, read_versions
 
@@ -118,7 +118,10 @@ def insert_dump(conn: Connection, dump: Mapping[str, Any]) -> dict[str, int]:
     Returns the number of rows per table. Raises a French error when the
     registry is not empty or the dump's schema is newer than this code's.
     """
-    if conn.execute(sa.select(sa.func.count()).select_from(SOURCES)).scalar_one():
+    if any(
+        conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+        for table in (SOURCES, GRANTS, DRAFTS)
+    ):
         raise RegistryError(
             "Restauration refusée : le registre n'est pas vide. Restaurez dans une base "
             "neuve (--db), rien n'a été écrit."

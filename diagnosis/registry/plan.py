@@ -197,7 +197,8 @@ def listing_contents(listing: PerimeterImport) -> list[ListingRow]:
     return rows
 
 
-def _new_ids(conn: Connection, names: list[str]) -> list[str]:
+def new_perimeter_ids(conn: Connection, names: list[str]) -> list[str]:
+    """Stable ids for new perimeters: the slug of each name, made unique."""
     taken = set(conn.execute(sa.select(PERIMETERS.c.perimeter_id)).scalars())
     out = []
     for name in names:
@@ -373,7 +374,9 @@ def _operations(
             )
         )
     fresh = [i for i in range(len(rows)) if i not in matched and i not in later]
-    for i, pid in zip(fresh, _new_ids(conn, [rows[i].content.name for i in fresh]), strict=True):
+    for i, pid in zip(
+        fresh, new_perimeter_ids(conn, [rows[i].content.name for i in fresh]), strict=True
+    ):
         ops.append(Operation("new", pid, None, rows[i].content, zones=frozenset({rows[i].zone})))
     return ops
 

@@ -33,6 +33,10 @@ from sqlalchemy import (
 
 __all__ = [
     "AUDIT",
+    "DECISIONS",
+    "DRAFTS",
+    "DRAFT_REVISIONS",
+    "GRANTS",
     "MEMBERS",
     "METADATA",
     "PERIMETERS",
@@ -114,6 +118,77 @@ SHARES = Table(
     Column("share", Float, nullable=False),
 )
 
+#: Roles granted to users (an OpenID Connect subject or e-mail, or a local name) in a
+#: scope (France, a region or a department). Revoking ends a grant; nothing is deleted.
+GRANTS = Table(
+    "grants",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("scope_level", String(12), nullable=False),
+    Column("scope_code", String(8), nullable=False),
+    Column("granted_by", String(200), nullable=False),
+    Column("granted_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_by", String(200), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Index("ix_grants_user", "user_id"),
+)
+
+#: A CPTS leader's draft territory: private to its author until submitted to the
+#: ARS of its scope (the region or department holding most of its inhabitants).
+#: ``revision`` is checked on every write (a second save from a stale copy is refused).
+DRAFTS = Table(
+    "drafts",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("owner", String(200), nullable=False),
+    Column("name", String(300), nullable=False),
+    Column("region", String(8), nullable=True),
+    Column("department", String(8), nullable=True),
+    Column("state", String(12), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("submitted_at", DateTime(timezone=True), nullable=True),
+    Column("reviewed_by", String(200), nullable=True),
+    Column("reviewed_at", DateTime(timezone=True), nullable=True),
+    Column("comment", Text, nullable=True),
+    Column("perimeter_id", String(80), ForeignKey("perimeters.perimeter_id"), nullable=True),
+)
+
+#: Every saved revision of a draft (its name and unit codes, space-separated).
+DRAFT_REVISIONS = Table(
+    "draft_revisions",
+    METADATA,
+    Column("draft_id", Integer, ForeignKey("drafts.id"), primary_key=True),
+    Column("revision", Integer, primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("codes", Text, nullable=False),
+    Column("saved_by", String(200), nullable=False),
+    Column("saved_at", DateTime(timezone=True), nullable=False),
+)
+
+#: A recorded decision (a regional committee's arbitration, an analyst's change of a
+#: perimeter): signed, dated, with the options that were on the table (JSON) and the
+#: source of the versions it opened.
+DECISIONS = Table(
+    "decisions",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False),
+    Column("region", String(8), nullable=True),
+    Column("title", String(300), nullable=False),
+    Column("parties", Text, nullable=False),
+    Column("option", String(80), nullable=False),
+    Column("options", Text, nullable=False),
+    Column("reasons", Text, nullable=False),
+    Column("decided_by", String(200), nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("effective_on", Date, nullable=False),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
+)
+
 #: Who did what, when, with a before/after summary (JSON text).
 AUDIT = Table(
     "audit",
@@ -129,4 +204,16 @@ AUDIT = Table(
 )
 
 #: Every table, parents first (the order of inserts in a restore).
-TABLES = (SOURCES, PERIMETERS, VERSIONS, MEMBERS, SPLITS, SHARES, AUDIT)
+TABLES = (
+    SOURCES,
+    PERIMETERS,
+    VERSIONS,
+    MEMBERS,
+    SPLITS,
+    SHARES,
+    GRANTS,
+    DRAFTS,
+    DRAFT_REVISIONS,
+    DECISIONS,
+    AUDIT,
+)

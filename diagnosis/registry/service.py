@@ -1,8 +1,8 @@
 """Every write to the registry goes through here, with the acting user (``actor``).
 
 Each function opens one write transaction (:func:`diagnosis.registry.database.write`),
-checks that ``actor`` may act (:func:`authorize`: today the local user may do
-everything; roles and scopes come in the next step and plug in there), writes,
+checks that ``actor`` may act (:func:`diagnosis.registry.access.authorize`: its
+role and scope, read from the registry), writes,
 and appends audit rows (who, what, when, before and after) in the same
 transaction: a write and its audit are committed together or not at all.
 
@@ -13,10 +13,8 @@ today; :func:`preview_listing` takes one so that scope checks can apply to it.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import hashlib
 import json
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +27,14 @@ from diagnosis.core.model import PerimeterImport
 from diagnosis.core.referential import Referential, load_referential
 from diagnosis.importer.perimeters import import_perimeters
 from diagnosis.io.limits import MAX_UPLOAD_MB, MIB, check_input_path, check_upload_size
+from diagnosis.registry.access import (
+    Actor,
+    Target,
+    actor_of,
+    authorize,
+    default_actor,
+    target_of_scope,
+)
 from diagnosis.registry.database import Registry, RegistryError, read, write
 from diagnosis.registry.keeping import insert_dump
 from diagnosis.registry.model import Content, Scope, parse_day
@@ -68,27 +74,6 @@ class ListingRefusedError(RegistryError):
 
 class RegistryConflictError(RegistryError):
     """The registry changed between the preview and the confirmation."""
-
-
-def default_actor() -> str:
-    """The local user's name (the actor when nobody signed in)."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return os.environ.get("USER") or "utilisateur local"
-
-
-def authorize(conn: Connection, actor: str, action: str, scope: Scope) -> None:
-    """Check that ``actor`` may do ``action`` in ``scope``; raise a French error if not.
-
-    Today there is one local user with every right, so every action is
-    allowed. This is where the roles and scopes of the registry's users
-    (administrator, ARS or CPAM analyst of a region or department, committee
-    member, CPTS leader, reader) will be read from the registry and checked,
-    whatever the caller (dashboard, command line, notebook).
-    """
-    if not actor.strip():
-        raise RegistryError("Écriture refusée : aucun utilisateur n'est nommé.")
 
 
 def audit_row(
@@ -229,7 +214,7 @@ def preview_listing(
     department: str | None = None,
     filename: str | None = None,
     referential: Referential | None = None,
-    actor: str | None = None,
+    actor: Actor | str | None = None,
 ) -> ImportPlan:
     """What importing a dated listing would change; nothing is written.
 
@@ -287,7 +272,7 @@ def commit_listing(
     registry: Registry,
     plan: ImportPlan,
     *,
-    actor: str | None = None,
+    actor: Actor | str | None = None,
     referential: Referential | None = None,
     expected: str | None = None,
     progress: Progress | None = None,
@@ -321,12 +306,12 @@ def commit_listing(
     RegistryBusyError
         Another write held the registry too long (nothing written).
     """
-    who = actor or default_actor()
+    who = actor_of(actor)
     ref = referential if referential is not None else load_referential()
     _check_importable(plan)
-    what = f"import de {plan.filename} au {plan.as_of.isoformat()} par {who}"
+    what = f"import de {plan.filename} au {plan.as_of.isoformat()} par {who.label}"
     with write(registry, what=what) as conn:
-        authorize(conn, who, "import_listing", plan.scope)
+        authorize(conn, who, "import_listing", target_of_scope(plan.scope, ref))
         fresh = plan
         if registry_revision(conn) != plan.revision:  # someone wrote since the preview
             fresh = compute_plan(
@@ -348,7 +333,7 @@ def commit_listing(
             )
         if progress:
             progress("aperçu recalculé")
-        source_id = _write_import(conn, fresh, who, progress)
+        source_id = _write_import(conn, fresh, who.label, progress)
     return ImportOutcome(fresh, committed=True, source_id=source_id)
 
 
@@ -361,7 +346,7 @@ def import_listing(
     department: str | None = None,
     filename: str | None = None,
     referential: Referential | None = None,
-    actor: str | None = None,
+    actor: Actor | str | None = None,
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> ImportOutcome:
@@ -508,16 +493,16 @@ def audit_trail(registry: Registry) -> pd.DataFrame:
 
 
 def restore_registry(
-    registry: Registry, dump: dict[str, Any], *, actor: str | None = None
+    registry: Registry, dump: dict[str, Any], *, actor: Actor | str | None = None
 ) -> dict[str, int]:
     """Put a dump (:func:`diagnosis.registry.keeping.dump_registry`) back into an empty registry.
 
     One transaction: every row of the dump, then the audit row of the restore.
     Returns the number of rows restored per table.
     """
-    who = actor or default_actor()
-    with write(registry, what=f"restauration d'une sauvegarde par {who}") as conn:
-        authorize(conn, who, "restore", Scope())
+    who = actor_of(actor)
+    with write(registry, what=f"restauration d'une sauvegarde par {who.label}") as conn:
+        authorize(conn, who, "restore", Target())
         counts = insert_dump(conn, dump)
-        insert_audit(conn, [audit_row(who, "restore", "registre", after={"rows": counts})])
+        insert_audit(conn, [audit_row(who.label, "restore", "registre", after={"rows": counts})])
     return counts
