@@ -18,6 +18,10 @@ check
     version with its source (exit 1 when a problem is found).
 upgrade
     Migrate the database to the newest schema (also done on first use).
+grant USER ROLE [--region | --department] / revoke USER ROLE … / users
+    Give or end a role (admin, analyst, committee, leader, reader) in a scope,
+    and list the roles held. The first administrator is granted by the local
+    user of an open registry; from then on only administrators grant.
 
 The database is ``--db URL``, else ``ATLAS_DATABASE_URL``, else the embedded
 SQLite file ``data/registry/registry.sqlite``.
@@ -36,6 +40,7 @@ from diagnosis.core.numbers import fr_count
 from diagnosis.outputs.export import write_csv
 from diagnosis.paths import DEFAULT_REFERENTIAL_DIR
 from diagnosis.registry import (
+    ROLES,
     ImportPlan,
     Registry,
     changes_between,
@@ -45,11 +50,15 @@ from diagnosis.registry import (
     dump_bytes,
     dump_registry,
     export_state,
+    grant_role,
+    grants_of,
     history_dates,
     import_listing,
+    is_open,
     open_registry,
     read_dump,
     restore_registry,
+    revoke_role,
     state_at,
     upgrade,
 )
@@ -238,6 +247,43 @@ def _upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _grant(args: argparse.Namespace) -> int:
+    try:
+        done = grant_role(_registry(args), args.actor, args.user, args.role, **_scope(args))
+    except AtlasError as exc:
+        return _error(exc)
+    name = ROLES[args.role]
+    print(f"Rôle « {name} » attribué à {args.user}." if done else f"{args.user} a déjà ce rôle.")
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    try:
+        n = revoke_role(_registry(args), args.actor, args.user, args.role, **_scope(args))
+    except AtlasError as exc:
+        return _error(exc)
+    print(f"{fr_count(n, 'rôle retiré', 'rôles retirés')} à {args.user}.")
+    return 0
+
+
+def _users(args: argparse.Namespace) -> int:
+    try:
+        registry = _registry(args)
+        grants = grants_of(registry)
+        opened = is_open(registry)
+    except AtlasError as exc:
+        return _error(exc)
+    if opened:
+        print(
+            "Aucun administrateur : l'utilisateur local a tous les droits (registre ouvert). "
+            "Attribuez un administrateur avec « registry grant UTILISATEUR admin »."
+        )
+    for row in grants.itertuples(index=False):
+        where = "France" if row.scope_level == "france" else f"{row.scope_level} {row.scope_code}"
+        print(f"  {row.user_id} : {row.role_name} ({where})")
+    return 0
+
+
 def registry_state(args: argparse.Namespace) -> PerimeterImport:
     """The registry on ``--as-of`` in the scope of ``diagnose --registry``."""
     if not args.as_of:
@@ -266,6 +312,26 @@ def _common(parser: argparse.ArgumentParser, *, scope: bool = True) -> None:
 
 
 Handler = Callable[[argparse.Namespace], int]
+
+
+def _add_user_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], actor: str
+) -> None:
+    """``grant``, ``revoke`` and ``users``: the roles of the registry's users."""
+    for name, handler, helptext in (
+        ("grant", _grant, "attribuer un rôle à un utilisateur dans un champ"),
+        ("revoke", _revoke, "retirer un rôle à un utilisateur"),
+    ):
+        cmd = commands.add_parser(name, help=helptext)
+        cmd.add_argument("user", help="identifiant de l'utilisateur (e-mail de connexion)")
+        cmd.add_argument("role", choices=list(ROLES), help="rôle")
+        cmd.add_argument("--actor", help=actor)
+        _common(cmd)
+        cmd.set_defaults(func=handler)
+
+    users = commands.add_parser("users", help="les rôles attribués")
+    _common(users, scope=False)
+    users.set_defaults(func=_users)
 
 
 def add_registry_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -318,6 +384,8 @@ def add_registry_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     check = commands.add_parser("check", help="vérifier la cohérence du registre")
     _common(check, scope=False)
     check.set_defaults(func=_check)
+
+    _add_user_commands(commands, actor)
 
     upg = commands.add_parser("upgrade", help="mettre le schéma de la base à jour")
     _common(upg, scope=False)

@@ -341,3 +341,28 @@ def test_export_dump_restore_and_check(
     assert "Registre cohérent" in capsys.readouterr().out
     assert run("registry", "check", "--db", "postgresql://atlas@127.0.0.1:1/registre") == 2
     assert "Registre inaccessible" in capsys.readouterr().err
+
+
+def test_grant_users_and_revoke_then_a_refused_import(
+    databases: Databases, real_referential: Referential, capsys: pytest.CaptureFixture[str]
+) -> None:
+    registry = databases.new()
+    db = ["--db", registry.url]
+    assert run("registry", "users", *db) == 0
+    assert "registre ouvert" in capsys.readouterr().out
+    assert run("registry", "grant", "admin@ars.fr", "admin", "--actor", "poste", *db) == 0
+    assert "attribué à admin@ars.fr" in capsys.readouterr().out
+    assert run("registry", "grant", "a@ars.fr", "analyst", "--region", "93", *db) == 2
+    assert "Action refusée" in capsys.readouterr().err  # the local user is no admin now
+    args = ["a@ars.fr", "analyst", "--region", "93", "--actor", "admin@ars.fr", *db]
+    assert run("registry", "grant", *args) == 0
+    assert run("registry", "users", *db) == 0
+    listed = capsys.readouterr().out
+    assert "a@ars.fr : analyste ARS ou CPAM (region 93)" in listed
+    assert "registre ouvert" not in listed
+    imp = ["registry", "import", str(EXAMPLE), "--as-of", "2025-01-01", "--region", "93", *db]
+    assert run(*imp, "--actor", "lecteur@ars.fr") == 2
+    assert "ne peut pas importer une liste" in capsys.readouterr().err
+    assert run(*imp, "--actor", "a@ars.fr") == 0
+    assert run("registry", "revoke", *args) == 0
+    assert "1 rôle retiré à a@ars.fr" in capsys.readouterr().out
