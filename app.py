@@ -8,7 +8,17 @@ from __future__ import annotations
 import streamlit as st
 
 from diagnosis import ReferentialMissingError
-from ui import coverage_tab, data, dispute_tab, maps, sidebar, suivi_tab, territory_tab, widgets_fr
+from ui import (
+    coverage_tab,
+    data,
+    dispute_tab,
+    identity,
+    maps,
+    sidebar,
+    suivi_tab,
+    territory_tab,
+    widgets_fr,
+)
 
 st.set_page_config(page_title="Atlas CPTS", page_icon="🗺️", layout="wide")
 
@@ -40,6 +50,7 @@ def main() -> None:
             "Leaflet n'a pas été copié par la construction des données (npm absent) : "
             "les cartes ont besoin d'internet."
         )
+    identity.render_identity(data.registry_or_none())
     ctx = sidebar.render(ref)
     # Only the chosen workflow is computed and drawn (maps in hidden tabs draw badly).
     workflow = st.radio(

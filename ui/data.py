@@ -44,7 +44,7 @@ from diagnosis import (
 )
 from diagnosis.core.referential import load_display_geometries, load_outlines
 from diagnosis.paths import EXAMPLES_DIR
-from diagnosis.registry import open_registry, state_at, state_revision
+from diagnosis.registry import Registry, open_registry, state_at, state_revision
 from ui import clickmap, fmt, maps
 
 #: Example files made by the project, by workflow ("exemple fictif").
@@ -439,6 +439,17 @@ def care_data(layers: dict[str, Any], keys: dict[str, str] | None = None) -> Car
     return build_care_data(
         layers, referential=national(), apl_layers=embedded_apl_layers(), gp_access=gp_access
     )
+
+
+def registry_or_none() -> Registry | None:
+    """The registry of the dashboard, or None when its database cannot be reached.
+
+    File-based views keep working without it; the pages that need it say why.
+    """
+    try:
+        return open_registry()
+    except AtlasError:
+        return None
 
 
 @dataclass(frozen=True)
