@@ -21,19 +21,22 @@ from diagnosis import AtlasError, Referential, status_name
 from diagnosis.core.numbers import fr_count
 from diagnosis.core.statuses import STATUS_KEYS, status_legend
 from diagnosis.registry import (
+    Actor,
     ImportPlan,
     Registry,
     changes_between,
     commit_listing,
     coverage_history,
-    default_actor,
     history_dates,
     listing_sources,
     open_registry,
     preview_listing,
     reference_points,
 )
-from ui import fmt, limits
+from diagnosis.registry.access import may, target_of_scope
+from diagnosis.registry.database import read
+from diagnosis.registry.model import Scope
+from ui import fmt, identity, limits, registry_work
 from ui.safe import md_text
 from ui.sidebar import PERIMETER_TYPES, Context, scope_label
 
@@ -168,10 +171,9 @@ def render(ref: Referential, ctx: Context) -> None:
     except AtlasError as exc:
         st.error(str(exc))
         return
-    st.caption(
-        f"Registre : {md_text(registry.label)} · utilisateur : {md_text(default_actor())} "
-        "(utilisateur local, tous les droits)"
-    )
+    actor = identity.current_actor()
+    st.caption(f"Registre : {md_text(registry.label)} · utilisateur : {md_text(actor.label)}")
+    registry_work.show_done()
     if sources.empty:
         st.info(
             "Le registre est vide : importez ci-dessous une liste datée de périmètres "
@@ -183,7 +185,13 @@ def render(ref: Referential, ctx: Context) -> None:
             _changes(registry, ref, ctx, sources)
         except AtlasError as exc:
             st.error(str(exc))
-    _import(registry, ref, ctx, territory)
+    try:
+        registry_work.render_submissions(registry, ref, actor)
+        registry_work.render_decisions(registry, ctx.region)
+    except AtlasError as exc:
+        st.error(str(exc))
+    _import(registry, ref, ctx, territory, actor)
+    registry_work.render_admin(registry, ref, actor)
 
 
 def _curve(registry: Registry, ref: Referential, ctx: Context, sources: pd.DataFrame) -> None:
@@ -288,8 +296,22 @@ def _preview(plan: ImportPlan) -> None:
             )
 
 
-def _import(registry: Registry, ref: Referential, ctx: Context, territory: str) -> None:
+def _may_import(registry: Registry, ref: Referential, ctx: Context, actor: Actor) -> bool:
+    target = target_of_scope(Scope.of(region=ctx.region, department=ctx.department), ref)
+    with read(registry) as conn:
+        return may(conn, actor, "import_listing", target)
+
+
+def _import(
+    registry: Registry, ref: Referential, ctx: Context, territory: str, actor: Actor
+) -> None:
     st.markdown("#### Importer une liste datée")
+    if not _may_import(registry, ref, ctx, actor):
+        st.caption(
+            f"Votre rôle ne permet pas d'importer une liste pour {md_text(territory)} : "
+            "un administrateur peut vous attribuer le rôle d'analyste de ce territoire."
+        )
+        return
     done = st.session_state.pop(DONE_KEY, None)
     if done:
         st.success(done)
@@ -322,8 +344,12 @@ def _import(registry: Registry, ref: Referential, ctx: Context, territory: str) 
             except AtlasError as exc:
                 st.error(f"Import impossible : {exc}")
     plan: ImportPlan | None = st.session_state.get(PLAN_KEY)
-    if plan is None:
-        return
+    if plan is not None:
+        _confirm(registry, ref, actor, plan)
+
+
+def _confirm(registry: Registry, ref: Referential, actor: Actor, plan: ImportPlan) -> None:
+    """The preview of a listing and its confirmation (or why it cannot be imported)."""
     if plan.already_imported:
         st.info(
             "Cette liste a déjà été importée pour cette date et ce territoire : rien ne change."
@@ -349,7 +375,9 @@ def _import(registry: Registry, ref: Referential, ctx: Context, territory: str) 
     _preview(plan)
     if st.button("Confirmer l'import", type="primary", key="suivi_confirm"):
         try:
-            outcome = commit_listing(registry, plan, referential=ref, expected=plan.fingerprint)
+            outcome = commit_listing(
+                registry, plan, actor=actor, referential=ref, expected=plan.fingerprint
+            )
         except AtlasError as exc:
             st.error(str(exc))
             return

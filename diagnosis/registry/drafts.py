@@ -23,6 +23,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from diagnosis.core.aci import size_rules
 from diagnosis.core.referential import Referential, load_referential
 from diagnosis.core.statuses import status_name
 from diagnosis.registry.access import (
@@ -41,15 +42,17 @@ from diagnosis.registry.model import Content, parse_day
 from diagnosis.registry.plan import new_perimeter_ids
 from diagnosis.registry.schema import DRAFT_REVISIONS, DRAFTS
 from diagnosis.registry.service import audit_row
-from diagnosis.registry.state import referential_vintage
+from diagnosis.registry.state import referential_vintage, state_at
 from diagnosis.registry.store import insert_audit, insert_perimeters, insert_source, insert_versions
 
 __all__ = [
     "DRAFT_STATES",
     "Draft",
     "DraftConflictError",
+    "DraftReview",
     "get_draft",
     "list_drafts",
+    "review_of",
     "review_submission",
     "save_draft",
     "submit_draft",
@@ -460,3 +463,73 @@ def _open_perimeter(conn: Connection, row: Any, day: dt.date, who: Actor, ref: R
         conn, [(perimeter_id, day, None, content, source_id)], vintage=referential_vintage(ref)
     )
     return perimeter_id
+
+
+@dataclass(frozen=True)
+class DraftReview:
+    """What an analyst weighs before answering a submission.
+
+    ``population`` and ``size_class`` are the draft's whole inhabitants and ACI
+    size class; ``overlaps`` lists the registry's perimeters valid on ``day``
+    that claim some of its communes (perimeter_id, name, status, shared_codes,
+    shared_population), largest overlap first.
+    """
+
+    draft: Draft
+    day: dt.date
+    population: int
+    size_class: int
+    minimum: int
+    overlaps: pd.DataFrame
+
+
+def review_of(
+    registry: Registry,
+    actor: Actor | str | None,
+    draft_id: int,
+    *,
+    day: dt.date | str | None = None,
+    referential: Referential | None = None,
+) -> DraftReview:
+    """A draft (if ``actor`` may see it) with its size and its overlaps with the registry."""
+    ref = referential if referential is not None else load_referential()
+    draft = get_draft(registry, actor, draft_id)
+    when = parse_day(day or dt.date.today(), what="date")
+    units = ref.units
+    known = [c for c in draft.codes if c in units.index]
+    population = int(units.loc[known, "population"].sum()) if known else 0
+    rules = size_rules()
+    state = state_at(registry, when, referential=ref, region=draft.region)
+    mine = set(draft.codes)
+    rows = []
+    for pid, name, status, codes in zip(
+        state.perimeters["perimeter_id"],
+        state.perimeters["name"],
+        state.perimeters["status"],
+        state.perimeters["unit_codes"],
+        strict=True,
+    ):
+        shared = sorted(mine & {str(c) for c in codes})
+        if shared:
+            rows.append(
+                {
+                    "perimeter_id": pid,
+                    "name": name,
+                    "status": status,
+                    "shared_codes": shared,
+                    "shared_population": int(
+                        units.loc[[c for c in shared if c in units.index], "population"].sum()
+                    ),
+                }
+            )
+    overlaps = pd.DataFrame(
+        rows, columns=["perimeter_id", "name", "status", "shared_codes", "shared_population"]
+    ).sort_values("shared_population", ascending=False, kind="stable")
+    return DraftReview(
+        draft=draft,
+        day=when,
+        population=population,
+        size_class=rules.size_class(population),
+        minimum=rules.minimum_for(draft.region),
+        overlaps=overlaps.reset_index(drop=True),
+    )

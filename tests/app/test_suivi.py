@@ -19,10 +19,16 @@ from diagnosis.core.referential import Referential
 from diagnosis.core.statuses import status_legend
 from diagnosis.paths import EXAMPLES_DIR
 from diagnosis.registry import (
+    Actor,
     close_registry,
     coverage_history,
+    get_draft,
+    grant_role,
     import_listing,
     open_registry,
+    save_draft,
+    state_at,
+    submit_draft,
 )
 from tests.app.test_french import page_texts, scan
 from tests.browser import PROJECT_DIR, browser_or_skip, chromium_page, streamlit_server
@@ -224,3 +230,52 @@ def test_couverture_reads_the_registry_on_a_date(
     assert not at.exception, [e.value for e in at.exception]
     texts = " ".join(page_texts(at))
     assert "aucun périmètre valide le 01/12/2024" in texts
+
+
+def test_suivi_answers_a_submitted_project_and_grants_roles(
+    registry_file: Path, real_referential: Referential
+) -> None:
+    """The ARS sees a leader's submitted draft with its overlaps, accepts it; roles are granted."""
+    registry = open_registry(registry_file)
+    leader = Actor("porteur@cpts.fr", "Porteur")
+    try:
+        import_listing(registry, EXAMPLE, as_of="2025-01-01", region="93")
+        grant_role(registry, None, leader.user_id, "leader")  # the local user, registry open
+        draft = save_draft(
+            registry, leader, name="CPTS <b>Lubéron</b> Nord", codes=["04004", "04034", "04039"]
+        )
+        hidden = save_draft(registry, leader, name="Brouillon privé", codes=["04004"])
+        submit_draft(registry, leader, draft.id, expected_revision=1)
+    finally:
+        close_registry(registry)
+    at = suivi()
+    tables = [d.value for d in at.dataframe if "Porteur" in d.value.columns]
+    assert tables and set(tables[0]["Territoire"]) == {
+        "CPTS <b>Lubéron</b> Nord",
+        "Brouillon privé",
+    }
+    overlaps = next(d.value for d in at.dataframe if "CPTS du registre" in d.value.columns)
+    assert "CPTS Durance-Lubéron-Verdon Agglomération (exemple)" in set(
+        overlaps["CPTS du registre"]
+    )
+    assert any("Allemagne-en-Provence (04004)" in c.value.replace("\\", "") for c in at.caption)
+    at.date_input(key="registry_work_day").set_value(dt.date(2025, 3, 1)).run()
+    at.button(key="registry_work_accept").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("accepté : nouveau périmètre" in s.value for s in at.success)
+    registry = open_registry(registry_file)
+    try:
+        state = state_at(registry, "2025-03-01", region="93")
+        assert "CPTS <b>Lubéron</b> Nord" in set(state.perimeters["name"])
+        assert get_draft(registry, leader, hidden.id).state == "draft"
+    finally:
+        close_registry(registry)
+    # Roles: the local user grants an administrator, then has no right left.
+    at.text_input(key="registry_work_user").input("admin@ars.fr").run()
+    at.selectbox(key="registry_work_role").set_value("admin").run()
+    at.button(key="registry_work_grant").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Rôle attribué à admin@ars.fr" in s.value for s in at.success)
+    assert any("Votre rôle ne permet pas d'importer" in c.value for c in at.caption)
+    assert not any(m.value == "#### Utilisateurs et rôles" for m in at.markdown)
+    assert not [d for d in at.dataframe if "Porteur" in d.value.columns]  # drafts hidden now

@@ -34,6 +34,7 @@ from diagnosis.registry import (
     perimeter_history,
     record_decision,
     restore_registry,
+    review_of,
     review_submission,
     revoke_role,
     save_draft,
@@ -357,3 +358,22 @@ def test_restore_is_for_administrators(users: Registry, databases, ref: Referent
     with pytest.raises(AccessDeniedError, match="restaurer"):
         restore_registry(databases.new(), with_users_dump, actor=ANALYST_84)
     assert ISLAND  # the island's region (94) is covered by the matrix above
+
+
+def test_an_analyst_reviews_a_submission_with_its_size_and_overlaps(
+    users: Registry, ref: Referential
+) -> None:
+    ids = _two_parties(users, ref)  # Nord: 01001 01002, Sud: 01002 01003 (from January)
+    draft = save_draft(
+        users, LEADER, name="CPTS Ouest", codes=[A2, A3, cell(1, 0)], referential=ref
+    )
+    with pytest.raises(AccessDeniedError):
+        review_of(users, ANALYST_84, draft.id, day=MAR, referential=ref)  # not submitted yet
+    submit_draft(users, LEADER, draft.id, expected_revision=1)
+    review = review_of(users, ANALYST_84, draft.id, day=MAR, referential=ref)
+    assert (review.population, review.size_class) == (3000, 1)
+    overlaps = review.overlaps.set_index("perimeter_id")
+    assert overlaps.loc[ids["CPTS Sud"], "shared_codes"] == [A2, A3]
+    assert overlaps.loc[ids["CPTS Sud"], "shared_population"] == 2000
+    assert overlaps.loc[ids["CPTS Nord"], "shared_codes"] == [A2]
+    assert list(review.overlaps["perimeter_id"]) == [ids["CPTS Sud"], ids["CPTS Nord"]]
