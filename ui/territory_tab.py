@@ -17,7 +17,7 @@ import streamlit as st
 from diagnosis import Referential
 from diagnosis.core.numbers import fr_count
 from diagnosis.core.referential import unit_at
-from ui import care_panels, clickmap, data, fmt, maps
+from ui import care_panels, clickmap, data, drafts_panel, fmt, maps
 from ui.profile import territory_profile
 from ui.safe import md_text
 from ui.sidebar import Context
@@ -155,6 +155,7 @@ def render(ref: Referential, ctx: Context) -> None:
         "leur nom, ou ajoutez un EPCI entier. Le diagnostic se met à jour aussitôt."
     )
     care_panels.prepare_whatif(ref)
+    drafts_panel.apply_pending()
     scope = data.scoped(ctx.region, ctx.department)
     map_key = f"territory-map-{ctx.scope_key}"
     _apply_click(st.session_state.get(map_key), scope)
@@ -163,7 +164,9 @@ def render(ref: Referential, ctx: Context) -> None:
     _clickable_map(ctx, scope, codes, map_key=map_key)
     if not codes:
         st.info("Le territoire est vide : ajoutez des communes pour obtenir son diagnostic.")
+        drafts_panel.render(ref, [], None)
         return
     name = _territory_name()
     _claims_notice(ref, ctx, codes)
     territory_profile(ref, ctx, codes, name=name, key="territory", saving=True)
+    drafts_panel.render(ref, codes, name)

@@ -201,6 +201,41 @@ def _after(cur: _Current, decision: Decision, pid: str) -> Content | None:
     )
 
 
+def _decision_source(
+    conn: Connection,
+    decision: Decision,
+    *,
+    kind: str,
+    who: Actor,
+    day: dt.date,
+    region: str | None,
+    n: int,
+    ref: Referential,
+    at: dt.datetime,
+) -> int:
+    """The source row of the versions a decision opens."""
+    payload = json.dumps(
+        {"outcome": {k: sorted(v) for k, v in decision.outcome.items()}, "option": decision.option},
+        sort_keys=True,
+    )
+    source_id = insert_source(
+        conn,
+        {
+            "kind": kind,
+            "filename": f"décision : {decision.title}"[:255],
+            "checksum": hashlib.sha256(payload.encode()).hexdigest(),
+            "as_of": day,
+            "scope_level": "region" if region else "france",
+            "scope_code": region or "",
+            "referential_vintage": referential_vintage(ref),
+            "actor": who.label,
+            "imported_at": at,
+            "n_perimeters": n,
+        },
+    )
+    return source_id
+
+
 def _write(
     conn: Connection,
     decision: Decision,
@@ -219,26 +254,9 @@ def _write(
             + ", ".join(late)
             + ". Rien n'a été écrit."
         )
-    payload = json.dumps(
-        {"outcome": {k: sorted(v) for k, v in decision.outcome.items()}, "option": decision.option},
-        sort_keys=True,
-    )
     at = now()
-    source_id = insert_source(
-        conn,
-        {
-            "kind": kind,
-            "filename": f"décision : {decision.title}"[:255],
-            "checksum": hashlib.sha256(payload.encode()).hexdigest(),
-            "as_of": day,
-            "scope_level": "region" if region else "france",
-            "scope_code": region or "",
-            "referential_vintage": referential_vintage(ref),
-            "actor": who.label,
-            "imported_at": at,
-            "n_perimeters": len(current),
-        },
-    )
+    source_id = _decision_source(conn, decision, kind=kind, who=who, day=day, region=region,
+                                 n=len(current), ref=ref, at=at)  # fmt: skip
     versions, audit = [], []
     for pid, cur in current.items():
         after = _after(cur, decision, pid)

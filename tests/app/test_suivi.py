@@ -279,3 +279,39 @@ def test_suivi_answers_a_submitted_project_and_grants_roles(
     assert any("Votre rôle ne permet pas d'importer" in c.value for c in at.caption)
     assert not any(m.value == "#### Utilisateurs et rôles" for m in at.markdown)
     assert not [d for d in at.dataframe if "Porteur" in d.value.columns]  # drafts hidden now
+
+
+def said(at: AppTest) -> list[str]:
+    """The success messages, Markdown escapes removed."""
+    return [s.value.replace("\\", "") for s in at.success]
+
+
+def test_a_leader_saves_a_draft_submits_it_and_reads_the_answer(
+    registry_file: Path, real_referential: Referential
+) -> None:
+    """Mon territoire → Suivi → Mon territoire, as the local user of an open registry."""
+    at = suivi()
+    at.radio(key="workflow").set_value("territoire").run()
+    at.button(key="territory_example").click().run()
+    at.button(key="drafts_save").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("enregistré (n° 1, version 1)" in s for s in said(at))
+    # A second save from the same copy is a new version; a stale copy would be refused.
+    at.button(key="drafts_save").click().run()
+    assert any("version 2" in s for s in said(at))
+    at.button(key="drafts_submit").click().run()
+    assert any("soumis à l'ARS" in s for s in said(at))
+    assert at.button(key="drafts_submit").disabled
+    at.radio(key="workflow").set_value("suivi").run()
+    at.text_area(key="registry_work_comment").input("Ajoutez les communes du nord.").run()
+    at.button(key="registry_work_return").click().run()
+    assert any("renvoyé au porteur" in s for s in said(at))
+    at.radio(key="workflow").set_value("territoire").run()
+    mine = next(d.value for d in at.dataframe if "Réponse de l'ARS" in d.value.columns)
+    assert mine["État"].tolist() == ["renvoyé au porteur"]
+    assert mine["Réponse de l'ARS"].tolist() == ["Ajoutez les communes du nord."]
+    # Reopening the draft loads its communes into the territory.
+    at.button(key="drafts_open_button").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("ouvert (version 2, renvoyé au porteur)" in s for s in said(at))
+    assert not at.button(key="drafts_submit").disabled
