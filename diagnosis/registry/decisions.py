@@ -25,6 +25,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from diagnosis.analysis.disputes import Dispute
 from diagnosis.core.referential import Referential, load_referential
 from diagnosis.registry.access import Actor, actor_of, authorize, now, target_of_codes
 from diagnosis.registry.database import Registry, RegistryError, read, write
@@ -47,6 +48,7 @@ __all__ = [
     "Decision",
     "PerimeterChangedError",
     "current_versions",
+    "decision_from_dispute",
     "decisions_of",
     "edit_perimeter",
     "record_decision",
@@ -87,6 +89,64 @@ class Decision:
     shares: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     names: Mapping[str, str] = field(default_factory=dict)
     options: Sequence[Mapping[str, Any]] = ()
+
+
+def decision_from_dispute(
+    dispute: Dispute, option: str, *, reasons: str, title: str | None = None
+) -> Decision:
+    """The decision of choosing ``option`` in a dispute: each party's communes after it.
+
+    Each party keeps the communes no other party claims and receives the
+    contested communes the option gives it (``en_l_etat``: each keeps its
+    claims; ``reunir``: the first party becomes the union of all, named after
+    every party, and the others end). Shares set for communes the option
+    splits are kept with the parties. The dispute's options are kept as the
+    options that were on the table.
+    """
+    parties = dispute.parties
+    letters = [str(x) for x in parties["party"]]
+    ids = dict(zip(letters, parties["perimeter_id"].astype(str), strict=True))
+    names = dict(zip(letters, parties["name"].astype(str), strict=True))
+    claims = dispute.claims.astype({"code": str, "party": str})
+    contested = set(dispute.contested["code"].astype(str))
+    own = {x: set(claims.loc[claims["party"] == x, "code"]) - contested for x in letters}
+    column = f"option_{option}"
+    if option == "reunir":
+        everything = sorted(set(claims["code"]))
+        outcome: dict[str, list[str]] = {ids[x]: [] for x in letters}
+        outcome[ids[letters[0]]] = everything
+        renamed = {ids[letters[0]]: " – ".join(names[x] for x in letters)}
+    elif option == "en_l_etat" or column in dispute.contested.columns:
+        outcome, renamed = {}, {}
+        for x in letters:
+            if option == "en_l_etat":
+                gets = set(claims.loc[claims["party"] == x, "code"]) & contested
+            else:
+                given = dispute.contested[column].astype(str).str.split("+")
+                gets = {
+                    str(c)
+                    for c, to in zip(dispute.contested["code"], given, strict=True)
+                    if x in to
+                }
+            outcome[ids[x]] = sorted(own[x] | gets)
+    else:
+        raise RegistryError(f"Option inconnue pour ce litige : {option}.")
+    shares: dict[str, dict[str, float]] = {}
+    for pid, code, share in dispute.shares[["perimeter_id", "code", "share"]].itertuples(
+        index=False
+    ):
+        if str(code) in outcome.get(str(pid), ()):
+            shares.setdefault(str(pid), {})[str(code)] = float(share)
+    table = json.loads(dispute.options.to_json(orient="records", force_ascii=False))
+    return Decision(
+        title=title or "Arbitrage : " + " / ".join(names[x] for x in letters),
+        option=option,
+        reasons=reasons,
+        outcome=outcome,
+        shares=shares,
+        names=renamed,
+        options=table,
+    )
 
 
 @dataclass(frozen=True)

@@ -377,3 +377,37 @@ def test_an_analyst_reviews_a_submission_with_its_size_and_overlaps(
     assert overlaps.loc[ids["CPTS Sud"], "shared_population"] == 2000
     assert overlaps.loc[ids["CPTS Nord"], "shared_codes"] == [A2]
     assert list(review.overlaps["perimeter_id"]) == [ids["CPTS Sud"], ids["CPTS Nord"]]
+
+
+@pytest.mark.parametrize(
+    ("option", "nord", "sud"),
+    [
+        ("tout_b", (A1,), (A2, A3)),
+        ("tout_a", (A1, A2), (A3,)),
+        ("en_l_etat", (A1, A2), (A2, A3)),
+        ("reunir", (A1, A2, A3), None),
+    ],
+)
+def test_an_arbitration_option_becomes_the_parties_new_versions(
+    users: Registry, ref: Referential, option: str, nord: tuple, sud: tuple | None
+) -> None:
+    from diagnosis.analysis.disputes import compare_parties
+    from diagnosis.analysis.pipeline import run_diagnosis
+    from diagnosis.registry import decision_from_dispute
+
+    ids = _two_parties(users, ref)
+    diag = run_diagnosis(state_at(users, JAN, referential=ref), ref)
+    dispute = compare_parties(
+        diag.membership, diag.referential, [ids["CPTS Nord"], ids["CPTS Sud"]]
+    )
+    decision = decision_from_dispute(dispute, option, reasons="Avis du comité.")
+    assert {r["option"] for r in decision.options} >= {"en_l_etat", "reunir"}
+    record_decision(users, COMMITTEE_84, decision, effective_on=MAR, referential=ref)
+    after = state_at(users, MAR, referential=ref).perimeters.set_index("perimeter_id")
+    assert tuple(after.loc[ids["CPTS Nord"], "unit_codes"]) == nord
+    if sud is None:
+        assert ids["CPTS Sud"] not in after.index
+        assert after.loc[ids["CPTS Nord"], "name"] == "CPTS Nord – CPTS Sud"
+    else:
+        assert tuple(after.loc[ids["CPTS Sud"], "unit_codes"]) == sud
+    assert decisions_of(users)["option"].tolist() == [option]
