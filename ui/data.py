@@ -441,6 +441,10 @@ def care_data(layers: dict[str, Any], keys: dict[str, str] | None = None) -> Car
     )
 
 
+#: Import keys of perimeters read from the registry start with this.
+REGISTRY_KEY_PREFIX = "registry:"
+
+
 def registry_or_none() -> Registry | None:
     """The registry of the dashboard, or None when its database cannot be reached.
 
@@ -470,7 +474,7 @@ def registry_state(day: dt.date, *, region: str | None, department: str | None) 
     """
     registry = open_registry()
     revision = state_revision(registry)
-    key = f"registry:{registry.url}:{revision}:{day.isoformat()}:{region or ''}:{department or ''}"
+    key = f"{REGISTRY_KEY_PREFIX}{registry.url}:{revision}:{day.isoformat()}:{region or ''}:{department or ''}"
     imported = session_memo(
         "registry_state",
         key,

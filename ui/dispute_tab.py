@@ -26,7 +26,7 @@ from diagnosis.outputs.labels import (
     dispute_option_label,
     dispute_option_note,
 )
-from ui import data, fmt, maps
+from ui import data, decision_panel, fmt, maps
 from ui.fiche import fiche_html, svg_map
 from ui.safe import md_text
 from ui.sidebar import Context
@@ -301,6 +301,7 @@ def render(ref: Referential, ctx: Context) -> None:
         st.error(md_text(refused))
     _tables(dispute)
     _apply_shares(dispute, key)
+    decision_panel.render(ref, ctx, dispute)
     _exports(dispute, frames, names)
 
 

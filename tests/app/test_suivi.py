@@ -22,6 +22,7 @@ from diagnosis.registry import (
     Actor,
     close_registry,
     coverage_history,
+    decisions_of,
     get_draft,
     grant_role,
     import_listing,
@@ -315,3 +316,52 @@ def test_a_leader_saves_a_draft_submits_it_and_reads_the_answer(
     assert not at.exception, [e.value for e in at.exception]
     assert any("ouvert (version 2, renvoyé au porteur)" in s for s in said(at))
     assert not at.button(key="drafts_submit").disabled
+
+
+def test_arbitrage_records_the_committee_decision_in_the_registry(
+    registry_file: Path, real_referential: Referential
+) -> None:
+    """Arbitrage on the registry: the option chosen becomes the parties' new versions."""
+    listing = PROJECT_DIR / "tests" / "fixtures" / "listings" / "ars_regional.csv"
+    registry = open_registry(registry_file)
+    try:
+        import_listing(registry, listing, as_of="2025-01-01", region="93")
+    finally:
+        close_registry(registry)
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.run()
+    at.radio(key="perimeter_choice").set_value("registre").run()
+    at.date_input(key="registry_day").set_value(dt.date(2025, 2, 1)).run()
+    at.radio(key="workflow").set_value("arbitrage").run()
+    assert not at.exception, [e.value for e in at.exception]
+    parties = next(d.value for d in at.dataframe if "côté" in d.value.columns)
+    assert set(parties["côté"]) >= {"A", "B", "C"}  # Aix-en-Provence, claimed by three
+    at.selectbox(key="decision_option").set_value("tout_a").run()
+    at.text_area(key="decision_reasons").input("Bassin de vie d'Aix tourné vers A.").run()
+    at.date_input(key="decision_day").set_value(dt.date(2025, 3, 1)).run()
+    at.button(key="decision_record").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Décision n° 1 enregistrée" in s for s in said(at))
+    registry = open_registry(registry_file)
+    try:
+        claimants = [
+            name
+            for name, codes in zip(
+                state_at(registry, "2025-03-01", region="93").perimeters["name"],
+                state_at(registry, "2025-03-01", region="93").perimeters["unit_codes"],
+                strict=True,
+            )
+            if "13001" in codes
+        ]
+        before = state_at(registry, "2025-02-01", region="93").perimeters
+        assert sum("13001" in c for c in before["unit_codes"]) == 3  # history kept
+        assert len(claimants) == 1
+        record = decisions_of(registry)
+        assert record["option"].tolist() == ["tout_a"]
+        assert record["reasons"].tolist() == ["Bassin de vie d'Aix tourné vers A."]
+    finally:
+        close_registry(registry)
+    # The decision is listed in Suivi.
+    at.radio(key="workflow").set_value("suivi").run()
+    decisions = next(d.value for d in at.dataframe if "Option retenue" in d.value.columns)
+    assert decisions["Motifs"].tolist() == ["Bassin de vie d'Aix tourné vers A."]
