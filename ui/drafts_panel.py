@@ -28,9 +28,33 @@ PENDING_KEY = "draft_to_open"
 DONE_KEY = "draft_done"
 
 
-def apply_pending(registry: Registry | None = None) -> None:
-    """Load the draft asked for on the previous run (before the territory's widgets are drawn)."""
+#: URL parameter opening a draft (``?brouillon=12``): a link an author or their ARS can share.
+QUERY_PARAM = "brouillon"
+
+
+def _asked() -> int | None:
+    """The draft asked for: by the "open" button on the previous run, or by the URL (once)."""
     pending = st.session_state.pop(PENDING_KEY, None)
+    if pending is not None:
+        return int(pending)
+    wanted = st.query_params.get(QUERY_PARAM)
+    if wanted is None or st.session_state.get("draft_query_done") == wanted:
+        return None
+    st.session_state["draft_query_done"] = wanted
+    try:
+        return int(wanted)
+    except ValueError:
+        st.session_state[DONE_KEY] = ("error", f"Numéro de brouillon illisible : « {wanted} ».")
+        return None
+
+
+def apply_pending(registry: Registry | None = None) -> None:
+    """Load the draft asked for (before the territory's widgets are drawn).
+
+    Whoever asks, the library decides: a draft id typed in the URL opens only a
+    draft the user may see (its author's, or a submission for its ARS).
+    """
+    pending = _asked()
     if pending is None:
         return
     registry = registry or data.registry_or_none()

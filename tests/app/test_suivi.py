@@ -365,3 +365,29 @@ def test_arbitrage_records_the_committee_decision_in_the_registry(
     at.radio(key="workflow").set_value("suivi").run()
     decisions = next(d.value for d in at.dataframe if "Option retenue" in d.value.columns)
     assert decisions["Motifs"].tolist() == ["Bassin de vie d'Aix tourné vers A."]
+
+
+def test_a_draft_typed_in_the_url_is_refused_to_another_user(
+    registry_file: Path, real_referential: Referential
+) -> None:
+    """?brouillon=N opens the local user's own draft, never another user's."""
+    registry = open_registry(registry_file)
+    try:
+        grant_role(registry, None, "admin@ars.fr", "admin")  # the registry is no longer open
+        grant_role(registry, "admin@ars.fr", "porteur@cpts.fr", "leader")
+        other = save_draft(
+            registry, Actor("porteur@cpts.fr", "Porteur"), name="Projet confidentiel",
+            codes=["04004", "04034"],
+        )  # fmt: skip
+    finally:
+        close_registry(registry)
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.query_params["brouillon"] = str(other.id)
+    at.run()
+    at.radio(key="workflow").set_value("territoire").run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [e.value.replace("\\", "") for e in at.error]
+    assert any(f"Brouillon n° {other.id} introuvable ou non visible" in e for e in errors), errors
+    texts = " ".join(page_texts(at))
+    assert "Projet confidentiel" not in texts
+    assert any("Le territoire est vide" in i.value for i in at.info)
