@@ -61,7 +61,7 @@ from diagnosis.paths import DEFAULT_REFERENTIAL_DIR, DOWNLOADS_DIR, STATIC_VENDO
 if TYPE_CHECKING:
     import pandas as pd
 
-    from diagnosis.contracts import FundingForecast
+    from diagnosis.contracts import ContractsImport, FundingForecast
 
 
 def _build_data(args: argparse.Namespace) -> int:
@@ -411,6 +411,25 @@ def _funding_perimeters(args: argparse.Namespace, national: Referential) -> Peri
     return import_perimeters(args.perimeters, referential=national, sheet=args.sheet)
 
 
+def _funding_contracts(args: argparse.Namespace) -> ContractsImport:
+    """The contracts: a contracts file, or those the registry keeps on ``--as-of``."""
+    from diagnosis.contracts import ContractsImport, read_contracts
+    from diagnosis.contracts.model import CONTRACT_EVENT_KINDS
+    from diagnosis.core.model import Report
+    from diagnosis.registry import contracts_at, open_registry
+
+    if args.contracts:
+        return read_contracts(args.contracts)
+    if not args.registry:
+        raise AtlasError("Donnez le fichier de contrats : --contracts FICHIER.")
+    kept = contracts_at(open_registry(args.db), args.as_of)
+    return ContractsImport(
+        contracts=kept,
+        report=Report(CONTRACT_EVENT_KINDS).frame(),
+        source={"filename": f"registre au {args.as_of}"},
+    )
+
+
 def _write_funding(forecast: FundingForecast, by_year: pd.DataFrame, out_dir: Path) -> None:
     from diagnosis.contracts import SCHEDULE_COLUMNS
     from diagnosis.outputs.export import write_csv
@@ -426,7 +445,7 @@ def _write_funding(forecast: FundingForecast, by_year: pd.DataFrame, out_dir: Pa
 
 def _funding(args: argparse.Namespace) -> int:
     """Run the ``funding`` command; returns the exit code (0 ok, 2 bad input)."""
-    from diagnosis.contracts import funding_by_year, funding_schedule, read_contracts
+    from diagnosis.contracts import funding_by_year, funding_schedule
 
     if args.registry and not args.as_of:
         print(
@@ -440,7 +459,7 @@ def _funding(args: argparse.Namespace) -> int:
     out_dir = Path(args.out)
     try:
         national = load_referential(directory=args.referential)
-        contracts = read_contracts(args.contracts)
+        contracts = _funding_contracts(args)
         perimeters = _funding_perimeters(args, national)
         forecast = funding_schedule(
             contracts,
@@ -479,7 +498,7 @@ def _funding(args: argparse.Namespace) -> int:
         "(détail dans funding_report.csv)."
     )
     if n_read == 0:
-        print("Erreur : aucun contrat lisible dans le fichier de contrats.", file=sys.stderr)
+        print("Erreur : aucun contrat lisible (fichier de contrats ou registre).", file=sys.stderr)
         return 2
     # The first scope is the whole view: France, the region or the department chosen.
     first = by_year.loc[by_year["scope"] == by_year["scope"].iloc[0]] if len(by_year) else by_year
@@ -498,7 +517,10 @@ def _add_funding_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         "funding",
         help="financements ACI dus aux contrats, par année de contrat et par année civile",
     )
-    funding.add_argument("--contracts", required=True, help="fichier de contrats (CSV ou classeur)")
+    funding.add_argument(
+        "--contracts",
+        help="fichier de contrats (CSV ou classeur) ; avec --registry, ceux du registre par défaut",
+    )
     source = funding.add_mutually_exclusive_group(required=True)
     source.add_argument("--perimeters", help="fichier de périmètres nommés par les contrats")
     source.add_argument(

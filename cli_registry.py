@@ -18,6 +18,9 @@ check
     version with its source (exit 1 when a problem is found).
 upgrade
     Migrate the database to the newest schema (also done on first use).
+contracts FILE --as-of D
+    Keep the ACI contracts of a contracts file with their perimeters from D
+    (``funding --registry --as-of D`` then uses them without ``--contracts``).
 grant USER ROLE [--region | --department] / revoke USER ROLE … / users
     Give or end a role (admin, analyst, committee, leader, reader) in a scope,
     and list the roles held. The first administrator is granted by the local
@@ -35,6 +38,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from diagnosis import AtlasError, load_referential
+from diagnosis.contracts import read_contracts
 from diagnosis.core.model import PerimeterImport
 from diagnosis.core.numbers import fr_count
 from diagnosis.outputs.export import write_csv
@@ -60,6 +64,7 @@ from diagnosis.registry import (
     restore_registry,
     revoke_role,
     state_at,
+    store_contracts,
     upgrade,
 )
 from diagnosis.registry.model import parse_day
@@ -266,6 +271,31 @@ def _revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _contracts(args: argparse.Namespace) -> int:
+    try:
+        read = read_contracts(args.file)
+        outcome = store_contracts(
+            _registry(args),
+            args.actor,
+            read,
+            as_of=args.as_of,
+            filename=Path(args.file).name,
+            referential=load_referential(directory=args.referential),
+        )
+    except AtlasError as exc:
+        return _error(exc)
+    print(
+        f"Contrats enregistrés au {args.as_of} : {len(outcome.new)} nouveau(x), "
+        f"{len(outcome.changed)} modifié(s), {len(outcome.unchanged)} inchangé(s)."
+    )
+    if outcome.unmatched:
+        print(
+            f"{fr_count(len(outcome.unmatched), 'contrat', 'contrats')} sans périmètre du "
+            "registre à cette date (non enregistré) : " + ", ".join(outcome.unmatched)
+        )
+    return 0
+
+
 def _users(args: argparse.Namespace) -> int:
     try:
         registry = _registry(args)
@@ -328,6 +358,15 @@ def _add_user_commands(
         cmd.add_argument("--actor", help=actor)
         _common(cmd)
         cmd.set_defaults(func=handler)
+
+    contracts = commands.add_parser(
+        "contracts", help="enregistrer les contrats ACI avec leurs périmètres"
+    )
+    contracts.add_argument("file", help="fichier de contrats (CSV ou classeur)")
+    contracts.add_argument("--as-of", required=True, help="date des contrats (AAAA-MM-JJ)")
+    contracts.add_argument("--actor", help=actor)
+    _common(contracts, scope=False)
+    contracts.set_defaults(func=_contracts)
 
     users = commands.add_parser("users", help="les rôles attribués")
     _common(users, scope=False)

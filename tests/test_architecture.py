@@ -64,6 +64,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "diagnosis.io",
         "diagnosis.importer",
         "diagnosis.analysis",
+        "diagnosis.contracts",
     ),
     "diagnosis.contracts": (
         "diagnosis.core",

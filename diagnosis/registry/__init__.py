@@ -39,6 +39,7 @@ from diagnosis.registry.access import (
     is_open,
     local_actor,
 )
+from diagnosis.registry.contracts import ContractsOutcome, contracts_at, store_contracts
 from diagnosis.registry.database import (
     ENV_VAR,
     Registry,
@@ -111,6 +112,7 @@ __all__ = [
     "ROLES",
     "AccessDeniedError",
     "Actor",
+    "ContractsOutcome",
     "Decision",
     "Draft",
     "DraftConflictError",
@@ -131,6 +133,7 @@ __all__ = [
     "check_registry",
     "close_registry",
     "commit_listing",
+    "contracts_at",
     "coverage_history",
     "current_versions",
     "decision_from_dispute",
@@ -164,6 +167,7 @@ __all__ = [
     "schema_revision",
     "state_at",
     "state_revision",
+    "store_contracts",
     "submit_draft",
     "upgrade",
 ]

@@ -76,6 +76,7 @@ ROLES: dict[str, str] = {
 ACTIONS: dict[str, tuple[frozenset[str], str]] = {
     "import_listing": (frozenset({"analyst"}), "importer une liste de CPTS"),
     "edit_perimeter": (frozenset({"analyst"}), "modifier un périmètre"),
+    "store_contracts": (frozenset({"analyst"}), "enregistrer les contrats ACI"),
     "review_submission": (frozenset({"analyst"}), "valider ou renvoyer un projet soumis"),
     "record_decision": (frozenset({"analyst", "committee"}), "enregistrer une décision"),
     "save_draft": (frozenset({"leader"}), "enregistrer un brouillon de territoire"),

@@ -33,6 +33,7 @@ from sqlalchemy import (
 
 __all__ = [
     "AUDIT",
+    "CONTRACTS",
     "DECISIONS",
     "DRAFTS",
     "DRAFT_REVISIONS",
@@ -189,6 +190,23 @@ DECISIONS = Table(
     Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
 )
 
+#: ACI contracts kept with their perimeter, valid over [valid_from, valid_to) like
+#: versions: a contracts file recorded on a date closes the contract it changes.
+#: ``body`` is the contract as JSON (signature, mission starts, crises, members,
+#: attainment, letter of intent), read back by :mod:`diagnosis.registry.contracts`.
+CONTRACTS = Table(
+    "contracts",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("perimeter_id", String(80), ForeignKey("perimeters.perimeter_id"), nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date, nullable=True),
+    Column("signature", Date, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
+    Index("ix_contracts_perimeter", "perimeter_id"),
+)
+
 #: Who did what, when, with a before/after summary (JSON text).
 AUDIT = Table(
     "audit",
@@ -215,5 +233,6 @@ TABLES = (
     DRAFTS,
     DRAFT_REVISIONS,
     DECISIONS,
+    CONTRACTS,
     AUDIT,
 )

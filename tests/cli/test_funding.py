@@ -153,3 +153,31 @@ def test_python_dash_m_runs_the_command(files: tuple[Path, Path], tmp_path: Path
     assert done.returncode == 0, done.stderr
     assert "Contrats : 3 retenu(s) sur 4 lu(s)" in done.stdout
     assert (out / "funding_schedule.csv").exists()
+
+
+def test_contracts_kept_in_the_registry_give_the_file_s_schedule(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """registry contracts keeps the contracts; funding --registry without --contracts uses them."""
+    perimeters, contracts = files
+    db = str(tmp_path / "registre.sqlite")
+    imported = ["registry", "import", str(perimeters), "--as-of", "2025-01-01", "--db", db]
+    assert main([*imported, "--region", "93"]) == 0
+    stored = ["registry", "contracts", str(contracts), "--db", db]
+    assert main([*stored, "--as-of", "2025-02-01"]) == 0
+    said = capsys.readouterr().out
+    assert "0 modifié(s), 0 inchangé(s)" in said
+    assert main([*stored, "--as-of", "2025-03-01"]) == 0  # the same file again: nothing new
+    assert "0 nouveau(x), 0 modifié(s)" in capsys.readouterr().out
+    period = ["--from", "2022", "--to", "2026", "--db", db]
+    with_file, kept = tmp_path / "with_file", tmp_path / "kept"
+    args = ["funding", "--registry", "--as-of", "2025-06-01", *period]
+    assert main([*args, "--contracts", str(contracts), "--out", str(with_file)]) == 0
+    assert main([*args, "--out", str(kept)]) == 0
+    for name in ("funding_schedule.csv", "funding_by_year.csv"):
+        pd.testing.assert_frame_equal(read(kept, name), read(with_file, name))
+    assert not read(kept, "funding_schedule.csv").empty
+    # Before they were recorded, the registry keeps no contract.
+    early = ["funding", "--registry", "--as-of", "2025-01-15", *period, "--out", str(tmp_path)]
+    assert main(early) == 2
+    assert "aucun contrat lisible" in capsys.readouterr().err

@@ -191,8 +191,8 @@ def _rows(conn: sa.Connection) -> dict[str, list[tuple[object, ...]]]:
     return out
 
 
-#: Tables added after the first schema (users' rights and work, migration 0003).
-LATER_TABLES = ("grants", "drafts", "draft_revisions", "decisions")
+#: Tables added after the first schema (users' rights and work, contracts: migration 0003).
+LATER_TABLES = ("grants", "drafts", "draft_revisions", "decisions", "contracts")
 
 
 def test_migrations_from_the_first_schema_keep_every_row(

@@ -1,4 +1,4 @@
-"""Users' rights and shared work: grants of roles, drafts and their revisions, decisions.
+"""Users' rights and shared work: grants, drafts and their revisions, decisions, contracts.
 
 Revision ID: 0003
 Revises: 0002
@@ -16,7 +16,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Create ``grants``, ``drafts``, ``draft_revisions`` and ``decisions``."""
+    """Create ``grants``, ``drafts``, ``draft_revisions``, ``decisions`` and ``contracts``."""
     op.create_table(
         "grants",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -76,11 +76,28 @@ def upgrade() -> None:
         sa.Column("effective_on", sa.Date, nullable=False),
         sa.Column("source_id", sa.Integer, sa.ForeignKey("sources.id"), nullable=False),
     )
+    op.create_table(
+        "contracts",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column(
+            "perimeter_id",
+            sa.String(80),
+            sa.ForeignKey("perimeters.perimeter_id"),
+            nullable=False,
+        ),
+        sa.Column("valid_from", sa.Date, nullable=False),
+        sa.Column("valid_to", sa.Date, nullable=True),
+        sa.Column("signature", sa.Date, nullable=False),
+        sa.Column("body", sa.Text, nullable=False),
+        sa.Column("source_id", sa.Integer, sa.ForeignKey("sources.id"), nullable=False),
+    )
+    op.create_index("ix_contracts_perimeter", "contracts", ["perimeter_id"])
 
 
 def downgrade() -> None:
     """Drop the tables of this revision."""
-    for table in ("decisions", "draft_revisions", "drafts"):
+    op.drop_index("ix_contracts_perimeter", table_name="contracts")
+    for table in ("contracts", "decisions", "draft_revisions", "drafts"):
         op.drop_table(table)
     op.drop_index("ix_grants_user", table_name="grants")
     op.drop_table("grants")
