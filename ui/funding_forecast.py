@@ -124,6 +124,11 @@ def forecast_csv(by_year: pd.DataFrame, names: dict[str, str]) -> bytes:
     return people_csv(forecast_for_people(by_year, names), labels=BY_YEAR_LABELS)
 
 
+#: A Vega expression writing an axis value the French way ("220 000"): a plain space, the
+#: narrow no-break one of the tables is drawn as nothing by the chart's canvas font.
+_FRENCH_THOUSANDS = "replace(format(datum.value, ',.0f'), regexp(',', 'g'), ' ')"
+
+
 def forecast_chart(view: pd.DataFrame) -> alt.LayerChart:
     """Bars of the maxima per year (fixed, variable, one-off), the expected total as points."""
     bars = view.melt(id_vars=["year"], value_vars=list(_KIND_COLUMNS), var_name="part")
@@ -141,7 +146,11 @@ def forecast_chart(view: pd.DataFrame) -> alt.LayerChart:
         .mark_bar()
         .encode(
             x=x,
-            y=alt.Y("sum(value):Q", title="Financement maximal (€)"),
+            y=alt.Y(
+                "sum(value):Q",
+                title="Financement maximal (€)",
+                axis=alt.Axis(labelExpr=_FRENCH_THOUSANDS),
+            ),
             color=alt.Color("part:N", title="Nature", sort=list(_KIND_COLUMNS.values())),
             tooltip=[
                 alt.Tooltip("annee:N", title="Année"),

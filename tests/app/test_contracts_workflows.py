@@ -165,6 +165,9 @@ def test_forecast_chart_draws_each_kind_per_year() -> None:
         }
     )
     spec = forecast_chart(view).to_dict()
+    # The amounts' axis writes thousands the French way (it wrote "220,000").
+    y_axis = spec["layer"][0]["encoding"]["y"]["axis"]
+    assert "regexp(',', 'g'), ' ')" in y_axis["labelExpr"]
     data = [row for rows in spec["datasets"].values() for row in rows]
     bars = [r for r in data if "part" in r]
     assert {r["part"] for r in bars} == {"parts fixes", "parts variables", "versements ponctuels"}
