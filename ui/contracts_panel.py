@@ -149,12 +149,15 @@ def _mission_widgets(key: str) -> dict[str, dt.date | None]:
 def _simulated_widgets(row: pd.Series, *, key: str) -> SimulatedChoices:
     rules = funding_rules()
     c1, c2, c3 = st.columns(3)
+    first_january = dt.date(dt.date.today().year, 1, 1)
     signature = c1.date_input(
         "Date de signature du contrat",
-        value=dt.date(dt.date.today().year, 1, 1),
+        value=first_january,
         format=DATE_FORMAT,
         key=f"{key}_signature",
+        help="Vide : le 1er janvier de l'année en cours.",
     )
+    signature = signature or first_january
     letter = c2.date_input(
         "Lettre d'intention validée le (facultatif)",
         value=None,
