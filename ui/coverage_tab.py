@@ -15,9 +15,10 @@ from diagnosis.core.numbers import fr_count, plural
 from diagnosis.core.textnorm import slug
 from diagnosis.importer.outcome import import_outcome
 from diagnosis.outputs import export
+from diagnosis.outputs.labels import PROPOSAL_CAVEAT, proposal_caveat, uncovered_wording
 from diagnosis.outputs.people import for_people
 from diagnosis.outputs.sharing import perimeter_remarks
-from ui import care_panels, data, fmt, maps
+from ui import care_panels, data, fmt, funding_forecast, maps
 from ui.coverage_map import coverage_layers, coverage_map
 from ui.profile import territory_profile
 from ui.safe import md_text
@@ -62,8 +63,24 @@ def perimeter_table(diag: Diagnosis) -> pd.DataFrame:
     table["outside_label"] = [str(t).removeprefix("déborde sur ") for t in people["outside_label"]]
     for column in ("below_minimum", "n_units", "n_parts", "size_range_reason"):
         table[column] = people[column].to_numpy()
+    table["deemed_validated"] = deemed_validated(diag, table["perimeter_id"])
     table["n_shared"] = people["shared_units"].map(len).to_numpy()
     return table
+
+
+def deemed_validated(diag: Diagnosis, perimeter_ids: pd.Series) -> list[bool]:
+    """Whether each perimeter is a health project deemed validated (2019 instruction).
+
+    Read from the import (column ``deemed_validated``: a health project filed
+    more than two months before the reference date, unopposed by the ARS).
+    """
+    perimeters = diag.imported.perimeters
+    if "deemed_validated" not in perimeters.columns:
+        return [False] * len(perimeter_ids)
+    deemed = dict(
+        zip(perimeters["perimeter_id"].astype(str), perimeters["deemed_validated"], strict=True)
+    )
+    return [bool(deemed.get(str(pid), False)) for pid in perimeter_ids]
 
 
 PERIMETER_LABELS = {
@@ -80,6 +97,7 @@ PERIMETER_LABELS = {
 PERIMETER_SHOWN = [
     "name",
     "status",
+    "deemed_validated",
     "population",
     "population_in_scope",
     "size_range",
@@ -90,6 +108,31 @@ PERIMETER_SHOWN = [
     "n_parts",
     "size_range_reason",
 ]
+
+
+#: What the uncovered communes' figure counts, and why "zone blanche" is kept for some.
+UNCOVERED_HELP = (
+    "Une « zone blanche » est une commune d'aucun projet de CPTS. Au-delà du premier stade, "
+    "les communes comptées peuvent être dans un projet qui n'a pas atteint le stade choisi : "
+    "elles sont dites non couvertes par une CPTS à ce stade."
+)
+
+
+def uncovered_communes(status_min: StatusKey) -> str:
+    """What the communes no perimeter covers are at a threshold, after the word "communes".
+
+    >>> uncovered_communes("emergence")
+    'en zone blanche'
+    >>> uncovered_communes("aci_signe")
+    'non couvertes par une CPTS au stade « ACI signé » ou au-delà'
+    """
+    wording = uncovered_wording(status_min, feminine=True)
+    return f"en {wording}" if wording == uncovered_wording(None) else wording
+
+
+def uncovered_metric_label(status_min: StatusKey) -> str:
+    """The label of the uncovered communes' figure ("Communes en zone blanche" at emergence)."""
+    return f"Communes {uncovered_communes(status_min)}"
 
 
 def _empty_notice(ref: Referential, ctx: Context, diag: Diagnosis) -> bool:
@@ -110,9 +153,9 @@ def _empty_notice(ref: Referential, ctx: Context, diag: Diagnosis) -> bool:
         return True
     if n_at_threshold == 0:
         st.warning(
-            f"Aucun périmètre n'atteint le stade « {status_name(ctx.status_min)} » : toute la "
-            "population est comptée en zone blanche. Choisissez « Tous les stades » dans la "
-            "barre latérale pour voir les projets."
+            f"Aucun périmètre n'atteint le stade « {status_name(ctx.status_min)} » : toutes les "
+            f"communes sont comptées {uncovered_communes(ctx.status_min)}. Choisissez « Tous les "
+            "stades » dans la barre latérale pour voir les projets."
         )
     return False
 
@@ -146,7 +189,11 @@ def render(ref: Referential, ctx: Context) -> None:
     # The view's perimeters: those with a commune in it (issue 17), each evaluated whole.
     c1.metric("Périmètres", fmt.number(len(diag.perimeters.summary)))
     c2.metric("Population couverte", fmt.share(main["share_covered"]))
-    c3.metric("Communes en zone blanche", fmt.number(len(diag.white.units)))
+    c3.metric(
+        uncovered_metric_label(ctx.status_min),
+        fmt.number(len(diag.white.units)),
+        help=UNCOVERED_HELP,
+    )
     c4.metric("Communes en chevauchement", fmt.number(len(diag.overlaps)))
 
     apl_layers = (*data.embedded_apl_layers(), ctx.care.get("apl"))
@@ -170,14 +217,18 @@ def render(ref: Referential, ctx: Context) -> None:
         )
     )
     _coverage_rates(diag)
-    _perimeters_section(ref, ctx, diag)
+    # The contracts file is read below the table, before the fiche of a CPTS needs it.
+    perimeters_slot = st.container()
+    funding_forecast.forecast_section(ctx)
+    with perimeters_slot:
+        _perimeters_section(ref, ctx, diag)
     left, right = st.columns(2)
     with left:
         _overlaps_section(diag)
     with right:
-        _white_zones_section(diag)
+        _white_zones_section(diag, ctx.status_min)
     care_panels.priority_white_zones_section(diag, apl_layers)
-    _proposals_section(diag)
+    _proposals_section(diag, ctx.status_min)
     _exports(diag, ctx, apl_layers)
 
 
@@ -340,11 +391,12 @@ def _overlaps_section(diag: Diagnosis) -> None:
         )
 
 
-def _white_zones_section(diag: Diagnosis) -> None:
-    st.markdown("#### Zones blanches")
+def _white_zones_section(diag: Diagnosis, status_min: StatusKey) -> None:
+    uncovered = uncovered_communes(status_min)
+    st.markdown(f"#### Communes {uncovered}")
     clusters = diag.white.clusters
     if clusters.empty:
-        st.caption("Aucune commune en zone blanche à ce stade.")
+        st.caption(f"Aucune commune {uncovered}.")
         return
     st.dataframe(
         for_people(
@@ -372,31 +424,46 @@ def _white_zones_section(diag: Diagnosis) -> None:
     )
 
 
-def _proposals_section(diag: Diagnosis) -> None:
+def _proposals_section(diag: Diagnosis, status_min: StatusKey) -> None:
     if diag.proposals is None:
         return
-    st.markdown("#### Propositions pour les zones blanches")
+    uncovered = uncovered_communes(status_min)
+    st.markdown(f"#### Propositions pour les communes {uncovered}")
     st.caption(
-        "Groupes contigus de communes blanches atteignant le seuil de population (EPCI entiers de "
-        "préférence), ou rattachement au périmètre voisin de plus longue frontière commune. "
-        "Compacité : indice de Polsby-Popper (1 pour un disque)."
+        f"Groupes contigus de communes {uncovered} atteignant le seuil de population (EPCI "
+        "entiers de préférence), ou rattachement au périmètre voisin de plus longue frontière "
+        "commune. Compacité : indice de Polsby-Popper (1 pour un disque)."
     )
     proposals = diag.proposals.proposals
     if proposals.empty:
-        st.caption("Aucune proposition : pas de zone blanche à ce stade.")
+        st.caption(f"Aucune proposition : aucune commune {uncovered}.")
         return
+    st.warning(PROPOSAL_CAVEAT + ".")
     st.dataframe(proposals_for_people(proposals), hide_index=True, width="stretch")
 
 
 def proposals_for_people(proposals: pd.DataFrame) -> pd.DataFrame:
-    """The proposals in French, the size written as everywhere else ("Taille 2", not "2")."""
+    """The proposals in French, the size written as everywhere else ("Taille 2", not "2").
+
+    Each carries its caveat (column "réserve"): indicative, subject to the actors' agreement.
+    """
     labels = size_rules().labels
     shown = proposals.assign(
-        size_label=[labels[int(c) - 1] if pd.notna(c) else "" for c in proposals["size_class"]]
+        size_label=[labels[int(c) - 1] if pd.notna(c) else "" for c in proposals["size_class"]],
+        caveat=proposals["kind"].map(proposal_caveat),
     )
     return for_people(
         shown,
-        columns=["proposal_id", "kind", "n_units", "population", "size_label", "epcis", "evidence"],
+        columns=[
+            "proposal_id",
+            "kind",
+            "n_units",
+            "population",
+            "size_label",
+            "epcis",
+            "evidence",
+            "caveat",
+        ],
         labels={"size_label": "taille ACI"},
     )
 
@@ -442,7 +509,7 @@ def _exports(diag: Diagnosis, ctx: Context, apl_layers: tuple[AplData | None, ..
         on_click="ignore",
     )
     c4.download_button(
-        "Communes en zone blanche (CSV)",
+        f"{uncovered_metric_label(ctx.status_min)} (CSV)",
         lambda: export.white_zone_csv(diag),
         file_name=name("zones_blanches", "csv"),
         mime="text/csv",
@@ -465,4 +532,6 @@ __all__ = [
     "perimeter_table",
     "proposals_for_people",
     "render",
+    "uncovered_communes",
+    "uncovered_metric_label",
 ]

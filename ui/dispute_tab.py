@@ -28,6 +28,7 @@ from diagnosis.outputs.labels import (
 )
 from ui import data, decision_panel, fmt, maps
 from ui.fiche import fiche_html, svg_map
+from ui.pdf import fiche_downloads
 from ui.safe import md_text
 from ui.sidebar import Context
 
@@ -481,13 +482,14 @@ def _exports(dispute: Dispute, frames: dict[str, gpd.GeoDataFrame], names: dict[
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         on_click="ignore",
     )
-    c2.download_button(
-        "Fiche d'arbitrage imprimable (HTML)",
-        lambda: dispute_fiche(dispute, frames, names).encode("utf-8"),
-        file_name=f"fiche_{stem}.html",
-        mime="text/html",
-        on_click="ignore",
-    )
+    with c2:
+        fiche_downloads(
+            lambda: dispute_fiche(dispute, frames, names),
+            file_stem=f"fiche_{stem}",
+            key=f"dispute_fiche_{stem}",
+            html_label="Fiche d'arbitrage imprimable (HTML)",
+            pdf_label="Fiche d'arbitrage (PDF)",
+        )
 
 
 def dispute_fiche(

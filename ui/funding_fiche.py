@@ -30,6 +30,7 @@ __all__ = [
     "SCHEDULE_COLUMNS",
     "funding_fiche_html",
     "funding_line_labels",
+    "schedule_tables",
 ]
 
 #: The columns a schedule needs: those of one contract's schedule; ``perimeter_id`` and
@@ -222,6 +223,45 @@ def _year_table(rows: pd.DataFrame, labels: Mapping[str, str]) -> pd.DataFrame:
     return pd.concat([table, pd.DataFrame([total])], ignore_index=True)
 
 
+def _tables(
+    frame: pd.DataFrame, labels: Mapping[str, str]
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    by_year = {
+        f"{_year_name(year).capitalize()} : {_year_period(rows)}": _year_table(rows, labels)
+        for year, rows in _by_year(frame)
+    }
+    return _summary(frame), by_year
+
+
+def schedule_tables(
+    schedule: pd.DataFrame, *, labels: Mapping[str, str] | None = None
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """A schedule for people, as the fiche shows it: the summary, then each year's lines.
+
+    Parameters
+    ----------
+    schedule
+        One contract's schedule (see :func:`funding_fiche_html`).
+    labels
+        French label of each line key (default: :func:`funding_line_labels`).
+
+    Returns
+    -------
+    tuple
+        The summary per contract year (fixed, variable and one-off maxima,
+        maximal and expected totals, then the total of the contract), and a
+        dictionary heading ("Année 1 : du 1er janvier 2025 au 31 décembre
+        2025") → the lines due that year with their French labels.
+
+    Raises
+    ------
+    diagnosis.DataError
+        As :func:`funding_fiche_html`.
+    """
+    labels = labels or funding_line_labels()
+    return _tables(_checked(schedule, labels), labels)
+
+
 def funding_fiche_html(
     schedule: pd.DataFrame,
     *,
@@ -269,6 +309,7 @@ def funding_fiche_html(
     labels = labels or funding_line_labels()
     frame = _checked(schedule, labels)
     name = str(frame["name"].iloc[0]) if "name" in frame and len(frame) else "contrat simulé"
+    summary, by_year = _tables(frame, labels)
     years = sorted(set(frame["contract_year"]) - {0})
     figures = {
         "montant maximal": fmt.euros(frame["amount_max_eur"].sum()),
@@ -279,10 +320,7 @@ def funding_fiche_html(
     }
     if size_label:
         figures["taille ACI"] = size_label
-    tables = {"Synthèse par année de contrat": _summary(frame)}
-    for year, rows in _by_year(frame):
-        heading = _year_name(year).capitalize()
-        tables[f"{heading} : {_year_period(rows)}"] = _year_table(rows, labels)
+    tables = {"Synthèse par année de contrat": summary, **by_year}
     return fiche_html(
         title=title or f"Financement ACI : {name}",
         subtitle="Échéancier de financement",

@@ -205,6 +205,20 @@ REPORT_KIND_LABELS: dict[str, str] = {
     "share_invalid": "part illisible",
     "share_over_total": "parts au-delà de 100 %",
     "share_completed": "parts complétées",
+    # The contracts file (diagnosis.contracts): its reading and the schedules computed.
+    "column_ignored": "colonne ignorée",
+    "bad_signature": "date de signature illisible",
+    "duplicate_contract": "contrat en double",
+    "unknown_perimeter": "CPTS inconnue",
+    "ambiguous_perimeter": "CPTS ambiguë",
+    "bad_date": "date illisible",
+    "start_before_signature": "démarrage avant la signature",
+    "late_start": "démarrage tardif",
+    "mission_not_started": "mission non démarrée",
+    "crisis_not_counted": "crise non comptée",
+    "bad_number": "nombre illisible",
+    "aid_amount": "aide après la lettre d'intention",
+    "contract_ended": "fin du contrat",
 }
 
 #: French labels of the report severities, in the order people read them.
@@ -245,7 +259,7 @@ def proposal_caveat(kind: str | None = None) -> str:
     return _ATTACHMENT_CAVEAT if kind == "rattachement" else PROPOSAL_CAVEAT
 
 
-def uncovered_wording(status_min: str | None) -> str:
+def uncovered_wording(status_min: str | None, *, feminine: bool = False) -> str:
     """How people call the communes no perimeter covers at a stage threshold.
 
     A "zone blanche" is a territory without any CPTS project (seed 004: « zone
@@ -257,12 +271,18 @@ def uncovered_wording(status_min: str | None) -> str:
     'zone blanche'
     >>> uncovered_wording("aci_signe")
     'non couverts par une CPTS au stade « ACI signé » ou au-delà'
+
+    ``feminine`` agrees the words with a feminine noun ("communes non couvertes").
+
+    >>> uncovered_wording("aci_signe", feminine=True)
+    'non couvertes par une CPTS au stade « ACI signé » ou au-delà'
     """
     from diagnosis.core.statuses import STATUS_KEYS, status_name  # noqa: PLC0415 - read lazily
 
     if status_min is None or status_min == STATUS_KEYS[0]:
         return "zone blanche"
-    return f"non couverts par une CPTS au stade « {status_name(status_min)} » ou au-delà"
+    covered = "couvertes" if feminine else "couverts"
+    return f"non {covered} par une CPTS au stade « {status_name(status_min)} » ou au-delà"
 
 
 #: How a commune of a perimeter was recognised (column ``via`` of the members).

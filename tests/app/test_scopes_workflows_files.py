@@ -25,10 +25,12 @@ from streamlit.testing.v1 import AppTest
 from diagnosis.analysis.disputes import compare_perimeters, dispute_groups
 from diagnosis.analysis.pipeline import Diagnosis, run_diagnosis
 from diagnosis.core.referential import Referential, load_referential
+from diagnosis.core.statuses import status_name
 from diagnosis.importer.perimeters import import_perimeters
 from diagnosis.paths import EXAMPLES_DIR
 from tests.browser import PROJECT_DIR
 from tests.paths import TESTS_DIR
+from ui.coverage_tab import uncovered_metric_label
 
 pytestmark = pytest.mark.referential
 
@@ -156,7 +158,15 @@ def test_coverage_figures_match_the_library(real_referential: Referential, case:
     assert shown["Population couverte"] == fr_share(
         diag.coverage_at_threshold().iloc[0]["share_covered"]
     )
-    assert shown["Communes en zone blanche"] == fr_int(len(diag.white.units))
+    # Above emergence, "zone blanche" is kept for communes in no project (issue 20).
+    label = uncovered_metric_label(case.status_min)
+    assert label == (
+        "Communes en zone blanche"
+        if case.status_min == "emergence"
+        else f"Communes non couvertes par une CPTS au stade « {status_name(case.status_min)} » "
+        "ou au-delà"
+    )
+    assert shown[label] == fr_int(len(diag.white.units))
     assert shown["Communes en chevauchement"] == fr_int(len(diag.overlaps))
     # The per-CPTS table lists the perimeters of the threshold, and the exports are offered.
     assert "Classeur Excel des tableaux" in [b.label for b in at.get("download_button")]
@@ -215,7 +225,8 @@ def test_ars_listing_hand_counts(
     shown = metrics(at)
     assert shown["Périmètres"] == "0"
     assert shown["Population couverte"] == fr_share(0.0)
-    assert shown["Communes en zone blanche"] == fr_int(len(scoped_ref(scope).units))
+    assert shown[uncovered_metric_label("aci_signe")] == fr_int(len(scoped_ref(scope).units))
+    assert "Communes en zone blanche" not in shown
 
 
 def test_ars_listing_counts_only_cpts_of_the_department(real_referential: Referential) -> None:

@@ -15,6 +15,7 @@ from diagnosis.core.textnorm import slug
 from diagnosis.outputs.people import for_people
 from ui import data, fmt, maps
 from ui.fiche import fiche_html, svg_map
+from ui.pdf import fiche_downloads
 from ui.profile.care import indicators_for_people, not_loaded_line
 from ui.profile.summary import epcis_for_people, margins_sentence
 
@@ -99,7 +100,7 @@ def exports_panel(
     key: str,
     saving: bool,
 ) -> None:
-    """Buttons to save the territory (CSV, when ``saving``) and to print its fiche (HTML)."""
+    """Buttons to save the territory (CSV, when ``saving``) and to print its fiche (HTML, PDF)."""
     st.markdown("#### Enregistrer et imprimer")
     c1, c2 = st.columns(2)
     if saving:
@@ -114,12 +115,12 @@ def exports_panel(
             key=f"{key}_save",
             on_click="ignore",
         )
-    c2.download_button(
-        "Fiche diagnostic imprimable (HTML)",
-        # Built when the button is clicked, not on every run of the page.
-        lambda: fiche().encode("utf-8"),
-        file_name=f"fiche_{slug(name) or 'territoire'}.html",
-        mime="text/html",
-        key=f"{key}_fiche",
-        on_click="ignore",
-    )
+    with c2:
+        # Built when a button is clicked, not on every run of the page.
+        fiche_downloads(
+            fiche,
+            file_stem=f"fiche_{slug(name) or 'territoire'}",
+            key=f"{key}_fiche",
+            html_label="Fiche diagnostic imprimable (HTML)",
+            pdf_label="Fiche diagnostic (PDF)",
+        )

@@ -15,6 +15,7 @@ import streamlit as st
 from diagnosis import Referential
 from diagnosis.analysis.checks import PerimeterDiagnosis, territory_summary
 from ui import care_panels, data
+from ui.contracts_panel import contract_panel
 from ui.profile.care import care_profile_panel
 from ui.profile.care_maps import apl_map_panel, care_points_map_panel
 from ui.profile.fiche import exports_panel, territory_fiche
@@ -61,6 +62,8 @@ def territory_profile(
     shape_panel(row, diag)
     epcis_cut_panel(diag)
     funding = funding_panel(row, key=key)
+    own = None if perimeter is None else str(row["perimeter_id"])
+    contract_panel(row, name=name, key=key, perimeter_id=own)
     care = data.care_data(ctx.care, ctx.care_keys)
     indicators, scopes = care_profile_panel(ref, territory, care)
     apl_map_panel(territory, care, key=key)
