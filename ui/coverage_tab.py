@@ -18,7 +18,7 @@ from diagnosis.outputs import export
 from diagnosis.outputs.labels import PROPOSAL_CAVEAT, proposal_caveat, uncovered_wording
 from diagnosis.outputs.people import for_people
 from diagnosis.outputs.sharing import perimeter_remarks
-from ui import care_panels, data, fmt, funding_forecast, maps
+from ui import care_panels, data, fmt, funding_forecast, maps, registry_work
 from ui.coverage_map import coverage_layers, coverage_map
 from ui.profile import territory_profile
 from ui.safe import md_text
@@ -355,6 +355,8 @@ def _perimeters_section(ref: Referential, ctx: Context, diag: Diagnosis) -> None
             names=dict(zip(departments["department"], departments["department_name"], strict=True)),
             view=scope_label(ref, ctx),
         )
+        if ctx.import_key.startswith(data.REGISTRY_KEY_PREFIX):
+            remarks = [*remarks, *registry_work.decision_remarks(data.registry_or_none(), pick)]
         territory_profile(
             ref,
             ctx,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import streamlit as st
 
 from diagnosis import AtlasError, Referential
@@ -23,18 +24,32 @@ from diagnosis.registry import (
     Registry,
     current_versions,
     decision_from_dispute,
+    decisions_of,
     record_decision,
 )
 from diagnosis.registry.access import may, target_of_codes
 from diagnosis.registry.database import read
-from ui import data, identity
+from ui import data, identity, registry_work
 from ui.safe import md_text
 from ui.sidebar import Context
 
-__all__ = ["render"]
+__all__ = ["recorded", "render"]
 
 DONE_KEY = "decision_done"
 SEEN_KEY = "decision_seen_versions"
+
+
+def recorded(ctx: Context, dispute: Dispute) -> pd.DataFrame | None:
+    """The decisions recorded for all these parties (people's table), when read from the registry."""
+    if not ctx.import_key.startswith(data.REGISTRY_KEY_PREFIX):
+        return None
+    registry = data.registry_or_none()
+    if registry is None:
+        return None
+    ids = {str(i) for i in dispute.parties["perimeter_id"]}
+    decisions = decisions_of(registry)
+    mine = decisions[[ids <= set(p) for p in decisions["parties"]]]
+    return registry_work.decisions_for_people(mine) if not mine.empty else None
 
 
 def _option_labels(dispute: Dispute) -> dict[str, str]:

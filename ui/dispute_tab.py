@@ -303,7 +303,7 @@ def render(ref: Referential, ctx: Context) -> None:
     _tables(dispute)
     _apply_shares(dispute, key)
     decision_panel.render(ref, ctx, dispute)
-    _exports(dispute, frames, names)
+    _exports(dispute, frames, names, decision_panel.recorded(ctx, dispute))
 
 
 def _with_committee_shares(
@@ -472,7 +472,12 @@ def _file_stem(dispute: Dispute) -> str:
     return f"arbitrage_{slug('_'.join(dispute.summary.perimeter_ids))[:80]}"
 
 
-def _exports(dispute: Dispute, frames: dict[str, gpd.GeoDataFrame], names: dict[str, str]) -> None:
+def _exports(
+    dispute: Dispute,
+    frames: dict[str, gpd.GeoDataFrame],
+    names: dict[str, str],
+    decisions: pd.DataFrame | None = None,
+) -> None:
     c1, c2 = st.columns(2)
     stem = _file_stem(dispute)
     c1.download_button(
@@ -484,7 +489,7 @@ def _exports(dispute: Dispute, frames: dict[str, gpd.GeoDataFrame], names: dict[
     )
     with c2:
         fiche_downloads(
-            lambda: dispute_fiche(dispute, frames, names),
+            lambda: dispute_fiche(dispute, frames, names, decisions=decisions),
             file_stem=f"fiche_{stem}",
             key=f"dispute_fiche_{stem}",
             html_label="Fiche d'arbitrage imprimable (HTML)",
@@ -493,9 +498,17 @@ def _exports(dispute: Dispute, frames: dict[str, gpd.GeoDataFrame], names: dict[
 
 
 def dispute_fiche(
-    dispute: Dispute, frames: dict[str, gpd.GeoDataFrame], names: dict[str, str]
+    dispute: Dispute,
+    frames: dict[str, gpd.GeoDataFrame],
+    names: dict[str, str],
+    *,
+    decisions: pd.DataFrame | None = None,
 ) -> str:
-    """The printable arbitration fiche of a dispute: every party, its map legend, the options."""
+    """The printable arbitration fiche of a dispute: every party, its map legend, the options.
+
+    ``decisions`` (people's table of the decisions recorded for these parties)
+    adds the committee's decision to the fiche.
+    """
     layers = [(frames[x.lower()], party_color(i), "#333") for i, x in enumerate(names)]
     svg = svg_map([*layers, (frames["contested"], maps.CONTESTED_COLOR, "#333")])
     s = dispute.summary
@@ -522,6 +535,11 @@ def dispute_fiche(
             **(
                 {"Parts des communes partagées": people.shares_for_people(dispute)}
                 if not dispute.shares.empty
+                else {}
+            ),
+            **(
+                {"Décision du comité": decisions}
+                if decisions is not None and not decisions.empty
                 else {}
             ),
         },

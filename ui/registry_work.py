@@ -8,12 +8,14 @@ those messages and hides what the user may not use.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pandas as pd
 import streamlit as st
 
 from diagnosis import AtlasError, Referential, status_name
 from diagnosis.core.numbers import fr_count, fr_number
+from diagnosis.outputs.labels import dispute_option_label
 from diagnosis.registry import (
     ROLES,
     Actor,
@@ -31,7 +33,15 @@ from diagnosis.registry.access import Target, may
 from diagnosis.registry.database import read
 from ui.safe import md_text
 
-__all__ = ["render_admin", "render_decisions", "render_submissions", "show_done"]
+__all__ = [
+    "decision_remarks",
+    "decisions_for_people",
+    "option_name",
+    "render_admin",
+    "render_decisions",
+    "render_submissions",
+    "show_done",
+]
 
 DONE_KEY = "registry_work_done"
 
@@ -155,23 +165,66 @@ def _review(registry: Registry, ref: Referential, actor: Actor, review: DraftRev
     st.rerun()
 
 
+_TOUT = re.compile(r"^tout_([a-z])$")
+
+
+def option_name(option: str, n_parties: int) -> str:
+    """The French name of a recorded option (``tout_b``, ``reunir``, ``modification``…)."""
+    if option == "modification":
+        return "modification du périmètre"
+    found = _TOUT.match(option)
+    if found:
+        return dispute_option_label("tout", found[1].upper(), n_parties=n_parties)
+    return dispute_option_label(option, None, n_parties=n_parties)
+
+
+def decisions_for_people(decisions: pd.DataFrame) -> pd.DataFrame:
+    """Recorded decisions (:func:`diagnosis.registry.decisions_of`) as people read them."""
+    return pd.DataFrame(
+        {
+            "N°": decisions["decision_id"],
+            "Date d'effet": [d.strftime("%d/%m/%Y") for d in decisions["effective_on"]],
+            "Décision": decisions["title"],
+            "Option retenue": [
+                option_name(str(o), len(p))
+                for o, p in zip(decisions["option"], decisions["parties"], strict=True)
+            ],
+            "Périmètres concernés": [", ".join(p) for p in decisions["parties"]],
+            "Motifs": decisions["reasons"],
+            "Signée par": decisions["decided_by"],
+            "Enregistrée le": [
+                d.strftime("%d/%m/%Y %H:%M") for d in pd.to_datetime(decisions["decided_at"])
+            ],
+        }
+    )
+
+
+def decision_remarks(registry: Registry | None, perimeter_id: str) -> list[str]:
+    """One line per decision that shaped a perimeter (its fiche), oldest first."""
+    if registry is None:
+        return []
+    decisions = decisions_of(registry, perimeter_id=perimeter_id)
+    people = decisions_for_people(decisions)
+    return [
+        f"Décision n° {number} du {day}, signée par {who} : {option}. Motifs : {reasons}"
+        for number, day, who, option, reasons in zip(
+            people["N°"],
+            people["Date d'effet"],
+            people["Signée par"],
+            people["Option retenue"],
+            people["Motifs"],
+            strict=True,
+        )
+    ]
+
+
 def render_decisions(registry: Registry, region: str | None) -> None:
     """The decisions recorded (of the view's region), newest first."""
     decisions = decisions_of(registry, region=region)
     if decisions.empty:
         return
     st.markdown("#### Décisions enregistrées")
-    table = pd.DataFrame(
-        {
-            "N°": decisions["decision_id"],
-            "Date d'effet": [d.strftime("%d/%m/%Y") for d in decisions["effective_on"]],
-            "Décision": decisions["title"],
-            "Option retenue": decisions["option"],
-            "Périmètres concernés": [", ".join(p) for p in decisions["parties"]],
-            "Motifs": decisions["reasons"],
-            "Signée par": decisions["decided_by"],
-        }
-    ).iloc[::-1]
+    table = decisions_for_people(decisions).iloc[::-1]
     st.dataframe(table, hide_index=True, width="stretch", key="registry_work_decisions")
 
 

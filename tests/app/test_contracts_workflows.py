@@ -19,7 +19,6 @@ import openpyxl
 import pandas as pd
 import pytest
 from pypdf import PdfReader
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from diagnosis.core.referential import Referential
@@ -63,21 +62,6 @@ def euros(n: float) -> str:
 # --------------------------------------------------------------------------
 # Downloads through the app's path
 # --------------------------------------------------------------------------
-
-
-@pytest.fixture
-def clicks(monkeypatch: pytest.MonkeyPatch) -> dict[str, Callable[[], Any]]:
-    """The callables given to download buttons, by the file id Streamlit gave them."""
-    recorded: dict[str, Callable[[], Any]] = {}
-    original = MediaFileManager.add_deferred
-
-    def recording(self: MediaFileManager, data_callable: Any, *args: Any, **kwargs: Any) -> str:
-        file_id = original(self, data_callable, *args, **kwargs)
-        recorded[file_id] = data_callable
-        return file_id
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", recording)
-    return recorded
 
 
 def click(at: AppTest, label: str, clicks: dict[str, Callable[[], Any]]) -> bytes:

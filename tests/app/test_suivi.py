@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -31,6 +33,7 @@ from diagnosis.registry import (
     state_at,
     submit_draft,
 )
+from tests.app.test_contracts_workflows import click
 from tests.app.test_french import page_texts, scan
 from tests.browser import PROJECT_DIR, browser_or_skip, chromium_page, streamlit_server
 from ui.suivi_tab import coverage_chart, curve_frame, month_fr
@@ -319,7 +322,7 @@ def test_a_leader_saves_a_draft_submits_it_and_reads_the_answer(
 
 
 def test_arbitrage_records_the_committee_decision_in_the_registry(
-    registry_file: Path, real_referential: Referential
+    registry_file: Path, real_referential: Referential, clicks: dict[str, Callable[[], Any]]
 ) -> None:
     """Arbitrage on the registry: the option chosen becomes the parties' new versions."""
     listing = PROJECT_DIR / "tests" / "fixtures" / "listings" / "ars_regional.csv"
@@ -361,10 +364,24 @@ def test_arbitrage_records_the_committee_decision_in_the_registry(
         assert record["reasons"].tolist() == ["Bassin de vie d'Aix tourné vers A."]
     finally:
         close_registry(registry)
+    # The arbitration fiche carries the decision (the dispute is the registry's on 1 Feb).
+    fiche = click(at, "Fiche d'arbitrage imprimable (HTML)", clicks).decode("utf-8")
+    assert "Décision du comité" in fiche
+    assert "Bassin de vie d&#x27;Aix tourné vers A." in fiche or "Bassin de vie d'Aix" in fiche
+    assert "Toutes les communes disputées à A" in fiche
     # The decision is listed in Suivi.
     at.radio(key="workflow").set_value("suivi").run()
     decisions = next(d.value for d in at.dataframe if "Option retenue" in d.value.columns)
     assert decisions["Motifs"].tolist() == ["Bassin de vie d'Aix tourné vers A."]
+    assert decisions["Option retenue"].tolist() == ["Toutes les communes disputées à A"]
+    # The fiche of a party (Couverture, the registry after the decision) says the decision.
+    at.date_input(key="registry_day").set_value(dt.date(2025, 3, 2)).run()
+    at.radio(key="workflow").set_value("couverture").run()
+    party = decisions["Périmètres concernés"].iloc[0].split(", ")[0]
+    at.selectbox(key="coverage_fiche_pick").set_value(party).run()
+    assert not at.exception, [e.value for e in at.exception]
+    texts = [t.replace("\\", "") for t in page_texts(at)]
+    assert any("Décision n° 1 du 01/03/2025" in t and "Bassin de vie" in t for t in texts)
 
 
 def test_a_draft_typed_in_the_url_is_refused_to_another_user(
