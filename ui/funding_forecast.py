@@ -12,7 +12,7 @@ department) by :func:`diagnosis.contracts.funding_by_year`, as the command
 from __future__ import annotations
 
 import datetime as dt
-from typing import cast
+from typing import Any, cast
 
 import altair as alt
 import pandas as pd
@@ -28,10 +28,12 @@ from diagnosis.contracts import (
     read_contracts,
 )
 from diagnosis.contracts.columns import EXPECTED_COLUMNS_FR
-from diagnosis.core.model import PerimeterImport
+from diagnosis.contracts.model import CONTRACT_EVENT_KINDS
+from diagnosis.core.model import PerimeterImport, Report
 from diagnosis.core.numbers import fr_count
 from diagnosis.io.formats import TABLE_EXTENSIONS
 from diagnosis.outputs.people import people_csv
+from diagnosis.registry import contracts_at
 from ui import data, fmt, limits
 from ui.contracts_panel import FORECAST_KEY
 from ui.safe import md_text
@@ -259,6 +261,34 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
 CONTRACT_TYPES = [ext.lstrip(".") for ext in TABLE_EXTENSIONS]
 
 
+def _contracts_source(upload: Any, ctx: Context) -> tuple[ContractsImport, str] | None:
+    """The contracts and their cache key: the file uploaded, else those the registry keeps.
+
+    The registry's contracts are used when the perimeters come from the
+    registry (sidebar: "Registre à une date"), on that date.
+    """
+    if ctx.imported is None:
+        return None
+    if upload is not None:
+        return _read(upload.getvalue(), upload.name), data.digest(upload.getvalue())
+    day = st.session_state.get("registry_day")
+    registry = data.registry_or_none()
+    if not ctx.import_key.startswith(data.REGISTRY_KEY_PREFIX) or registry is None:
+        return None
+    if not isinstance(day, dt.date):
+        return None
+    kept = contracts_at(registry, day)
+    if not kept:
+        return None
+    st.caption(
+        f"Contrats ACI enregistrés dans le registre au {day:%d/%m/%Y} "
+        "(un fichier chargé ci-dessus les remplace pour cette vue)."
+    )
+    report = Report(CONTRACT_EVENT_KINDS).frame()
+    imported = ContractsImport(contracts=kept, report=report, source={"filename": "registre"})
+    return imported, f"registry-contracts|{ctx.import_key}|{day.isoformat()}"
+
+
 def forecast_section(ctx: Context) -> None:
     """Upload a contracts file and show the ACI funding due per calendar year in the view."""
     st.session_state[FORECAST_KEY] = None
@@ -275,21 +305,22 @@ def forecast_section(ctx: Context) -> None:
     if refusal:
         st.error(refusal)
         return
-    if upload is None or ctx.imported is None:
-        st.caption(
-            "Chargez un fichier des contrats pour calculer, année par année, les financements "
-            "dus aux CPTS signataires (équivalent de « python -m diagnosis funding »)."
-        )
-        return
     try:
-        contracts = _read(upload.getvalue(), upload.name)
-        key = f"{data.digest(upload.getvalue())}|{ctx.import_key}|{ctx.scope_key}"
+        source = _contracts_source(upload, ctx)
+        if source is None:
+            st.caption(
+                "Chargez un fichier des contrats pour calculer, année par année, les "
+                "financements dus aux CPTS signataires (équivalent de « python -m diagnosis "
+                "funding »)."
+            )
+            return
+        contracts, key = source
         forecast = data.session_memo(
             "contracts-forecast",
-            key,
+            f"{key}|{ctx.import_key}|{ctx.scope_key}",
             lambda: forecast_of(
                 contracts,
-                ctx.imported,  # type: ignore[arg-type]  # checked above
+                ctx.imported,  # type: ignore[arg-type]  # checked by _contracts_source
                 data.national(),
                 region=ctx.region,
                 department=ctx.department,

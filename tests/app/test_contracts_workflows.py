@@ -313,3 +313,36 @@ def test_without_pdf_the_fiche_says_why(
     assert "Fiche de financement (HTML)" in labels
     assert not [label for label in labels if "(PDF)" in label]
     assert "La fiche PDF n'est pas disponible" in texts(at.caption)
+
+
+def test_the_registry_s_contracts_give_the_forecast_without_a_file(
+    real_referential: Referential, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Perimeters read from the registry on a date bring the contracts kept with them."""
+    from diagnosis.contracts import read_contracts
+    from diagnosis.paths import EXAMPLES_DIR
+    from diagnosis.registry import close_registry, import_listing, open_registry, store_contracts
+
+    path = tmp_path / "registre.sqlite"
+    monkeypatch.setenv("ATLAS_DATABASE_URL", str(path))
+    registry = open_registry(path)
+    try:
+        example = EXAMPLES_DIR / "exemple_fictif_paca_couverture.csv"
+        import_listing(registry, example, as_of="2025-01-01", region="93")
+        read = read_contracts(CONTRACTS, filename="contrats.csv")
+        outcome = store_contracts(registry, None, read, as_of="2025-01-01")
+        assert outcome.unmatched == ("CPTS des Nuages",)
+    finally:
+        close_registry(registry)
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.run()
+    at.radio(key="perimeter_choice").set_value("registre").run()
+    at.date_input(key="registry_day").set_value(dt.date(2025, 2, 1)).run()
+    ok(at)
+    shown_captions = texts(at.caption).replace("\\", "")
+    assert "Contrats ACI enregistrés dans le registre au 01/02/2025" in shown_captions
+    at.radio(key="contracts_basis").set_value("periode").run()
+    shown = table_with(at, "total maximal (€)")
+    view = shown[shown["territoire"] == "Provence-Alpes-Côte d'Azur (93)"].set_index("année")
+    assert view.loc["2023", "total maximal (€)"] == euros(YEAR_1)
+    assert view.loc["2024", "total maximal (€)"] == euros(YEAR_2)
