@@ -40,7 +40,7 @@ def leaflet_assets_available() -> bool:
 
 
 #: Padding of every map's fit to its bounds, in pixels: room on the right for the legend
-#: (also written in :class:`_FitWhenShown`'s script).
+#: (read by :class:`_FitBounds`'s script).
 FIT_TOP_LEFT = (10, 10)
 FIT_BOTTOM_RIGHT = (200, 10)
 
@@ -89,13 +89,7 @@ def base_map(
     fmap.get_root().header.add_child(  # type: ignore[attr-defined]
         folium.Element("<style>path.leaflet-interactive:focus { outline: none; }</style>")
     )
-    # Room on the right for the legend (bottom right), so that no shape hides under it.
-    fmap.fit_bounds(
-        [[miny, minx], [maxy, maxx]],
-        padding_top_left=FIT_TOP_LEFT,
-        padding_bottom_right=FIT_BOTTOM_RIGHT,
-    )
-    _FitWhenShown([[miny, minx], [maxy, maxx]]).add_to(fmap)
+    _FitBounds([[miny, minx], [maxy, maxx]]).add_to(fmap)
     return fmap
 
 
@@ -136,35 +130,46 @@ class _MetricScale(MacroElement):
         self._name = "MetricScale"
 
 
-class _FitWhenShown(MacroElement):
-    """Fit the map to its bounds again once it gets a size.
+class _FitBounds(MacroElement):
+    """Fit the map to its bounds, now if it has a size, else the first time it gets one.
 
-    A map drawn while hidden (in a closed expander) has no size: Leaflet then
-    fits the bounds at the lowest zoom (the whole world). This fits them again
-    the first time the map is shown, and keeps Leaflet's size up to date.
+    A map drawn while hidden (in a closed expander) has no size. Leaflet's
+    ``fitBounds`` then computes a zoom from a negative room (the size minus the
+    legend's padding) and throws "Invalid LatLng object: (NaN, NaN)", which
+    stopped the map's script before its layers and legend were added: the APL
+    map of a territory opened grey and empty. So the fit waits for a size, and
+    drops the padding when the map is too small for it; a ResizeObserver keeps
+    Leaflet's size up to date.
     """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        (function (map, bounds) {
-            var fitted = map.getSize().x > 0 && map.getSize().y > 0;
+        (function (map, bounds, padding) {
+            var fitted = false;
+            function fit() {
+                var size = map.getSize();
+                if (fitted || size.x <= 0 || size.y <= 0) { return; }
+                var tl = padding.paddingTopLeft, br = padding.paddingBottomRight;
+                // Room on the right for the legend, unless the map is too small for it.
+                var roomy = size.x > 2 * (tl[0] + br[0]) && size.y > 2 * (tl[1] + br[1]);
+                map.fitBounds(bounds, roomy ? padding : {});
+                fitted = true;
+            }
+            fit();
             if (typeof ResizeObserver === "undefined") { return; }
             new ResizeObserver(function () {
                 map.invalidateSize();
-                if (!fitted && map.getSize().x > 0 && map.getSize().y > 0) {
-                    map.fitBounds(bounds, {{ this.padding|tojson }});
-                    fitted = true;
-                }
+                fit();
             }).observe(map.getContainer());
-        })({{ this._parent.get_name() }}, {{ this.bounds|tojson }});
+        })({{ this._parent.get_name() }}, {{ this.bounds|tojson }}, {{ this.padding|tojson }});
         {% endmacro %}
         """
     )
 
     def __init__(self, bounds: list[list[float]]) -> None:
         super().__init__()
-        self._name = "FitWhenShown"
+        self._name = "FitBounds"
         self.bounds = bounds
         self.padding = {"paddingTopLeft": FIT_TOP_LEFT, "paddingBottomRight": FIT_BOTTOM_RIGHT}
 
