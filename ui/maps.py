@@ -24,6 +24,7 @@ from jinja2 import Template
 
 from diagnosis.core.statuses import status_legend
 from diagnosis.paths import STATIC_VENDOR_DIR
+from ui import fmt
 from ui.safe import html_text
 
 #: URL of Streamlit's static file serving (``server.enableStaticServing``).
@@ -289,6 +290,12 @@ OVERLAP_COLOR = "#d7191c"
 TERRITORY_COLOR = "#2c7bb6"
 CONTESTED_COLOR = "#d7191c"
 PROPOSAL_COLOR = "#7b3294"
+#: Id of the SVG pattern of hatched shapes (see :class:`_HatchPattern`).
+HATCH_ID = "atlas-hatch"
+#: The hatching as a CSS background, for a legend swatch.
+HATCH_SWATCH = f"repeating-linear-gradient(45deg,{CONTESTED_COLOR} 0 2px,#ffffff 2px 5px)"
+#: Tooltip of a commune polygon: its name, code and inhabitants (French number).
+COMMUNE_TOOLTIP = (("name", "Commune"), ("code", "Code INSEE"), ("population_fr", "Habitants"))
 
 LayerStyle = Literal["fill", "outline"]
 
@@ -321,6 +328,9 @@ class MapLayer:
         Whether the layer appears in the layer switcher.
     interactive
         Whether the layer reacts to the mouse (background outlines do not).
+    hatch
+        Fill with red diagonal stripes over what lies beneath (e.g. communes
+        already claimed by a CPTS), instead of a plain colour.
     """
 
     name: str
@@ -337,6 +347,7 @@ class MapLayer:
     show: bool = True
     control: bool = True
     interactive: bool = True
+    hatch: bool = False
 
 
 @dataclass(frozen=True)
@@ -373,11 +384,55 @@ def _style_function(layer: MapLayer) -> Any:
             }
             if not layer.interactive:
                 out = {"color": layer.color, "weight": layer.weight, "fill": False}
+            if layer.hatch:
+                out.update(fillColor=f"url(#{HATCH_ID})", fillOpacity=1.0, color=CONTESTED_COLOR)
             if layer.dash:
                 out["dashArray"] = layer.dash
         return out
 
     return style
+
+
+class _HatchPattern(MacroElement):
+    """The SVG pattern of hatched shapes, defined once in the map's document.
+
+    Leaflet writes a path's ``fillColor`` into its ``fill`` attribute, so a
+    shape styled ``fillColor: "url(#atlas-hatch)"`` is filled with this
+    pattern. It is a script (not header HTML), so that it also reaches a layer
+    sent alone to the clickable map (:mod:`ui.clickmap`).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (id, stripe) {
+            if (document.getElementById(id)) { return; }
+            var ns = "http://www.w3.org/2000/svg";
+            var svg = document.createElementNS(ns, "svg");
+            svg.setAttribute("width", "0");
+            svg.setAttribute("height", "0");
+            svg.style.position = "absolute";
+            svg.innerHTML = '<defs><pattern id="' + id + '" patternUnits="userSpaceOnUse"'
+                + ' width="7" height="7" patternTransform="rotate(45)">'
+                + '<rect width="7" height="7" fill="#ffffff" fill-opacity="0.15"></rect>'
+                + '<line x1="0" y1="0" x2="0" y2="7" stroke="' + stripe + '"'
+                + ' stroke-width="3"></line></pattern></defs>';
+            document.body.appendChild(svg);
+        })({{ this.pattern_id|tojson }}, {{ this.stripe|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "HatchPattern"
+        self.pattern_id = HATCH_ID
+        self.stripe = CONTESTED_COLOR
+
+
+def with_population_fr(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``frame`` with ``population_fr``, its inhabitants as a French number (for tooltips)."""
+    return frame.assign(population_fr=[fmt.number(v) for v in frame["population"]])
 
 
 def add_layer(fmap: folium.Map | folium.FeatureGroup, layer: MapLayer) -> bool:
@@ -402,6 +457,8 @@ def add_layer(fmap: folium.Map | folium.FeatureGroup, layer: MapLayer) -> bool:
         dict.fromkeys([*fields, *layer.properties, *(["fill"] if layer.fill_column else [])])
     )
     data = geojson_collection(frame, properties=props)
+    if layer.hatch:
+        _HatchPattern().add_to(fmap)
     tooltip = (
         folium.GeoJsonTooltip(
             fields=fields, aliases=[a for _, a in layer.tooltip], sticky=True, localize=False
