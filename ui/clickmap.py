@@ -30,7 +30,7 @@ import folium.elements
 import streamlit as st
 import streamlit_folium as sf
 
-from ui.maps import FIT_BOTTOM_RIGHT, FIT_TOP_LEFT
+from ui.map_controls import FIT_BOTTOM_RIGHT, FIT_TOP_LEFT
 
 #: What the map sends back to the app (see ``st_folium``'s ``returned_objects``).
 CLICK_OBJECTS = ("last_clicked", "last_object_clicked")

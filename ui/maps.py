@@ -19,12 +19,12 @@ import folium
 import geopandas as gpd
 import numpy as np
 import shapely
-from branca.element import MacroElement
-from jinja2 import Template
 
 from diagnosis.core.statuses import status_legend
 from diagnosis.paths import STATIC_VENDOR_DIR
 from ui import fmt
+from ui import map_controls as controls
+from ui.map_controls import HATCH_ID
 from ui.safe import html_text
 
 #: URL of Streamlit's static file serving (``server.enableStaticServing``).
@@ -38,12 +38,6 @@ def leaflet_assets_available() -> bool:
     return (STATIC_VENDOR_DIR / "leaflet.js").exists() and (
         STATIC_VENDOR_DIR / "leaflet.css"
     ).exists()
-
-
-#: Padding of every map's fit to its bounds, in pixels: room on the right for the legend
-#: (read by :class:`_FitBounds`'s script).
-FIT_TOP_LEFT = (10, 10)
-FIT_BOTTOM_RIGHT = (200, 10)
 
 
 def base_map(
@@ -84,95 +78,15 @@ def base_map(
         folium.TileLayer(
             "OpenStreetMap", name="OpenStreetMap", attr="© contributeurs OpenStreetMap"
         ).add_to(fmap)
-    _FrenchZoom().add_to(fmap)
-    _MetricScale().add_to(fmap)
+    controls.FrenchZoom().add_to(fmap)
+    controls.FrenchControls().add_to(fmap)
+    controls.MetricScale().add_to(fmap)
     # A clicked shape keeps the browser's focus ring: a black rectangle around the commune.
     fmap.get_root().header.add_child(  # type: ignore[attr-defined]
         folium.Element("<style>path.leaflet-interactive:focus { outline: none; }</style>")
     )
-    _FitBounds([[miny, minx], [maxy, maxx]]).add_to(fmap)
+    controls.FitBounds([[miny, minx], [maxy, maxx]]).add_to(fmap)
     return fmap
-
-
-#: Titles of Leaflet's zoom buttons (its own are English: "Zoom in", "Zoom out").
-ZOOM_TITLES = {"zoomInTitle": "Zoom avant", "zoomOutTitle": "Zoom arrière"}
-
-
-class _FrenchZoom(MacroElement):
-    """Leaflet's zoom buttons with French titles (folium's own control is switched off)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        L.control.zoom({{ this.options|tojson }}).addTo({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._name = "FrenchZoom"
-        self.options = {"position": "topleft", **ZOOM_TITLES}
-
-
-class _MetricScale(MacroElement):
-    """Leaflet's scale bar in kilometres only (folium's own also shows miles)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        L.control.scale({imperial: false, metric: true}).addTo({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._name = "MetricScale"
-
-
-class _FitBounds(MacroElement):
-    """Fit the map to its bounds, now if it has a size, else the first time it gets one.
-
-    A map drawn while hidden (in a closed expander) has no size. Leaflet's
-    ``fitBounds`` then computes a zoom from a negative room (the size minus the
-    legend's padding) and throws "Invalid LatLng object: (NaN, NaN)", which
-    stopped the map's script before its layers and legend were added: the APL
-    map of a territory opened grey and empty. So the fit waits for a size, and
-    drops the padding when the map is too small for it; a ResizeObserver keeps
-    Leaflet's size up to date.
-    """
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function (map, bounds, padding) {
-            var fitted = false;
-            function fit() {
-                var size = map.getSize();
-                if (fitted || size.x <= 0 || size.y <= 0) { return; }
-                var tl = padding.paddingTopLeft, br = padding.paddingBottomRight;
-                // Room on the right for the legend, unless the map is too small for it.
-                var roomy = size.x > 2 * (tl[0] + br[0]) && size.y > 2 * (tl[1] + br[1]);
-                map.fitBounds(bounds, roomy ? padding : {});
-                fitted = true;
-            }
-            fit();
-            if (typeof ResizeObserver === "undefined") { return; }
-            new ResizeObserver(function () {
-                map.invalidateSize();
-                fit();
-            }).observe(map.getContainer());
-        })({{ this._parent.get_name() }}, {{ this.bounds|tojson }}, {{ this.padding|tojson }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, bounds: list[list[float]]) -> None:
-        super().__init__()
-        self._name = "FitBounds"
-        self.bounds = bounds
-        self.padding = {"paddingTopLeft": FIT_TOP_LEFT, "paddingBottomRight": FIT_BOTTOM_RIGHT}
 
 
 def geojson_collection(
@@ -222,29 +136,6 @@ class LegendEntry:
     label: str
 
 
-class _Legend(MacroElement):
-    """A Leaflet control holding static HTML (no external script)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.control({position: "bottomright"});
-        {{ this.get_name() }}.onAdd = function (map) {
-            var div = L.DomUtil.create("div", "atlas-legend");
-            div.innerHTML = {{ this.markup|tojson }};
-            return div;
-        };
-        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, markup: str) -> None:
-        super().__init__()
-        self._name = "AtlasLegend"
-        self.markup = markup
-
-
 def add_legend(
     fmap: folium.Map, title: str, entries: Sequence[LegendEntry], *, note: str = ""
 ) -> None:
@@ -261,7 +152,7 @@ def add_legend(
         'font:12px/1.35 sans-serif;max-width:260px">'
         f"<b>{html.escape(title)}</b>{rows}{note_html}</div>"
     )
-    _Legend(markup).add_to(fmap)
+    controls.Legend(markup).add_to(fmap)
 
 
 def map_html(fmap: folium.Map) -> str:
@@ -288,10 +179,8 @@ STATUS_LABELS = {key: label for key, label, _colour in status_legend()}
 WHITE_ZONE_COLORS = ["#4d4d4d", "#737373", "#969696", "#525252", "#636363", "#858585"]
 OVERLAP_COLOR = "#d7191c"
 TERRITORY_COLOR = "#2c7bb6"
-CONTESTED_COLOR = "#d7191c"
+CONTESTED_COLOR = controls.HATCH_STRIPE
 PROPOSAL_COLOR = "#7b3294"
-#: Id of the SVG pattern of hatched shapes (see :class:`_HatchPattern`).
-HATCH_ID = "atlas-hatch"
 #: The hatching as a CSS background, for a legend swatch.
 HATCH_SWATCH = f"repeating-linear-gradient(45deg,{CONTESTED_COLOR} 0 2px,#ffffff 2px 5px)"
 #: Tooltip of a commune polygon: its name, code and inhabitants (French number).
@@ -393,43 +282,6 @@ def _style_function(layer: MapLayer) -> Any:
     return style
 
 
-class _HatchPattern(MacroElement):
-    """The SVG pattern of hatched shapes, defined once in the map's document.
-
-    Leaflet writes a path's ``fillColor`` into its ``fill`` attribute, so a
-    shape styled ``fillColor: "url(#atlas-hatch)"`` is filled with this
-    pattern. It is a script (not header HTML), so that it also reaches a layer
-    sent alone to the clickable map (:mod:`ui.clickmap`).
-    """
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function (id, stripe) {
-            if (document.getElementById(id)) { return; }
-            var ns = "http://www.w3.org/2000/svg";
-            var svg = document.createElementNS(ns, "svg");
-            svg.setAttribute("width", "0");
-            svg.setAttribute("height", "0");
-            svg.style.position = "absolute";
-            svg.innerHTML = '<defs><pattern id="' + id + '" patternUnits="userSpaceOnUse"'
-                + ' width="7" height="7" patternTransform="rotate(45)">'
-                + '<rect width="7" height="7" fill="#ffffff" fill-opacity="0.15"></rect>'
-                + '<line x1="0" y1="0" x2="0" y2="7" stroke="' + stripe + '"'
-                + ' stroke-width="3"></line></pattern></defs>';
-            document.body.appendChild(svg);
-        })({{ this.pattern_id|tojson }}, {{ this.stripe|tojson }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._name = "HatchPattern"
-        self.pattern_id = HATCH_ID
-        self.stripe = CONTESTED_COLOR
-
-
 def with_population_fr(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """``frame`` with ``population_fr``, its inhabitants as a French number (for tooltips)."""
     return frame.assign(population_fr=[fmt.number(v) for v in frame["population"]])
@@ -458,7 +310,7 @@ def add_layer(fmap: folium.Map | folium.FeatureGroup, layer: MapLayer) -> bool:
     )
     data = geojson_collection(frame, properties=props)
     if layer.hatch:
-        _HatchPattern().add_to(fmap)
+        controls.HatchPattern().add_to(fmap)
     tooltip = (
         folium.GeoJsonTooltip(
             fields=fields, aliases=[a for _, a in layer.tooltip], sticky=True, localize=False

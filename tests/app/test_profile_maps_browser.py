@@ -12,6 +12,7 @@ gives the inhabitants in the tooltips and zooms to communes added by search.
 from __future__ import annotations
 
 import html
+import json
 import re
 import time
 from collections.abc import Callable
@@ -20,9 +21,11 @@ from pathlib import Path
 import pytest
 
 from diagnosis.core.referential import Referential
+from tests.app.test_french import scan
 from tests.app.test_journeys import (
     ARS,
     ARTIFACTS,
+    VISIBLE_TEXT,
     Journey,
     choose,
     download,
@@ -130,6 +133,26 @@ def tooltip_of(frame: object, selector: str) -> str:
     return text
 
 
+#: Titles of controls (Leaflet's zoom buttons, the data grids' toolbars): read on hover.
+TITLES = """() => Array.from(document.querySelectorAll('[title]:not(iframe)'))
+    .map(e => e.title).filter(t => t)"""
+
+
+def shown_texts(page: object, name: str) -> list[str]:
+    """What the page and each of its maps show as text (legends, controls' titles).
+
+    Kept in ``tests/artifacts/<name>.json`` for a reader.
+    """
+    texts = list(page.evaluate(VISIBLE_TEXT)) + list(page.evaluate(TITLES))  # type: ignore[attr-defined]
+    for frame, _ in map_states(page):
+        try:
+            texts += frame.evaluate(VISIBLE_TEXT) + frame.evaluate(TITLES)  # type: ignore[attr-defined]
+        except Exception:  # a frame replaced meanwhile
+            continue
+    (ARTIFACTS / f"{name}.json").write_text(json.dumps(texts, ensure_ascii=False, indent=1))
+    return texts
+
+
 APL_TITLE = "APL aux médecins généralistes"
 APL_LEGEND = ("APL : moins de 2,5 (sous le seuil)", "APL : 5 ou plus", "APL non disponible")
 
@@ -176,6 +199,8 @@ def _territory_maps(page: object, ref: Referential, claimed: object) -> None:
     _, finess = wait_map(page, "Points de soins (FINESS)", min_filled=2)
     assert "Pharmacie" in finess["legend"] and "géolocalisé(s)" in finess["legend"]
     shot(page, "profile-maps-territory.png")
+    texts = shown_texts(page, "texts-territory")
+    assert scan(texts) == [], scan(texts)
 
 
 def _fiche_maps(page: object, ref: Referential, diag: object) -> None:
@@ -202,6 +227,8 @@ def _fiche_maps(page: object, ref: Referential, diag: object) -> None:
     _, finess = wait_map(page, "Points de soins (FINESS)", min_filled=n_units)
     assert finess["filled"] >= n_units
     shot(page, "profile-maps-cpts-fiche.png")
+    texts = shown_texts(page, "texts-cpts-fiche")
+    assert scan(texts) == [], scan(texts)
 
 
 TERRITORY = ("13041", "13001")  # Gardanne (no CPTS), Aix-en-Provence (claimed by three)
