@@ -58,6 +58,8 @@ __all__ = [
     "priority_table_for_people",
     "priority_white_zones_csv",
     "priority_white_zones_section",
+    "signed",
+    "whatif_figures",
     "whatif_model_for",
     "whatif_section",
     "whatif_table_for_people",
@@ -179,6 +181,10 @@ def apl_layer(
         apl_class_fr=classes["label"].to_numpy(),
         apl_fr=[fmt.number(v, 2) if np.isfinite(v) else "non disponible" for v in classes["apl"]],
     )
+    # Inhabitants in the tooltip, when the frame gives them (French number).
+    people = maps.COMMUNE_TOOLTIP[2:] if "population" in frame else ()
+    if people:
+        frame = maps.with_population_fr(frame)
     return maps.MapLayer(
         name=APL_LAYER_NAME,
         frame=frame,
@@ -191,6 +197,7 @@ def apl_layer(
         tooltip=(
             ("name", "Commune"),
             ("code", "Code INSEE"),
+            *people,
             ("apl_fr", "APL (consultations par an et par habitant standardisé)"),
             ("apl_class_fr", "Classe"),
         ),
@@ -281,8 +288,10 @@ def whatif_table_for_people(
     if result.has_baseline:
         columns += ["accessibility_before", "accessibility_after"]
     columns.append("change")
-    shown = table.head(limit).assign(
-        **{c: [fmt.number(v, 3) for v in table.head(limit)[c]] for c in columns[3:]}
+    head = table.head(limit)
+    shown = head.assign(
+        **{c: [fmt.number(v, 3) for v in head[c]] for c in columns[3:-1]},
+        change=[signed(v, 3) for v in head["change"]],
     )
     return for_people(shown, columns=columns, labels=WHATIF_LABELS)
 
@@ -297,19 +306,52 @@ def _commune_label(ref: Referential, territory: set[str]) -> Callable[[str], str
     return label
 
 
+def _digits(change: float) -> int:
+    """Decimals of a what-if figure: two, three when the change would round to zero."""
+    return 3 if 0 < abs(change) < 0.005 else 2
+
+
+def signed(value: float, digits: int = 2) -> str:
+    """A change with its sign, the French way ("+0,36", "-1,20", "0,00"); "—" when missing."""
+    text = fmt.number(value, digits)
+    if text == fmt.MISSING or text.startswith("-"):
+        return text
+    return text if text.strip("0,") == "" else f"+{text}"
+
+
+def whatif_figures(row: Mapping[Any, Any], *, known: bool) -> tuple[str, str | None]:
+    """The metric of a what-if summary row: (value, delta), in the accessibility's unit.
+
+    With the baseline known, the value reads before → after and the delta is
+    the signed change ("2,41 → 2,77", "+0,36 ETP pour 10 000 hab."); without
+    it, the value is the signed change alone, never a level.
+    """
+    change = float(row["change"])
+    digits = _digits(change)
+    delta = f"{signed(change, digits)} {ACCESS_UNIT}"
+    if not known:
+        return delta, None
+    before = fmt.number(row["accessibility_before"], digits)
+    after = fmt.number(row["accessibility_after"], digits)
+    return f"{before} → {after}", delta
+
+
 def _metric(
     column: st.delta_generator.DeltaGenerator, title: str, row: Mapping[Any, Any], known: bool
 ) -> None:
-    change = fmt.number(row["change"], 3)
+    value, delta = whatif_figures(row, known=known)
     if known:
         column.metric(
             title,
-            f"{fmt.number(row['accessibility_after'], 3)} {ACCESS_UNIT}",
-            delta=f"{change} (avant : {fmt.number(row['accessibility_before'], 3)})",
+            value,
+            delta=delta,
+            help=f"Accessibilité aux médecins généralistes, en {ACCESS_UNIT} : avant → après.",
         )
     else:
         column.metric(
-            title, f"{change} {ACCESS_UNIT}", help="Variation seule : offre existante inconnue."
+            f"{title} : variation",
+            value,
+            help="Variation seule : l'offre existante est inconnue (Annuaire santé non chargé).",
         )
 
 

@@ -20,6 +20,7 @@ upgrade that changes its internals fails a test instead of the map.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,8 @@ import folium
 import folium.elements
 import streamlit as st
 import streamlit_folium as sf
+
+from ui.map_controls import FIT_BOTTOM_RIGHT, FIT_TOP_LEFT
 
 #: What the map sends back to the app (see ``st_folium``'s ``returned_objects``).
 CLICK_OBJECTS = ("last_clicked", "last_object_clicked")
@@ -93,12 +96,25 @@ def render_base(fmap: folium.Map, *, key: str) -> RenderedBase:
     )
 
 
-def layer_script(group: folium.FeatureGroup) -> str:
-    """The JavaScript that adds ``group`` to the drawn map (st_folium's ``feature_group``)."""
+def layer_script(
+    group: folium.FeatureGroup, *, fit: tuple[float, float, float, float] | None = None
+) -> str:
+    """The JavaScript that adds ``group`` to the drawn map (st_folium's ``feature_group``).
+
+    With ``fit`` (minx, miny, maxx, maxy in WGS84), the map is also fitted to
+    those bounds when the front end runs the script (it runs it again only
+    when the script changes).
+    """
     # The group's script names its map through the map's id, which streamlit-folium
     # replaces by the front end's "map_div": any map does, an empty one is cheapest.
     holder = folium.Map(tiles=None)
-    return str(sf._get_feature_group_string(group, map=holder, idx=0))
+    script = str(sf._get_feature_group_string(group, map=holder, idx=0))
+    if fit is None:
+        return script
+    minx, miny, maxx, maxy = (float(b) for b in fit)
+    bounds = json.dumps([[miny, minx], [maxy, maxx]])
+    padding = json.dumps({"paddingTopLeft": FIT_TOP_LEFT, "paddingBottomRight": FIT_BOTTOM_RIGHT})
+    return f"{script}\nmap_div.fitBounds({bounds}, {{...{padding}, maxZoom: 12}});\n"
 
 
 def clickable_map(
@@ -106,12 +122,14 @@ def clickable_map(
     *,
     layer: folium.FeatureGroup | None,
     height: int,
+    fit: tuple[float, float, float, float] | None = None,
 ) -> None:
     """Draw ``base`` with ``layer`` on top; clicks land in ``st.session_state[base.key]``.
 
     Same component and arguments as ``st_folium(fmap, key=base.key, height=height,
     use_container_width=True, returned_objects=CLICK_OBJECTS,
-    feature_group_to_add=layer)``.
+    feature_group_to_add=layer)``; with ``fit``, the map is fitted to those
+    bounds as the layer is drawn (see :func:`layer_script`).
     """
     hash_key = base.hash_key
 
@@ -130,7 +148,7 @@ def clickable_map(
         default=dict.fromkeys(CLICK_OBJECTS),
         zoom=None,
         center=None,
-        feature_group=layer_script(layer) if layer is not None else None,
+        feature_group=layer_script(layer, fit=fit) if layer is not None else None,
         return_on_hover=False,
         layer_control=None,
         pixelated=False,

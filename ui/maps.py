@@ -19,11 +19,12 @@ import folium
 import geopandas as gpd
 import numpy as np
 import shapely
-from branca.element import MacroElement
-from jinja2 import Template
 
 from diagnosis.core.statuses import status_legend
 from diagnosis.paths import STATIC_VENDOR_DIR
+from ui import fmt
+from ui import map_controls as controls
+from ui.map_controls import HATCH_ID
 from ui.safe import html_text
 
 #: URL of Streamlit's static file serving (``server.enableStaticServing``).
@@ -37,12 +38,6 @@ def leaflet_assets_available() -> bool:
     return (STATIC_VENDOR_DIR / "leaflet.js").exists() and (
         STATIC_VENDOR_DIR / "leaflet.css"
     ).exists()
-
-
-#: Padding of every map's fit to its bounds, in pixels: room on the right for the legend
-#: (also written in :class:`_FitWhenShown`'s script).
-FIT_TOP_LEFT = (10, 10)
-FIT_BOTTOM_RIGHT = (200, 10)
 
 
 def base_map(
@@ -83,90 +78,15 @@ def base_map(
         folium.TileLayer(
             "OpenStreetMap", name="OpenStreetMap", attr="© contributeurs OpenStreetMap"
         ).add_to(fmap)
-    _FrenchZoom().add_to(fmap)
-    _MetricScale().add_to(fmap)
+    controls.FrenchZoom().add_to(fmap)
+    controls.FrenchControls().add_to(fmap)
+    controls.MetricScale().add_to(fmap)
     # A clicked shape keeps the browser's focus ring: a black rectangle around the commune.
     fmap.get_root().header.add_child(  # type: ignore[attr-defined]
         folium.Element("<style>path.leaflet-interactive:focus { outline: none; }</style>")
     )
-    # Room on the right for the legend (bottom right), so that no shape hides under it.
-    fmap.fit_bounds(
-        [[miny, minx], [maxy, maxx]],
-        padding_top_left=FIT_TOP_LEFT,
-        padding_bottom_right=FIT_BOTTOM_RIGHT,
-    )
-    _FitWhenShown([[miny, minx], [maxy, maxx]]).add_to(fmap)
+    controls.FitBounds([[miny, minx], [maxy, maxx]]).add_to(fmap)
     return fmap
-
-
-#: Titles of Leaflet's zoom buttons (its own are English: "Zoom in", "Zoom out").
-ZOOM_TITLES = {"zoomInTitle": "Zoom avant", "zoomOutTitle": "Zoom arrière"}
-
-
-class _FrenchZoom(MacroElement):
-    """Leaflet's zoom buttons with French titles (folium's own control is switched off)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        L.control.zoom({{ this.options|tojson }}).addTo({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._name = "FrenchZoom"
-        self.options = {"position": "topleft", **ZOOM_TITLES}
-
-
-class _MetricScale(MacroElement):
-    """Leaflet's scale bar in kilometres only (folium's own also shows miles)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        L.control.scale({imperial: false, metric: true}).addTo({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._name = "MetricScale"
-
-
-class _FitWhenShown(MacroElement):
-    """Fit the map to its bounds again once it gets a size.
-
-    A map drawn while hidden (in a closed expander) has no size: Leaflet then
-    fits the bounds at the lowest zoom (the whole world). This fits them again
-    the first time the map is shown, and keeps Leaflet's size up to date.
-    """
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function (map, bounds) {
-            var fitted = map.getSize().x > 0 && map.getSize().y > 0;
-            if (typeof ResizeObserver === "undefined") { return; }
-            new ResizeObserver(function () {
-                map.invalidateSize();
-                if (!fitted && map.getSize().x > 0 && map.getSize().y > 0) {
-                    map.fitBounds(bounds, {{ this.padding|tojson }});
-                    fitted = true;
-                }
-            }).observe(map.getContainer());
-        })({{ this._parent.get_name() }}, {{ this.bounds|tojson }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, bounds: list[list[float]]) -> None:
-        super().__init__()
-        self._name = "FitWhenShown"
-        self.bounds = bounds
-        self.padding = {"paddingTopLeft": FIT_TOP_LEFT, "paddingBottomRight": FIT_BOTTOM_RIGHT}
 
 
 def geojson_collection(
@@ -216,29 +136,6 @@ class LegendEntry:
     label: str
 
 
-class _Legend(MacroElement):
-    """A Leaflet control holding static HTML (no external script)."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.control({position: "bottomright"});
-        {{ this.get_name() }}.onAdd = function (map) {
-            var div = L.DomUtil.create("div", "atlas-legend");
-            div.innerHTML = {{ this.markup|tojson }};
-            return div;
-        };
-        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, markup: str) -> None:
-        super().__init__()
-        self._name = "AtlasLegend"
-        self.markup = markup
-
-
 def add_legend(
     fmap: folium.Map, title: str, entries: Sequence[LegendEntry], *, note: str = ""
 ) -> None:
@@ -255,7 +152,7 @@ def add_legend(
         'font:12px/1.35 sans-serif;max-width:260px">'
         f"<b>{html.escape(title)}</b>{rows}{note_html}</div>"
     )
-    _Legend(markup).add_to(fmap)
+    controls.Legend(markup).add_to(fmap)
 
 
 def map_html(fmap: folium.Map) -> str:
@@ -282,8 +179,12 @@ STATUS_LABELS = {key: label for key, label, _colour in status_legend()}
 WHITE_ZONE_COLORS = ["#4d4d4d", "#737373", "#969696", "#525252", "#636363", "#858585"]
 OVERLAP_COLOR = "#d7191c"
 TERRITORY_COLOR = "#2c7bb6"
-CONTESTED_COLOR = "#d7191c"
+CONTESTED_COLOR = controls.HATCH_STRIPE
 PROPOSAL_COLOR = "#7b3294"
+#: The hatching as a CSS background, for a legend swatch.
+HATCH_SWATCH = f"repeating-linear-gradient(45deg,{CONTESTED_COLOR} 0 2px,#ffffff 2px 5px)"
+#: Tooltip of a commune polygon: its name, code and inhabitants (French number).
+COMMUNE_TOOLTIP = (("name", "Commune"), ("code", "Code INSEE"), ("population_fr", "Habitants"))
 
 LayerStyle = Literal["fill", "outline"]
 
@@ -316,6 +217,9 @@ class MapLayer:
         Whether the layer appears in the layer switcher.
     interactive
         Whether the layer reacts to the mouse (background outlines do not).
+    hatch
+        Fill with red diagonal stripes over what lies beneath (e.g. communes
+        already claimed by a CPTS), instead of a plain colour.
     """
 
     name: str
@@ -332,6 +236,7 @@ class MapLayer:
     show: bool = True
     control: bool = True
     interactive: bool = True
+    hatch: bool = False
 
 
 @dataclass(frozen=True)
@@ -368,11 +273,18 @@ def _style_function(layer: MapLayer) -> Any:
             }
             if not layer.interactive:
                 out = {"color": layer.color, "weight": layer.weight, "fill": False}
+            if layer.hatch:
+                out.update(fillColor=f"url(#{HATCH_ID})", fillOpacity=1.0, color=CONTESTED_COLOR)
             if layer.dash:
                 out["dashArray"] = layer.dash
         return out
 
     return style
+
+
+def with_population_fr(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``frame`` with ``population_fr``, its inhabitants as a French number (for tooltips)."""
+    return frame.assign(population_fr=[fmt.number(v) for v in frame["population"]])
 
 
 def add_layer(fmap: folium.Map | folium.FeatureGroup, layer: MapLayer) -> bool:
@@ -397,6 +309,8 @@ def add_layer(fmap: folium.Map | folium.FeatureGroup, layer: MapLayer) -> bool:
         dict.fromkeys([*fields, *layer.properties, *(["fill"] if layer.fill_column else [])])
     )
     data = geojson_collection(frame, properties=props)
+    if layer.hatch:
+        controls.HatchPattern().add_to(fmap)
     tooltip = (
         folium.GeoJsonTooltip(
             fields=fields, aliases=[a for _, a in layer.tooltip], sticky=True, localize=False

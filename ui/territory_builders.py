@@ -19,9 +19,11 @@ from diagnosis.core.referential import epci_members, epci_names, search_units
 from ui import data
 from ui.safe import md_text
 
-__all__ = ["STATE", "builders", "set_territory", "territory"]
+__all__ = ["FIT", "STATE", "builders", "set_territory", "territory"]
 
 STATE = "territory_codes"
+#: Set when communes were added by a builder: the map is fitted to the territory once.
+FIT = "territory_fit"
 #: Formats of a saved territory (the perimeter importer reads them all).
 TERRITORY_TYPES = ["csv", "txt", "xlsx", "xls", "ods", "geojson", "json", "gpkg", "zip"]
 
@@ -31,9 +33,16 @@ def territory() -> list[str]:
     return list(st.session_state.setdefault(STATE, []))
 
 
-def set_territory(codes: list[str], *, name: str | None = None) -> None:
-    """Replace the territory's communes (and its name, when a loaded file gives one)."""
+def set_territory(codes: list[str], *, name: str | None = None, fit: bool = True) -> None:
+    """Replace the territory's communes (and its name, when a loaded file gives one).
+
+    When communes are added and ``fit`` (a builder, not a click on the map,
+    whose commune is already in view), the map is fitted to the territory.
+    """
+    before = set(territory())
     st.session_state[STATE] = list(dict.fromkeys(codes))
+    if fit and not set(codes) <= before:
+        st.session_state[FIT] = True
     if name and name.strip():
         # Set before the name field is drawn in this run (the builders come first).
         st.session_state["territory_name"] = name.strip()[:120]

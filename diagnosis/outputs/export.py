@@ -35,7 +35,7 @@ from diagnosis.core.referential import whole_referential
 from diagnosis.core.statuses import status_name
 from diagnosis.io.limits import EXCEL_MAX_CELL_CHARS, EXCEL_MAX_ROWS
 from diagnosis.outputs.labels import proposal_caveat
-from diagnosis.outputs.people import NUMBER_STYLES_ATTR, for_people, people_csv
+from diagnosis.outputs.people import NUMBER_STYLES_ATTR, for_people, people_csv, with_names
 from diagnosis.outputs.sharing import outside_label, size_range_label, size_range_reason
 
 __all__ = [
@@ -429,7 +429,32 @@ def people_workbook(diag: Diagnosis) -> bytes:
             .rename(columns={"codes": "code"})
             .reset_index(drop=True)
         )
-    return excel_bytes(people_tables(tables))
+    return excel_bytes(people_tables(_named(diag, tables)))
+
+
+#: Tables whose machine ids get people's names next to them in the workbook.
+_NAMED_TABLES = {
+    "perimeter_epcis.csv": ("perimeters",),
+    "perimeter_parts.csv": ("perimeters",),
+    "enclaves.csv": ("perimeters",),
+    "perimeter_members.csv": ("perimeters", "communes"),
+    "perimeter_shared_units.csv": ("perimeters",),
+    "proposal_members.csv": ("communes",),
+}
+
+
+def _named(diag: Diagnosis, tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The tables with the CPTS' names next to their ids and communes' next to their codes."""
+    imported = diag.imported.perimeters
+    names = {
+        "perimeters": imported.set_index("perimeter_id")["name"].astype(str).to_dict(),
+        "communes": whole_referential(diag.referential).units["name"].astype(str).to_dict(),
+    }
+    out = dict(tables)
+    for table, kinds in _NAMED_TABLES.items():
+        if table in out:
+            out[table] = with_names(out[table], **{kind: names[kind] for kind in kinds})
+    return out
 
 
 def geopackage_bytes(diag: Diagnosis) -> bytes:

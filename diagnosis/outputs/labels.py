@@ -92,6 +92,7 @@ COLUMN_LABELS: dict[str, str] = {
     "severity": "gravité",
     "row": "ligne",
     "perimeter": "périmètre",
+    "perimeter_name": "nom du périmètre",
     "message": "message",
     "action": "action",
     "n": "nombre",

@@ -35,6 +35,7 @@ __all__ = [
     "for_people",
     "number_style",
     "people_csv",
+    "with_names",
 ]
 
 
@@ -309,3 +310,29 @@ def people_csv(
     buffer = io.StringIO()
     shown.to_csv(buffer, index=False, sep=";", lineterminator="\r\n")
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def with_names(
+    frame: pd.DataFrame,
+    *,
+    perimeters: Mapping[str, str] | None = None,
+    communes: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """A copy of ``frame`` with people's names next to the machine ids.
+
+    With ``perimeters`` (id → name), ``perimeter_name`` follows
+    ``perimeter_id``; with ``communes`` (code → name), ``commune`` follows
+    ``code``. A column already there is left as it is; an unknown id gets an
+    empty name.
+    """
+    out = frame.copy()
+    for id_column, name_column, names in (
+        ("perimeter_id", "perimeter_name", perimeters),
+        ("code", "commune", communes),
+    ):
+        if names is None or id_column not in out.columns or name_column in out.columns:
+            continue
+        at = list(out.columns).index(id_column) + 1
+        values = [names.get(str(v), "") if pd.notna(v) else "" for v in out[id_column]]
+        out.insert(at, name_column, values)
+    return out

@@ -52,7 +52,7 @@ ENGLISH_WORDS = (
     "upload", "per file", "browse files", "drag and drop", "unknown", "warning", "info",
     "error", "rejected", "kind", "severity", "scope", "perimeter", "overlap", "white zone",
     "cluster", "status", "true", "false", "none", "yes", "no", "proposal", "share",
-    "miles", "feet",
+    "miles", "feet", "layers", "library", "zoom in", "zoom out",
 )  # fmt: skip
 #: English words of column ids turned into headers; lowercase only, since place names such as
 #: "Ids-Saint-Roch" would match otherwise.
@@ -110,7 +110,8 @@ def test_scanner_flags_raw_values_and_spares_french() -> None:
         "nan", "None", "True", "False", "proposal_id", "distance_b_km", "4.611373514963556",
         "0.4459", "Upload", "200MB per file", "unknown", "warning", "kind", "severity", "scope",
         "margin to nearest bound", "perimeter ids", "0,018821", "4,55493", "region", "department",
-        "france", "1 communes, 357 737 habitants", "1 parties",
+        "france", "1 communes, 357 737 habitants", "1 parties", "Layers",
+        "A JavaScript library for interactive maps", "Zoom in",
     ):  # fmt: skip
         assert findings(bad), bad
     for good in (
@@ -118,7 +119,8 @@ def test_scanner_flags_raw_values_and_spares_french() -> None:
         "non", "Télécharger atlas_cpts_couverture.xlsx", "https://www.data.gouv.fr/x_y",
         "Taille 3", "Lettre d'intention validée ou plus", "Rapport d'import", "Ids-Saint-Roch",
         "1,9", "1,75", "Région", "Département", "France", "1 commune", "21 communes",
-        "1\u202f234 communes", "04,05,06,13,83,84",
+        "1\u202f234 communes", "04,05,06,13,83,84", "Calques", "Zoom avant",
+        "Bibliothèque JavaScript de cartes interactives",
     ):  # fmt: skip
         assert not findings(good), (good, findings(good))
 

@@ -121,3 +121,37 @@ def test_coverage_sheets_name_each_territory_once() -> None:
     # Other sheets keep the stage as written in the file.
     other = people_tables({"perimeters.csv": frame})["perimeters.csv"]
     assert "stade (tel qu'écrit)" in other.columns
+
+
+def test_people_workbook_puts_names_next_to_ids() -> None:
+    """Issue 17: the sheets "Communes", "Parties", "EPCI" carried only slug ids."""
+    from diagnosis.analysis.pipeline import run_diagnosis
+    from diagnosis.core.model import perimeters_from_members
+    from diagnosis.outputs.export import people_workbook
+    from tests.grid import cell, grid_referential
+
+    ref = grid_referential()
+    imported = perimeters_from_members(
+        {"nord": [cell(0, 0), cell(0, 1)], "sud": [cell(0, 1), cell(3, 3)]},
+        names={"nord": "CPTS du Nord", "sud": "CPTS du Sud"},
+    )
+    raw = people_workbook(run_diagnosis(imported, ref, proposals=False))
+    book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True)
+
+    def rows(sheet: str) -> list[dict[str, object]]:
+        values = list(book[sheet].iter_rows(values_only=True))
+        return [dict(zip(values[0], row, strict=True)) for row in values[1:]]
+
+    names = {"nord": "CPTS du Nord", "sud": "CPTS du Sud"}
+    communes = ref.units["name"]
+    for sheet in ("Communes", "Parties", "EPCI", "Communes partagées"):
+        found = rows(sheet)
+        assert found, sheet
+        headers = list(found[0])
+        # The CPTS' name right after its id.
+        assert headers[headers.index("identifiant") + 1] == "nom du périmètre", sheet
+        assert all(r["nom du périmètre"] == names[str(r["identifiant"])] for r in found), sheet
+    members = rows("Communes")
+    assert len(members) == 4
+    assert all(r["commune"] == communes[str(r["code INSEE"])] for r in members)
+    assert list(members[0])[:4] == ["identifiant", "nom du périmètre", "code INSEE", "commune"]

@@ -119,7 +119,9 @@ def test_whatif_section_without_and_with_the_annuaire() -> None:
     assert not at.exception
     assert "Annuaire santé non chargé" in at.info[0].value
     assert "pas l'APL officielle" in at.caption[0].value
-    assert at.metric[0].label == "Territoire (moyenne pondérée)"
+    # Without the Annuaire santé the change alone is shown, signed, and said to be a change.
+    assert at.metric[0].label == "Territoire (moyenne pondérée) : variation"
+    assert at.metric[0].value.startswith("+")
     assert at.metric[0].value.endswith("ETP pour 10 000 hab.")
     one_fte = float(at.metric[0].value.split()[0].replace(",", "."))
     assert one_fte > 0
@@ -138,11 +140,41 @@ def test_whatif_section_without_and_with_the_annuaire() -> None:
     assert not at.exception
     table = at.dataframe[0].value
     assert "avant (ETP pour 10 000 hab.)" in table.columns
+    assert all(v.startswith("+") for v in table["variation (ETP pour 10 000 hab.)"])
+    # With it, the territory reads before → after, the change signed in the delta.
+    assert at.metric[0].label == "Territoire (moyenne pondérée)"
+    before, after = (float(v.replace(",", ".")) for v in at.metric[0].value.split(" → "))
+    delta = at.metric[0].delta
+    assert delta.startswith("+") and delta.endswith("ETP pour 10 000 hab.")
+    assert float(delta.split()[0].replace(",", ".")) == pytest.approx(after - before, abs=0.011)
     assert any("Offre actuelle de la commune : 2,0 ETP" in c.value for c in at.caption)
     at.text_input[0].input("-3").run()
     assert "retirer plus d'ETP" in at.error[0].value
     at.text_input[0].input("deux").run()
     assert "n'est pas un nombre d'ETP" in at.error[0].value
+
+
+def test_whatif_figures_read_before_after_and_a_signed_change() -> None:
+    row = {"accessibility_before": 2.4137, "accessibility_after": 2.7741, "change": 0.3604}
+    assert care_panels.whatif_figures(row, known=True) == (
+        "2,41 → 2,77",
+        "+0,36 ETP pour 10 000 hab.",
+    )
+    unknown = {"accessibility_before": float("nan"), "accessibility_after": float("nan")}
+    assert care_panels.whatif_figures({**unknown, "change": 0.356}, known=False) == (
+        "+0,36 ETP pour 10 000 hab.",
+        None,
+    )
+    # A removal is negative; a change that would round to zero keeps a third decimal.
+    assert care_panels.whatif_figures({**unknown, "change": -0.0042}, known=False)[0] == (
+        "-0,004 ETP pour 10 000 hab."
+    )
+    assert [care_panels.signed(v) for v in (1.2, -1.2, 0.0, float("nan"))] == [
+        "+1,20",
+        "-1,20",
+        "0,00",
+        "—",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from ui.profile.care_maps import care_points_figure
 
 def test_care_points_figure(monkeypatch: pytest.MonkeyPatch) -> None:
     frame = gpd.GeoDataFrame(
-        {"code": ["01053", "01451"], "name": ["Bourg", "Viriat"]},
+        {"code": ["01053", "01451"], "name": ["Bourg", "Viriat"], "population": [41_365, 6_412]},
         geometry=[shapely.box(5.2, 46.19, 5.24, 46.22), shapely.box(5.24, 46.22, 5.28, 46.26)],
         crs=4326,
     )
@@ -56,3 +56,5 @@ def test_care_points_figure(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "2 \\u00e9tablissement(s)" in html or "2 établissement(s)" in html
     assert html.count("_pointToLayer(feature, latlng)") == 2  # circle markers, 2 categories
     assert "AILLEURS" not in html
+    # The communes' tooltips give their inhabitants (French number, JSON-encoded).
+    assert '"population_fr": "41\\u202f365"' in html and '"Habitants"' in html

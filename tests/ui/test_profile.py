@@ -92,3 +92,45 @@ def test_funding_options_come_from_the_rules() -> None:
     assert optional_missions()["qualite_pertinence"] == "Qualité et pertinence"
     assert list(crisis_years()) == ["premiere_annee", "annees_suivantes"]
     assert crisis_years()["premiere_annee"] == "Élaboration du plan (première année)"
+
+
+def test_the_fiche_lists_the_communes_already_claimed() -> None:
+    ref = grid_referential()
+    indicators, scopes = _indicators()
+    diag = territory_summary(CODES, ref, name="Essai")
+    frame = (
+        ref.units.loc[CODES, ["name"]]
+        .reset_index()
+        .set_geometry(ref.units.loc[CODES].geometry.to_numpy())
+    )
+    claims = pd.DataFrame(
+        {"code": [CODES[2]], "name": ["Commune <2>"], "population": [1234], "cpts": ["CPTS Est"]}
+    )
+    page = territory_fiche(
+        ref,
+        CODES,
+        diag=diag,
+        funding=simulate_funding(1),
+        indicators=indicators,
+        scopes=scopes,
+        name="Essai",
+        frame=frame.set_crs(4326),
+        claims=claims,
+    )
+    assert "Communes déjà revendiquées par une CPTS des périmètres chargés" in page
+    cells = _texts(page, "td")
+    at = len(cells) - 1 - cells[::-1].index(CODES[2])  # the last table lists the claims
+    assert cells[at - 1 : at + 3] == ["Commune <2>", CODES[2], "1\u202f234", "CPTS Est"]
+    headers = _texts(page, "th")
+    assert "déjà revendiquée par" in headers
+    without = territory_fiche(
+        ref,
+        CODES,
+        diag=diag,
+        funding=simulate_funding(1),
+        indicators=indicators,
+        scopes=scopes,
+        name="Essai",
+        frame=frame.set_crs(4326),
+    )
+    assert "déjà revendiquées" not in without

@@ -64,10 +64,10 @@ def care_points_figure(territory: Sequence[str], finess: FinessTable) -> folium.
     points = points[points["code"].isin(territory) & points["lon"].notna()]
     communes = maps.MapLayer(
         name="Communes du territoire",
-        frame=frame,
+        frame=maps.with_population_fr(frame),
         color="#555555",
         style="outline",
-        tooltip=(("name", "Commune"),),
+        tooltip=maps.COMMUNE_TOOLTIP,
         control=False,
     )
     labels = {c["key"]: c["label"] for c in finess_categories()}

@@ -19,7 +19,7 @@ from ui.pdf import fiche_downloads
 from ui.profile.care import indicators_for_people, not_loaded_line
 from ui.profile.summary import epcis_for_people, margins_sentence
 
-__all__ = ["exports_panel", "territory_fiche"]
+__all__ = ["claims_for_people", "exports_panel", "territory_fiche"]
 
 
 def _sources(ref: Referential, diag: PerimeterDiagnosis, indicators: pd.DataFrame) -> list[str]:
@@ -30,6 +30,18 @@ def _sources(ref: Referential, diag: PerimeterDiagnosis, indicators: pd.DataFram
         + [str(diag.notes.get("size_classes")), str(diag.notes.get("minimum_population"))]
         + sorted(set(map(str, used)))
     )
+
+
+def claims_for_people(claims: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    """The fiche's table of communes already claimed by a CPTS (none when there are none)."""
+    if claims is None or claims.empty:
+        return {}
+    table = for_people(
+        claims,
+        columns=["name", "code", "population", "cpts"],
+        labels={"name": "commune", "cpts": "déjà revendiquée par"},
+    )
+    return {"Communes déjà revendiquées par une CPTS des périmètres chargés": table}
 
 
 def territory_fiche(
@@ -43,13 +55,16 @@ def territory_fiche(
     name: str,
     frame: gpd.GeoDataFrame | None = None,
     remarks: Sequence[str] = (),
+    claims: pd.DataFrame | None = None,
 ) -> str:
     """The printable fiche of a territory: map with legend, key figures, comparisons, sources.
 
     Only the care indicators whose layer is loaded are listed (with their
     sources); one note names what was not loaded. ``frame`` holds the display
     geometries of the territory (looked up when not given); ``remarks`` (sharing
-    of cities, overflow of the view) are printed with the notes.
+    of cities, overflow of the view) are printed with the notes; ``claims``
+    (communes already claimed by a CPTS: ``code``, ``name``, ``population``,
+    ``cpts``) are listed in a table of their own.
     """
     row = diag.summary.iloc[0]
     if frame is None:
@@ -79,6 +94,7 @@ def territory_fiche(
                 indicators_for_people(indicators, scopes)
             ),
             "EPCI du territoire": epcis_for_people(diag),
+            **claims_for_people(claims),
         },
         sources=_sources(ref, diag, indicators),
         notes=[

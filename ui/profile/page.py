@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
+import pandas as pd
 import streamlit as st
 
 from diagnosis import Referential
@@ -43,6 +44,7 @@ def territory_profile(
     saving: bool = False,
     perimeter: PerimeterDiagnosis | None = None,
     remarks: Sequence[str] = (),
+    claims: pd.DataFrame | None = None,
 ) -> None:
     """Instant diagnosis and fiche of a territory (Mon territoire, or a CPTS from Couverture).
 
@@ -50,7 +52,9 @@ def territory_profile(
     several places; ``saving`` adds the "save the territory" button. A CPTS of
     Couverture comes with its own diagnosis (``perimeter``: parts of shared
     cities counted as in the table) and ``remarks`` (sharing, overflow), shown
-    and printed in the fiche.
+    and printed in the fiche. ``claims`` (Mon territoire: its communes already
+    claimed by a CPTS, see :func:`ui.territory_tab.territory_claims`) are
+    listed in the fiche.
     """
     territory = list(territory)
     diag = perimeter if perimeter is not None else territory_summary(territory, ref, name=name)
@@ -81,5 +85,6 @@ def territory_profile(
         name=name,
         frame=data.unit_display(tuple(territory)),
         remarks=remarks,
+        claims=claims,
     )
     exports_panel(ref, territory, fiche=fiche, name=name, key=key, saving=saving)
