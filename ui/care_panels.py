@@ -42,6 +42,7 @@ from coverage import (
 from coverage.priority import NO_APL_COLOR
 from coverage.whatif import project_gp_whatif_model, referential_whatif_pairs
 from diagnosis import AtlasError, Diagnosis, Referential
+from diagnosis.outputs.labels import uncovered_communes, uncovered_wording
 from diagnosis.outputs.people import for_people, people_csv
 from ui import data, fmt, maps
 from ui.safe import md_text
@@ -126,9 +127,23 @@ def priority_white_zones_csv(diag: Diagnosis, apl_layers: Sequence[AplData | Non
     return people_csv(table, columns=list(PRIORITY_LABELS), labels=PRIORITY_LABELS)
 
 
+def priority_title(status_min: str | None) -> str:
+    """The title of the priority groups: white zones at emergence, uncovered communes above.
+
+    >>> priority_title("emergence")
+    'Zones blanches prioritaires'
+    >>> priority_title("aci_signe")
+    'Communes non couvertes au stade « ACI signé » prioritaires'
+    """
+    if uncovered_wording(status_min) == "zone blanche":
+        return "Zones blanches prioritaires"
+    wording = uncovered_communes(status_min).replace(" par une CPTS", "").replace(" ou au-delà", "")
+    return f"Communes {wording} prioritaires"
+
+
 def priority_white_zones_section(diag: Diagnosis, apl_layers: Sequence[AplData | None]) -> None:
     """Draw the white-zone groups ranked by inhabitants under the GP APL threshold."""
-    st.markdown("#### Zones blanches prioritaires (accès aux médecins généralistes)")
+    st.markdown(f"#### {priority_title(diag.status_min)} (accès aux médecins généralistes)")
     gp = gp_apl(apl_layers)
     if gp is None:
         st.caption("APL aux médecins généralistes non chargée : classement indisponible.")
@@ -139,11 +154,12 @@ def priority_white_zones_section(diag: Diagnosis, apl_layers: Sequence[AplData |
         st.error(str(exc))
         return
     if table.empty:
-        st.caption("Aucune commune en zone blanche à ce stade.")
+        st.caption(f"Aucune commune {uncovered_communes(diag.status_min)}.")
         return
     threshold = fmt.number(table["threshold"].iloc[0], 1)
     st.caption(
-        "Groupes de communes en zone blanche classés par nombre d'habitants vivant dans une "
+        f"Groupes de communes {md_text(uncovered_communes(diag.status_min))} classés par nombre "
+        "d'habitants vivant dans une "
         f"commune dont l'APL aux médecins généralistes est inférieure à {threshold} consultations "
         "par an et par habitant standardisé (seuil de la DREES), puis par APL moyenne croissante. "
         "Règles de la DREES : APL moyenne pondérée par la population standardisée ; habitants "

@@ -15,7 +15,12 @@ from diagnosis.core.numbers import fr_count, plural
 from diagnosis.core.textnorm import slug
 from diagnosis.importer.outcome import import_outcome
 from diagnosis.outputs import export
-from diagnosis.outputs.labels import PROPOSAL_CAVEAT, proposal_caveat, uncovered_wording
+from diagnosis.outputs.labels import (
+    PROPOSAL_CAVEAT,
+    proposal_caveat,
+    uncovered_communes,
+    uncovered_stem,
+)
 from diagnosis.outputs.people import for_people
 from diagnosis.outputs.sharing import perimeter_remarks
 from ui import care_panels, data, fmt, funding_forecast, maps, registry_work
@@ -116,18 +121,6 @@ UNCOVERED_HELP = (
     "les communes comptées peuvent être dans un projet qui n'a pas atteint le stade choisi : "
     "elles sont dites non couvertes par une CPTS à ce stade."
 )
-
-
-def uncovered_communes(status_min: StatusKey) -> str:
-    """What the communes no perimeter covers are at a threshold, after the word "communes".
-
-    >>> uncovered_communes("emergence")
-    'en zone blanche'
-    >>> uncovered_communes("aci_signe")
-    'non couvertes par une CPTS au stade « ACI signé » ou au-delà'
-    """
-    wording = uncovered_wording(status_min, feminine=True)
-    return f"en {wording}" if wording == uncovered_wording(None) else wording
 
 
 def uncovered_metric_label(status_min: StatusKey) -> str:
@@ -513,14 +506,14 @@ def _exports(diag: Diagnosis, ctx: Context, apl_layers: tuple[AplData | None, ..
     c4.download_button(
         f"{uncovered_metric_label(ctx.status_min)} (CSV)",
         lambda: export.white_zone_csv(diag),
-        file_name=name("zones_blanches", "csv"),
+        file_name=name(uncovered_stem(ctx.status_min), "csv"),
         mime="text/csv",
         on_click="ignore",
     )
     c5.download_button(
-        "Zones blanches prioritaires (CSV)",
+        f"{care_panels.priority_title(ctx.status_min)} (CSV)",
         lambda: care_panels.priority_white_zones_csv(diag, apl_layers),
-        file_name=name("zones_blanches_prioritaires", "csv"),
+        file_name=name(f"{uncovered_stem(ctx.status_min)}_prioritaires", "csv"),
         mime="text/csv",
         on_click="ignore",
     )

@@ -257,7 +257,7 @@ def _care_uploads() -> tuple[dict[str, Any], list[str], dict[str, str]]:
         st.caption(
             "Fichiers officiels à charger pour les autres indicateurs d'offre et d'accès aux "
             "soins (professionnels, équipements, âges, APL d'autres professions ou millésimes). "
-            "Sans eux, ces indicateurs sont affichés « non chargé »."
+            "Sans eux, ces indicateurs sont regroupés dans la ligne « Non chargé » du profil."
         )
         for spec in care_loaders():
             upload = st.file_uploader(

@@ -21,6 +21,8 @@ __all__ = [
     "dispute_option_label",
     "dispute_option_note",
     "proposal_caveat",
+    "uncovered_communes",
+    "uncovered_stem",
     "uncovered_wording",
 ]
 
@@ -284,6 +286,31 @@ def uncovered_wording(status_min: str | None, *, feminine: bool = False) -> str:
         return "zone blanche"
     covered = "couvertes" if feminine else "couverts"
     return f"non {covered} par une CPTS au stade « {status_name(status_min)} » ou au-delà"
+
+
+def uncovered_communes(status_min: str | None) -> str:
+    """What the communes no perimeter covers are at a threshold, after the word "communes".
+
+    >>> uncovered_communes("emergence")
+    'en zone blanche'
+    >>> uncovered_communes("aci_signe")
+    'non couvertes par une CPTS au stade « ACI signé » ou au-delà'
+    """
+    wording = uncovered_wording(status_min, feminine=True)
+    return f"en {wording}" if wording == uncovered_wording(None) else wording
+
+
+def uncovered_stem(status_min: str | None) -> str:
+    """The file-name stem of the uncovered communes' export at a threshold.
+
+    >>> uncovered_stem("emergence"), uncovered_stem("projet_sante")
+    ('zones_blanches', 'communes_non_couvertes')
+    """
+    return (
+        "zones_blanches"
+        if uncovered_wording(status_min) == "zone blanche"
+        else ("communes_non_couvertes")
+    )
 
 
 #: How a commune of a perimeter was recognised (column ``via`` of the members).

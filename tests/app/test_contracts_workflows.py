@@ -268,7 +268,8 @@ def test_deemed_validated_uncovered_wording_and_caveats(
     assert "Communes en zone blanche" not in metrics(at)
     markdown = texts(at.markdown)
     assert f"#### Communes {wording}" in markdown
-    assert "zone blanche" not in markdown.replace("Zones blanches prioritaires", "")
+    assert "zone blanche" not in markdown.lower()
+    assert "Communes non couvertes au stade « ACI signé » prioritaires" in markdown
     labels = [b.label for b in at.get("download_button")]
     assert f"Communes {wording} (CSV)" in labels
 
