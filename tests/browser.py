@@ -16,7 +16,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -59,61 +60,87 @@ def browser_or_skip() -> str:
     return path
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on the loopback interface (for a server the test starts)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class StreamlitProcess:
+    """A running ``streamlit run``: its base URL, process id (for CPU and memory) and log."""
+
+    base: str
+    pid: int
+    log: Path
+
+
 @contextlib.contextmanager
-def streamlit_server(script: str = "app.py", *, timeout_s: float = 60.0) -> Iterator[str]:
-    """Start ``streamlit run`` on a free local port; yields the base URL."""
-    port = _free_port()
-    env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+def streamlit_process(
+    script: str = "app.py",
+    *,
+    timeout_s: float = 60.0,
+    port: int | None = None,
+    args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> Iterator[StreamlitProcess]:
+    """Start ``streamlit run`` on a local port (free unless given) and stop it at the end.
+
+    ``args`` are more options of ``streamlit run`` (for example
+    ``--secrets.files`` for sign-in); ``env`` adds variables to the server's
+    environment (for example ``ATLAS_DATABASE_URL``).
+    """
+    port = port or free_port()
+    full_env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false", **(env or {}))
     log_path = PROJECT_DIR / "tests" / "artifacts" / f"streamlit-{port}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port)]
+    command += ["--server.address", "127.0.0.1", "--server.headless", "true", *args]
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                script,
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-            ],
-            cwd=PROJECT_DIR,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
+            command, cwd=PROJECT_DIR, stdout=log, stderr=subprocess.STDOUT, env=full_env
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + timeout_s
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"streamlit exited early:\n{log_path.read_text()[-3000:]}")
-                try:
-                    with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as resp:
-                        if resp.status == 200:
-                            break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"streamlit did not start:\n{log_path.read_text()[-3000:]}")
-                time.sleep(0.3)
-            yield base
+            _wait_healthy(proc, base, log_path, timeout_s)
+            yield StreamlitProcess(base, proc.pid, log_path)
         finally:
             proc.terminate()
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def _wait_healthy(proc: subprocess.Popen, base: str, log_path: Path, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited early:\n{log_path.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"streamlit did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.3)
+
+
+@contextlib.contextmanager
+def streamlit_server(
+    script: str = "app.py",
+    *,
+    timeout_s: float = 60.0,
+    port: int | None = None,
+    args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> Iterator[str]:
+    """Start ``streamlit run`` on a free local port; yields the base URL."""
+    with streamlit_process(script, timeout_s=timeout_s, port=port, args=args, env=env) as server:
+        yield server.base
 
 
 @contextlib.contextmanager
