@@ -309,7 +309,8 @@ def _users(args: argparse.Namespace) -> int:
             "Attribuez un administrateur avec « registry grant UTILISATEUR admin »."
         )
     for row in grants.itertuples(index=False):
-        where = "France" if row.scope_level == "france" else f"{row.scope_level} {row.scope_code}"
+        level = {"region": "région", "department": "département"}.get(str(row.scope_level))
+        where = f"{level} {row.scope_code}" if level else "France"
         print(f"  {row.user_id} : {row.role_name} ({where})")
     return 0
 

@@ -358,7 +358,7 @@ def test_grant_users_and_revoke_then_a_refused_import(
     assert run("registry", "grant", *args) == 0
     assert run("registry", "users", *db) == 0
     listed = capsys.readouterr().out
-    assert "a@ars.fr : analyste ARS ou CPAM (region 93)" in listed
+    assert "a@ars.fr : analyste ARS ou CPAM (région 93)" in listed
     assert "registre ouvert" not in listed
     imp = ["registry", "import", str(EXAMPLE), "--as-of", "2025-01-01", "--region", "93", *db]
     assert run(*imp, "--actor", "lecteur@ars.fr") == 2

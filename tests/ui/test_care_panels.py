@@ -63,7 +63,7 @@ def test_priority_table_and_csv_for_people() -> None:
     assert first["part des habitants sous le seuil"] == "92,3\u202f%"
     assert first["APL moyenne (consultations par an et par habitant standardisé)"] == "1,75"
     assert first["habitants"] == "1\u202f300"
-    diag = SimpleNamespace(white=SimpleNamespace(units=UNITS))
+    diag = SimpleNamespace(white=SimpleNamespace(units=UNITS), status_min="emergence")
     text = care_panels.priority_white_zones_csv(diag, (APL,)).decode("utf-8-sig")  # type: ignore[arg-type]
     header, row = text.splitlines()[:2]
     assert header.startswith(
@@ -86,7 +86,8 @@ def _priority_app() -> None:
     from tests.coverage.test_priority import APL, UNITS
     from ui.care_panels import priority_white_zones_section
 
-    priority_white_zones_section(SimpleNamespace(white=SimpleNamespace(units=UNITS)), (APL,))  # type: ignore[arg-type]
+    diag = SimpleNamespace(white=SimpleNamespace(units=UNITS), status_min="emergence")
+    priority_white_zones_section(diag, (APL,))  # type: ignore[arg-type]
 
 
 def test_priority_section_draws() -> None:
