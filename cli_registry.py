@@ -328,6 +328,16 @@ def registry_state(args: argparse.Namespace) -> PerimeterImport:
     )
 
 
+def add_output_options(parser: argparse.ArgumentParser, *, out_help: str) -> None:
+    """Options shared by the commands that read a perimeter file and write a folder."""
+    parser.add_argument("--out", required=True, help=out_help)
+    parser.add_argument("--sheet", help="feuille du classeur de périmètres (défaut : détection)")
+    parser.add_argument(
+        "--referential", default=str(DEFAULT_REFERENTIAL_DIR), help="dossier du référentiel"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="sans barre de progression")
+
+
 def _common(parser: argparse.ArgumentParser, *, scope: bool = True) -> None:
     parser.add_argument(
         "--db",
