@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -73,28 +74,43 @@ COMMENT = "Ajoutez le compte rendu de la réunion des professionnels."
 #: Seconds a journey may take at most (a stuck step fails instead of hanging CI).
 STEP_MS = 90_000
 
-#: Rows of a Streamlit table (glide data grid) whose headers include ``header``, by column.
-TABLE_ROWS = """(header) => {
+#: Rows of the Streamlit table (glide data grid) having the column ``header``. The grid
+#: draws only the columns in view: scroll it sideways and gather the cells by index.
+TABLE_ROWS = """async (header) => {
+    const pause = () => new Promise(done => setTimeout(done, 250));
     for (const df of document.querySelectorAll("[data-testid='stDataFrame']")) {
-        const heads = Array.from(df.querySelectorAll('[role=columnheader]'))
-            .map(h => h.innerText.trim());
-        if (!heads.includes(header)) continue;
-        return Array.from(df.querySelectorAll('[role=row]'))
-            .map(r => Array.from(r.querySelectorAll('[role=gridcell]')).map(c => c.innerText.trim()))
-            .filter(cells => cells.length === heads.length)
-            .map(cells => Object.fromEntries(heads.map((h, i) => [h, cells[i]])));
+        const scroller = df.querySelector('.dvn-scroller');
+        if (!scroller) continue;
+        const heads = {}, rows = {};
+        for (let left = 0; ; left += scroller.clientWidth / 2) {
+            scroller.scrollLeft = left;
+            await pause();
+            for (const h of df.querySelectorAll('[role=columnheader]'))
+                heads[h.getAttribute('aria-colindex')] = h.innerText.trim();
+            for (const r of df.querySelectorAll('tbody [role=row]')) {
+                const row = rows[r.getAttribute('aria-rowindex')] ??= {};
+                for (const c of r.querySelectorAll('[role=gridcell]'))
+                    row[c.getAttribute('aria-colindex')] = c.innerText.trim();
+            }
+            if (left + scroller.clientWidth >= scroller.scrollWidth) break;
+        }
+        scroller.scrollLeft = 0;
+        if (!Object.values(heads).includes(header)) continue;
+        return Object.keys(rows).sort((a, b) => a - b).map(i => Object.fromEntries(
+            Object.entries(heads).map(([c, h]) => [h, rows[i][c] ?? ''])));
     }
-    return null;
+    return [];
 }"""
 
 
 def table_rows(page: object, header: str) -> list[dict[str, str]]:
-    """The rows of the table with column ``header`` (waits until it is drawn)."""
-    page.wait_for_function(  # type: ignore[attr-defined]
-        f"() => ({TABLE_ROWS})({header!r}) !== null && ({TABLE_ROWS})({header!r}).length > 0",
-        timeout=STEP_MS,
-    )
-    return list(page.evaluate(TABLE_ROWS, header))  # type: ignore[attr-defined]
+    """The rows of the table having the column ``header``, once it has some."""
+    deadline = time.monotonic() + STEP_MS / 1000
+    while True:
+        rows = list(page.evaluate(TABLE_ROWS, header))  # type: ignore[attr-defined]
+        if rows or time.monotonic() > deadline:
+            return rows
+        page.wait_for_timeout(500)  # type: ignore[attr-defined]
 
 
 def registry_with(
@@ -326,3 +342,93 @@ def registry_holds_the_accepted_draft(database: Path, perimeter: str) -> None:
     assert row["name"].tolist() == [DRAFT_NAME]
     assert sorted(row["unit_codes"].iloc[0]) == codes
     assert row["status"].tolist() == ["lettre_intention"]
+
+
+def arbitrage_on_the_registry(page: object) -> object:
+    """Perimeters from the registry (today), then Arbitrage: the map frame once drawn."""
+    sidebar = page.locator("[data-testid='stSidebar']")  # type: ignore[attr-defined]
+    sidebar.get_by_text("Registre à une date", exact=True).click()
+    sidebar.get_by_text("Registre :").first.wait_for()
+    settle(page)
+    open_workflow(page, "Arbitrage (comité régional)", "Options de partage")
+    # The three CPTS around Aix-en-Provence and the city they all claim: four shapes.
+    return wait_for_map(page, min_paths=4, timeout_s=STEP_MS / 1000)
+
+
+def committee_decides(page: object) -> dict[str, object]:
+    """The committee member chooses "all to A", writes the reasons and records."""
+    frame = arbitrage_on_the_registry(page)
+    seen: dict[str, object] = {
+        "legend": " ".join(frame.locator(".legend, .atlas-legend").all_inner_texts()),  # type: ignore[attr-defined]
+        "parties": table_rows(page, "côté"),
+    }
+    choose(page, "Option retenue", "Toutes les communes disputées à A")
+    type_text(page, "Motifs de la décision", REASONS)
+    seen["recorded"] = click(page, "Enregistrer la décision", "Décision n° 1 enregistrée")
+    # The dispute is settled from today: the page draws the next one, with an empty form.
+    reasons = page.get_by_label("Motifs de la décision", exact=True)  # type: ignore[attr-defined]
+    seen["reasons_after"] = [field.input_value() for field in reasons.all()]
+    return seen
+
+
+REASONS = "Bassin de vie d'Aix tourné vers <b>A</b>."
+
+
+def test_a_committee_decision_is_signed_and_read_by_the_ars(
+    tmp_path: Path, real_referential: Referential
+) -> None:
+    provider_or_skip()
+    browser_or_skip()
+    database = tmp_path / "registre.sqlite"
+    grants = [(COMMITTEE["email"], "committee"), (ANALYST["email"], "analyst")]
+    registry_with(database, ARS_REGIONAL, grants, real_referential)
+    blocked: list[str] = []
+    with (
+        signed_in_app(tmp_path, database, [COMMITTEE, ANALYST, READER]) as base,
+        people(3, blocked, "shared-work-decision") as (member, analyst, reader),
+    ):
+        # A reader (no role) sees the dispute but no decision form.
+        arrive(reader, base, "lecteur")
+        arbitrage_on_the_registry(reader)
+        reader.get_by_text("Votre rôle ne permet pas d'enregistrer une décision").wait_for()  # type: ignore[attr-defined]
+        buttons = reader.get_by_role("button", name="Enregistrer la décision").count()  # type: ignore[attr-defined]
+        arrive(member, base, "comite")
+        decided = committee_decides(member)
+        arrive(analyst, base, "ars")
+        open_workflow(analyst, "Suivi (ARS, CPAM)", "Décisions enregistrées")
+        decisions = table_rows(analyst, "Signée par")
+    assert buttons == 0
+    for name in ("CPTS Pays d'Aix Centre", "CPTS Aix Nord Durance", "CPTS Aix Ouest"):
+        assert name in str(decided["legend"])
+    parties = {r["côté"]: r for r in decided["parties"]}  # type: ignore[union-attr]
+    assert set(parties) == {"A", "B", "C"}
+    assert parties["A"]["projet"] == "CPTS Aix Nord Durance"
+    recorded = str(decided["recorded"])
+    assert "Toutes les communes disputées à A" in recorded
+    for name in ("CPTS Pays d'Aix Centre", "CPTS Aix Nord Durance", "CPTS Aix Ouest"):
+        assert name in recorded  # the message names the parties, whatever is drawn next
+    assert f"à partir du {dt.date.today():%d/%m/%Y}" in recorded
+    assert decided["reasons_after"] == [""]  # the Arles dispute is drawn next, form empty
+    assert [(r["Signée par"], r["Motifs"], r["Option retenue"]) for r in decisions] == [
+        (COMMITTEE["name"], REASONS, "Toutes les communes disputées à A")
+    ]
+    assert decisions[0]["Date d'effet"] == dt.date.today().strftime("%d/%m/%Y")
+    assert not_signed(blocked) == []
+    registry_holds_the_decision(database, parties["A"]["identifiant"])
+
+
+def registry_holds_the_decision(database: Path, party_a: str) -> None:
+    """After the journey: one decision signed by the member; Aix-en-Provence in A's only."""
+    registry = open_registry(database)
+    try:
+        decisions = decisions_of(registry)
+        today = state_at(registry, dt.date.today(), region="93").perimeters
+        before = state_at(registry, dt.date.today() - dt.timedelta(days=1), region="93").perimeters
+    finally:
+        close_registry(registry)
+    assert decisions["decided_by"].tolist() == [COMMITTEE["name"]]
+    assert decisions["option"].tolist() == ["tout_a"]
+    assert decisions["reasons"].tolist() == [REASONS]
+    assert sum("13001" in codes for codes in before["unit_codes"]) == 3  # history kept
+    claimants = today[["13001" in codes for codes in today["unit_codes"]]]
+    assert claimants["perimeter_id"].tolist() == [party_a]
