@@ -81,6 +81,8 @@ def test_sign_in_at_the_provider_names_the_user_and_their_roles(
                 seen["visitor"] = sidebar_text(page)
                 sign_in(page, "camille")
                 page.get_by_text("Rôles :").wait_for(timeout=60_000)
+                # Drawn between the two captions, but may come after them.
+                page.get_by_role("button", name="Se déconnecter").wait_for(timeout=60_000)
                 seen["camille"] = sidebar_text(page)
                 sign_out(page)
                 page.get_by_text("Non connecté").wait_for(timeout=60_000)
