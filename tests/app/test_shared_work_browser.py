@@ -199,7 +199,7 @@ def body(page: object) -> str:
     return str(page.locator("body").inner_text())  # type: ignore[attr-defined]
 
 
-def not_signed(blocked: list[str]) -> list[str]:
+def outside_requests(blocked: list[str]) -> list[str]:
     """Outside requests, but the provider's own stylesheet (refused, not needed)."""
     return [url for url in blocked if "picocss" not in url]
 
@@ -317,7 +317,7 @@ def test_a_leader_submits_to_the_ars_which_returns_then_accepts(
     assert [(r["État"], r["Version"], r["Périmètre créé"]) for r in after_accept] == [
         ("accepté", "2", perimeter)
     ]
-    assert not_signed(blocked) == []
+    assert outside_requests(blocked) == []
     registry_holds_the_accepted_draft(database, perimeter)
 
 
@@ -413,7 +413,7 @@ def test_a_committee_decision_is_signed_and_read_by_the_ars(
         (COMMITTEE["name"], REASONS, "Toutes les communes disputées à A")
     ]
     assert decisions[0]["Date d'effet"] == dt.date.today().strftime("%d/%m/%Y")
-    assert not_signed(blocked) == []
+    assert outside_requests(blocked) == []
     registry_holds_the_decision(database, parties["A"]["identifiant"])
 
 
