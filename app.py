@@ -12,6 +12,7 @@ from ui import (
     coverage_tab,
     data,
     dispute_tab,
+    drafts_panel,
     identity,
     maps,
     sidebar,
@@ -52,6 +53,9 @@ def main() -> None:
         )
     identity.render_identity(data.registry_or_none())
     ctx = sidebar.render(ref)
+    if "workflow" not in st.session_state and st.query_params.get(drafts_panel.QUERY_PARAM):
+        # A draft's link (?brouillon=N) opens on Mon territoire, where the draft is loaded.
+        st.session_state["workflow"] = "territoire"
     # Only the chosen workflow is computed and drawn (maps in hidden tabs draw badly).
     workflow = st.radio(
         "Parcours",

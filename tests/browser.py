@@ -150,26 +150,36 @@ def chromium_page(executable: str, *, blocked: list[str]) -> Iterator[object]:
     Refused URLs are appended to ``blocked``, so a test can assert that nothing
     was fetched from the internet.
     """
+    with chromium_pages(executable, 1, blocked=blocked) as pages:
+        yield pages[0]
+
+
+@contextlib.contextmanager
+def chromium_pages(executable: str, count: int, *, blocked: list[str]) -> Iterator[list[object]]:
+    """``count`` pages of one headless Chromium, each in its own context (cookies, sessions).
+
+    Several people at once: each context signs in on its own. Like
+    :func:`chromium_page`, every non-local request is refused and recorded.
+    """
     from playwright.sync_api import sync_playwright
+
+    def _route(route: object) -> None:
+        url = route.request.url  # type: ignore[attr-defined]
+        if url.startswith(("http://127.0.0.1", "http://localhost", "data:", "blob:", "about:")):
+            route.continue_()  # type: ignore[attr-defined]
+        else:
+            blocked.append(url)
+            route.abort()  # type: ignore[attr-defined]
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
-
-            def _route(route: object) -> None:
-                url = route.request.url  # type: ignore[attr-defined]
-                if url.startswith(
-                    ("http://127.0.0.1", "http://localhost", "data:", "blob:", "about:")
-                ):
-                    route.continue_()  # type: ignore[attr-defined]
-                else:
-                    blocked.append(url)
-                    route.abort()  # type: ignore[attr-defined]
-
-            context.route("**/*", _route)
-            page = context.new_page()
-            yield page
+            pages = []
+            for _ in range(count):
+                context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                context.route("**/*", _route)
+                pages.append(context.new_page())
+            yield pages
         finally:
             browser.close()
 

@@ -29,14 +29,15 @@ from diagnosis.registry import (
 )
 from diagnosis.registry.access import may, target_of_codes
 from diagnosis.registry.database import read
-from ui import data, identity, registry_work
+from ui import data, fmt, identity, registry_work
 from ui.safe import md_text
 from ui.sidebar import Context
 
-__all__ = ["recorded", "render"]
+__all__ = ["recorded", "render", "show_done"]
 
 DONE_KEY = "decision_done"
 SEEN_KEY = "decision_seen_versions"
+RESET_KEY = "decision_reset"
 
 
 def recorded(ctx: Context, dispute: Dispute) -> pd.DataFrame | None:
@@ -63,12 +64,21 @@ def _option_labels(dispute: Dispute) -> dict[str, str]:
     }
 
 
-def render(ref: Referential, ctx: Context, dispute: Dispute) -> None:
-    """The decision form under the options of a dispute."""
-    st.markdown("#### Décision du comité")
+def show_done() -> None:
+    """The decision just recorded, at the top of Arbitrage.
+
+    Not under the form: the decision opens the new versions of the perimeters,
+    so the registry's state on the sidebar's date may no longer hold that
+    dispute, and the page then draws another one (or none).
+    """
     done = st.session_state.pop(DONE_KEY, None)
     if done:
         st.success(md_text(done))
+
+
+def render(ref: Referential, ctx: Context, dispute: Dispute) -> None:
+    """The decision form under the options of a dispute."""
+    st.markdown("#### Décision du comité")
     if not ctx.import_key.startswith(data.REGISTRY_KEY_PREFIX):
         st.caption(
             "Pour enregistrer la décision, lisez les périmètres depuis le registre (barre "
@@ -110,6 +120,11 @@ def _form(
     seen_key: str,
 ) -> None:
     labels = _option_labels(dispute)
+    if st.session_state.pop(RESET_KEY, False):
+        # After a decision the form starts empty: the page may draw another dispute next,
+        # where the same letters name other projects. (Set before the widgets are drawn.)
+        st.session_state["decision_option"] = next(iter(labels))
+        st.session_state["decision_reasons"] = ""
     option = st.selectbox(
         "Option retenue",
         options=list(labels),
@@ -122,13 +137,14 @@ def _form(
     )
     if not st.button("Enregistrer la décision", type="primary", key="decision_record"):
         return
+    effective = day if isinstance(day, dt.date) else dt.date.today()
     try:
         decision = decision_from_dispute(dispute, str(option), reasons=reasons)
         decision_id = record_decision(
             registry,
             actor,
             decision,
-            effective_on=day if isinstance(day, dt.date) else dt.date.today(),
+            effective_on=effective,
             expected_versions=seen,
             referential=ref,
         )
@@ -136,8 +152,13 @@ def _form(
         st.error(str(exc))
         return
     st.session_state.pop(seen_key, None)
+    st.session_state[RESET_KEY] = True
+    parties = ", ".join(
+        f"{p} : {n}" for p, n in zip(dispute.parties["party"], dispute.parties["name"], strict=True)
+    )
     st.session_state[DONE_KEY] = (
-        f"Décision n° {decision_id} enregistrée ({labels[str(option)]}) : les nouvelles versions "
-        "des périmètres sont dans le registre ; la décision figure dans Suivi."
+        f"Décision n° {decision_id} enregistrée ({labels[str(option)]} ; {parties}) : les "
+        "nouvelles versions des périmètres sont dans le registre à partir du "
+        f"{fmt.date(effective)} ; la décision figure dans Suivi."
     )
     st.rerun()

@@ -257,6 +257,7 @@ def _shares_choice(ctx: Context, dispute: Dispute, key: str) -> pd.DataFrame | N
 def render(ref: Referential, ctx: Context) -> None:
     """Draw the "Arbitrage" workflow."""
     st.subheader("Arbitrage entre projets")
+    decision_panel.show_done()
     if ctx.imported is None:
         st.info("Importez un fichier de périmètres (barre latérale) pour comparer des projets.")
         return

@@ -81,8 +81,7 @@ def test_sign_in_at_the_provider_names_the_user_and_their_roles(
                 seen["visitor"] = sidebar_text(page)
                 sign_in(page, "camille")
                 page.get_by_text("Rôles :").wait_for(timeout=60_000)
-                # The run that draws the signed-in sidebar may still be replacing the
-                # visitor's button: wait for the new one before reading the sidebar.
+                # Drawn between the two captions, but may come after them.
                 page.get_by_role("button", name="Se déconnecter").wait_for(timeout=60_000)
                 seen["camille"] = sidebar_text(page)
                 sign_out(page)
