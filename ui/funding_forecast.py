@@ -322,8 +322,7 @@ def forecast_section(ctx: Context) -> None:
                 contracts,
                 ctx.imported,  # type: ignore[arg-type]  # checked by _contracts_source
                 data.national(),
-                region=ctx.region,
-                department=ctx.department,
+                **ctx.zone,
             ),
         )
     except AtlasError as exc:

@@ -65,6 +65,25 @@ class Context:
         """A key of the scope, for caches and widget keys."""
         return f"{self.region or ''}-{self.department or ''}"
 
+    @property
+    def zone(self) -> dict[str, str | None]:
+        """The view for the library's ``region=`` / ``department=`` (a department alone)."""
+        return view_zone(self.region, self.department)
+
+
+def view_zone(region: str | None, department: str | None) -> dict[str, str | None]:
+    """``region`` and ``department`` as the library takes them: the department alone when set.
+
+    The sidebar keeps the region of a chosen department; the registry and the
+    contract follow-up refuse both at once.
+
+    >>> view_zone("93", "83")
+    {'region': None, 'department': '83'}
+    >>> view_zone("93", None)
+    {'region': '93', 'department': None}
+    """
+    return {"region": None if department else region, "department": department}
+
 
 def _scope(ref: Referential) -> tuple[str | None, str | None]:
     # Sorted as people read them (accents ignored: Île-de-France among the I).
@@ -340,7 +359,7 @@ def _registry_perimeters(region: str | None, department: str | None) -> _Perimet
         st.info("Choisissez une date.")
         return empty
     try:
-        state = data.registry_state(day, region=region, department=department)
+        state = data.registry_state(day, **view_zone(region, department))
     except AtlasError as exc:
         st.error(f"Registre indisponible : {md_text(str(exc))}")
         return empty

@@ -199,9 +199,7 @@ def _curve(registry: Registry, ref: Referential, ctx: Context, sources: pd.DataF
     last = max(*sources["as_of"], dt.date.today())
     start = dt.date(first.year, first.month, 1)
     dates = sorted({*history_dates(start, last, every="month"), *sources["as_of"]})
-    history = coverage_history(
-        registry, dates, region=ctx.region, department=ctx.department, referential=ref
-    )
+    history = coverage_history(registry, dates, **ctx.zone, referential=ref)
     key = scope_key(ctx)
     references = reference_points()
     drawn = references[references["share"].notna()] if key == "FR" else None
@@ -248,9 +246,7 @@ def _changes(registry: Registry, ref: Referential, ctx: Context, sources: pd.Dat
     end = right.date_input("Au", value=dates[-1], format="DD/MM/YYYY", key=f"suivi_to_{version}")
     if not isinstance(start, dt.date) or not isinstance(end, dt.date):
         return
-    changes = changes_between(
-        registry, start, end, region=ctx.region, department=ctx.department, referential=ref
-    )
+    changes = changes_between(registry, start, end, **ctx.zone, referential=ref)
     if changes.empty:
         st.info("Aucun changement entre ces deux dates dans ce territoire.")
         return
@@ -297,7 +293,7 @@ def _preview(plan: ImportPlan) -> None:
 
 
 def _may_import(registry: Registry, ref: Referential, ctx: Context, actor: Actor) -> bool:
-    target = target_of_scope(Scope.of(region=ctx.region, department=ctx.department), ref)
+    target = target_of_scope(Scope.of(**ctx.zone), ref)
     with read(registry) as conn:
         return may(conn, actor, "import_listing", target)
 
@@ -337,8 +333,7 @@ def _import(
                     upload.getvalue(),
                     filename=upload.name,
                     as_of=as_of,
-                    region=ctx.region,
-                    department=ctx.department,
+                    **ctx.zone,
                     referential=ref,
                 )
             except AtlasError as exc:

@@ -408,3 +408,26 @@ def test_a_draft_typed_in_the_url_is_refused_to_another_user(
     texts = " ".join(page_texts(at))
     assert "Projet confidentiel" not in texts
     assert any("Le territoire est vide" in i.value for i in at.info)
+
+
+def test_the_registry_in_a_department_view(
+    registry_file: Path, real_referential: Referential
+) -> None:
+    """A department keeps its region in the sidebar: the registry reads the department alone."""
+    registry = open_registry(registry_file)
+    try:
+        import_listing(registry, EXAMPLE, as_of="2025-01-01", region="93")
+    finally:
+        close_registry(registry)
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.run()
+    at.selectbox(key="scope_department").set_value("04").run()
+    at.radio(key="perimeter_choice").set_value("registre").run()
+    at.date_input(key="registry_day").set_value(dt.date(2025, 3, 1)).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not [e.value for e in at.sidebar.error]
+    assert int(next(m for m in at.metric if m.label == "Périmètres").value) > 0
+    at.radio(key="workflow").set_value("suivi").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not [e.value for e in at.error]
+    assert len(at.get("vega_lite_chart")) == 1
