@@ -34,6 +34,7 @@ from diagnosis.core.model import (
     Report,
 )
 from diagnosis.core.referential import Referential, load_referential, main_zones
+from diagnosis.core.statuses import read_status
 from diagnosis.registry.database import Registry, read
 from diagnosis.registry.model import Content, Scope, parse_day
 from diagnosis.registry.schema import AUDIT
@@ -337,6 +338,27 @@ def _report(snapshot: Snapshot, kept: pd.DataFrame, vintage: str) -> pd.DataFram
     return report.frame() if report.rows else pd.DataFrame(columns=REPORT_COLUMNS)
 
 
+def _deemed(kept: pd.DataFrame) -> list[bool]:
+    """Whether each version is a health project deemed validated, read as its listing did.
+
+    The reference date is the version's start (the as-of date of the listing
+    that wrote it), as when the listing was imported.
+    """
+    return [
+        bool(
+            status == "projet_sante"
+            and read_status(label, reference_date=start, filing_date=date).deemed_validated
+        )
+        for status, label, date, start in zip(
+            kept["status"],
+            kept["status_label"],
+            kept["status_date"],
+            kept["valid_from"],
+            strict=True,
+        )
+    ]
+
+
 def as_perimeter_import(
     snapshot: Snapshot, kept: pd.DataFrame, *, scope: Scope, ref: Referential, label: str
 ) -> PerimeterImport:
@@ -352,6 +374,7 @@ def as_perimeter_import(
             "n_units": np.array([len(c) for c in kept["codes"]], dtype=np.int64),
             "unit_codes": kept["codes"].tolist(),
             "source_rows": [() for _ in range(len(kept))],
+            "deemed_validated": _deemed(kept),
         },
         columns=PERIMETER_COLUMNS,
     ).astype({"status": object, "status_label": object, "date": object})

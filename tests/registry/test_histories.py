@@ -391,3 +391,23 @@ def test_a_listing_older_than_a_perimeter_continues_it(
     changes = changes_between(registry, JAN, MAR, referential=ref)
     assert sorted(changes["change"]) == ["members", "removed"]
     assert check_registry(registry, referential=ref).empty
+
+
+def test_the_state_says_deemed_validation_as_the_listing_did(registry: Registry, ref) -> None:
+    """A health project filed more than two months before the listing is deemed validated."""
+    data = listing(
+        {"Filed": [A1], "Signed": [B1], "Emerging": [C1]},
+        statuses={
+            "Filed": "projet de santé déposé (15/09/2024)",
+            "Signed": "ACI signé",
+            "Emerging": "en émergence",
+        },
+    )
+    import_listing(registry, data, as_of=JAN, referential=ref)
+    state = state_at(registry, MAR, referential=ref).perimeters.set_index("name")
+    assert state["deemed_validated"].to_dict() == {
+        "Filed": True,
+        "Signed": False,
+        "Emerging": False,
+    }
+    assert state.loc["Filed", "status"] == "projet_sante"
