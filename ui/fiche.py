@@ -178,7 +178,7 @@ def fiche_html(
 </style></head><body>
 <p class="noprint"><button onclick="window.print()">Imprimer / enregistrer en PDF</button></p>
 <h1>{html.escape(title)}</h1>
-<div class="sub">{html.escape(subtitle)} Atlas CPTS, éditée le {today}</div>
+<div class="sub">{html.escape(subtitle)} Atlas CPTS, édition du {today}</div>
 <div class="kfs">{figures}</div>
 {_map_block(map_svg, legend_items)}
 {sections}

@@ -243,7 +243,14 @@ def _changes(registry: Registry, ref: Referential, ctx: Context, sources: pd.Dat
         format="DD/MM/YYYY",
         key=f"suivi_from_{version}",
     )
-    end = right.date_input("Au", value=dates[-1], format="DD/MM/YYYY", key=f"suivi_to_{version}")
+    # "Au" defaults to today: the last listing's changes and any decision or accepted
+    # project since are shown right after they are recorded.
+    end = right.date_input(
+        "Au",
+        value=max(dates[-1], dt.date.today()),
+        format="DD/MM/YYYY",
+        key=f"suivi_to_{version}",
+    )
     if not isinstance(start, dt.date) or not isinstance(end, dt.date):
         return
     changes = changes_between(registry, start, end, **ctx.zone, referential=ref)

@@ -127,7 +127,7 @@ def test_arbitration_fiche_names_every_party(real_referential: Referential) -> N
     page = dispute_fiche(dispute, frames, names)
     shown = html_texts(page)
     # Subtitled as an arbitration fiche (it said "Fiche diagnostic", issue 17 §8).
-    assert any(t.startswith("Fiche d'arbitrage Atlas CPTS, éditée le") for t in shown)
+    assert any(t.startswith("Fiche d'arbitrage Atlas CPTS, édition du") for t in shown)
     assert "Fiche diagnostic" not in page
     assert scan(shown) == []
     title = next(t for t in shown if t.startswith("Arbitrage : "))
