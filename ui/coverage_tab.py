@@ -66,11 +66,40 @@ def perimeter_table(diag: Diagnosis) -> pd.DataFrame:
     ].copy()
     table["shared_names"] = [", ".join(names.get(str(p), [])) for p in table["perimeter_id"]]
     table["outside_label"] = [str(t).removeprefix("déborde sur ") for t in people["outside_label"]]
-    for column in ("below_minimum", "n_units", "n_parts", "size_range_reason"):
+    for column in ("n_units", "n_parts", "size_range_reason"):
         table[column] = people[column].to_numpy()
+    table["below_minimum"] = below_minimum_label(people)
     table["deemed_validated"] = deemed_validated(diag, table["perimeter_id"])
     table["n_shared"] = people["shared_units"].map(len).to_numpy()
     return table
+
+
+def below_minimum_label(people: pd.DataFrame) -> list[str]:
+    """Say "oui", "non", or "selon le partage" when the shared communes decide it.
+
+    A CPTS above the floor only with its shared cities counted whole (Nice
+    claimed by three) is not said to be above it: without them it is under.
+
+    >>> frame = pd.DataFrame({"below_minimum": [True, False, False],
+    ...     "population_without_shared": [9_000, 3_409, 41_499],
+    ...     "minimum_population": [20_000, 20_000, 20_000]})
+    >>> below_minimum_label(frame)
+    ['oui', 'selon le partage', 'non']
+    """
+    out = []
+    for below, alone, floor in zip(
+        people["below_minimum"],
+        people["population_without_shared"],
+        people["minimum_population"],
+        strict=True,
+    ):
+        if bool(below):
+            out.append("oui")
+        elif pd.notna(alone) and pd.notna(floor) and float(alone) < float(floor):
+            out.append("selon le partage")
+        else:
+            out.append("non")
+    return out
 
 
 def deemed_validated(diag: Diagnosis, perimeter_ids: pd.Series) -> list[bool]:

@@ -388,6 +388,8 @@ def test_a_department_view_shows_whole_sizes(real_referential: Referential) -> N
 
 def test_the_fiche_of_a_nice_cpts_says_the_sharing(real_referential: Referential) -> None:
     at = start("paca", "paca_like.csv")
+    # Above the floor only with Nice counted whole (12,557 inhabitants without it).
+    assert cpts_table(at).loc["CPTS Nice Est", "sous le seuil"] == "selon le partage"
     at.selectbox(key="coverage_fiche_pick").set_value("cpts-nice-est").run()
     ok(at)
     notes = texts(at.info).replace("\\", "")  # markdown escapes of user strings
