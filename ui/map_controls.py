@@ -104,7 +104,8 @@ class FitBounds(MacroElement):
     stopped the map's script before its layers and legend were added: the APL
     map of a territory opened grey and empty. So the fit waits for a size, and
     drops the padding when the map is too small for it; a ResizeObserver keeps
-    Leaflet's size up to date.
+    Leaflet's size up to date and fits the map again at each new size until the
+    person moves it (a fit during the expander's opening saw a smaller map).
     """
 
     _template = Template(
@@ -123,8 +124,15 @@ class FitBounds(MacroElement):
             }
             fit();
             if (typeof ResizeObserver === "undefined") { return; }
+            // Until the person moves the map, a new size fits it again: a map fitted
+            // while its expander was still opening (a small size) ends up fitted.
+            var touched = false;
+            ["mousedown", "wheel", "touchstart", "keydown"].forEach(function (name) {
+                map.getContainer().addEventListener(name, function () { touched = true; });
+            });
             new ResizeObserver(function () {
                 map.invalidateSize();
+                if (!touched) { fitted = false; }
                 fit();
             }).observe(map.getContainer());
         })({{ this._parent.get_name() }}, {{ this.bounds|tojson }}, {{ this.padding|tojson }});
