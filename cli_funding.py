@@ -45,21 +45,14 @@ def _funding_perimeters(args: argparse.Namespace, national: Referential) -> Peri
 
 def _funding_contracts(args: argparse.Namespace) -> ContractsImport:
     """The contracts: a contracts file, or those the registry keeps on ``--as-of``."""
-    from diagnosis.contracts import ContractsImport, read_contracts
-    from diagnosis.contracts.model import CONTRACT_EVENT_KINDS
-    from diagnosis.core.model import Report
-    from diagnosis.registry import contracts_at, open_registry
+    from diagnosis.contracts import read_contracts
+    from diagnosis.registry import contracts_import_at, open_registry
 
     if args.contracts:
         return read_contracts(args.contracts)
     if not args.registry:
         raise AtlasError("Donnez le fichier de contrats : --contracts FICHIER.")
-    kept = contracts_at(open_registry(args.db), args.as_of)
-    return ContractsImport(
-        contracts=kept,
-        report=Report(CONTRACT_EVENT_KINDS).frame(),
-        source={"filename": f"registre au {args.as_of}"},
-    )
+    return contracts_import_at(open_registry(args.db), args.as_of)
 
 
 def _write_funding(forecast: FundingForecast, by_year: pd.DataFrame, out_dir: Path) -> None:

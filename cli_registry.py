@@ -309,9 +309,7 @@ def _users(args: argparse.Namespace) -> int:
             "Attribuez un administrateur avec « registry grant UTILISATEUR admin »."
         )
     for row in grants.itertuples(index=False):
-        level = {"region": "région", "department": "département"}.get(str(row.scope_level))
-        where = f"{level} {row.scope_code}" if level else "France"
-        print(f"  {row.user_id} : {row.role_name} ({where})")
+        print(f"  {row.user_id} : {row.role_name} ({row.scope_name})")
     return 0
 
 

@@ -103,18 +103,8 @@ def below_minimum_label(people: pd.DataFrame) -> list[str]:
 
 
 def deemed_validated(diag: Diagnosis, perimeter_ids: pd.Series) -> list[bool]:
-    """Whether each perimeter is a health project deemed validated (2019 instruction).
-
-    Read from the import (column ``deemed_validated``: a health project filed
-    more than two months before the reference date, unopposed by the ARS).
-    """
-    perimeters = diag.imported.perimeters
-    if "deemed_validated" not in perimeters.columns:
-        return [False] * len(perimeter_ids)
-    deemed = dict(
-        zip(perimeters["perimeter_id"].astype(str), perimeters["deemed_validated"], strict=True)
-    )
-    return [bool(deemed.get(str(pid), False)) for pid in perimeter_ids]
+    """Whether each perimeter is a health project deemed validated (:func:`export.deemed_validated`)."""
+    return export.deemed_validated(diag.imported.perimeters, perimeter_ids).tolist()
 
 
 PERIMETER_LABELS = {

@@ -28,12 +28,11 @@ from diagnosis.contracts import (
     read_contracts,
 )
 from diagnosis.contracts.columns import EXPECTED_COLUMNS_FR
-from diagnosis.contracts.model import CONTRACT_EVENT_KINDS
-from diagnosis.core.model import PerimeterImport, Report
+from diagnosis.core.model import PerimeterImport
 from diagnosis.core.numbers import fr_count
 from diagnosis.io.formats import TABLE_EXTENSIONS
 from diagnosis.outputs.people import people_csv
-from diagnosis.registry import contracts_at
+from diagnosis.registry import contracts_import_at
 from ui import data, fmt, limits
 from ui.contracts_panel import FORECAST_KEY
 from ui.safe import md_text
@@ -272,20 +271,18 @@ def _contracts_source(upload: Any, ctx: Context) -> tuple[ContractsImport, str] 
     if upload is not None:
         return _read(upload.getvalue(), upload.name), data.digest(upload.getvalue())
     day = st.session_state.get("registry_day")
+    if not ctx.import_key.startswith(data.REGISTRY_KEY_PREFIX) or not isinstance(day, dt.date):
+        return None
     registry = data.registry_or_none()
-    if not ctx.import_key.startswith(data.REGISTRY_KEY_PREFIX) or registry is None:
+    if registry is None:
         return None
-    if not isinstance(day, dt.date):
-        return None
-    kept = contracts_at(registry, day)
-    if not kept:
+    imported = contracts_import_at(registry, day)
+    if not imported.contracts:
         return None
     st.caption(
         f"Contrats ACI enregistrés dans le registre au {day:%d/%m/%Y} "
         "(un fichier chargé ci-dessus les remplace pour cette vue)."
     )
-    report = Report(CONTRACT_EVENT_KINDS).frame()
-    imported = ContractsImport(contracts=kept, report=report, source={"filename": "registre"})
     return imported, f"registry-contracts|{ctx.import_key}|{day.isoformat()}"
 
 

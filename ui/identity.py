@@ -13,7 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 from diagnosis import AtlasError
-from diagnosis.registry import ROLES, Actor, Registry, grants_of, is_open, local_actor
+from diagnosis.registry import Actor, Registry, grants_of, is_open, local_actor
 from ui.safe import md_text
 
 __all__ = ["current_actor", "render_identity", "sign_in_configured"]
@@ -47,13 +47,10 @@ def _roles_line(registry: Registry, actor: Actor) -> str:
     grants = grants_of(registry, actor.user_id)
     if grants.empty:
         return "aucun rôle attribué (lecture seule)"
-    parts = []
-    for row in grants.itertuples(index=False):
-        where = "France" if row.scope_level == "france" else f"{row.scope_level} {row.scope_code}"
-        where = where.replace("region", "région").replace("department", "département")
-        role = str(row.role)
-        parts.append(f"{ROLES.get(role, role)} ({where})")
-    return ", ".join(parts)
+    return ", ".join(
+        f"{role} ({where})"
+        for role, where in zip(grants["role_name"], grants["scope_name"], strict=True)
+    )
 
 
 def render_identity(registry: Registry | None) -> Actor:

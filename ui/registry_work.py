@@ -31,6 +31,7 @@ from diagnosis.registry import (
 )
 from diagnosis.registry.access import Target, may
 from diagnosis.registry.database import read
+from diagnosis.registry.model import Scope
 from ui.safe import md_text
 
 __all__ = [
@@ -265,10 +266,7 @@ def render_admin(registry: Registry, ref: Referential, actor: Actor) -> None:
                 "Utilisateur": grants["user_id"],
                 "Rôle": grants["role_name"],
                 "Champ": [
-                    scopes.get(
-                        "FR" if lvl == "france" else f"{'REG' if lvl == 'region' else 'DEP'}-{c}",
-                        c,
-                    )
+                    scopes.get(Scope(lvl, c).key, c)
                     for lvl, c in zip(grants["scope_level"], grants["scope_code"], strict=True)
                 ],
             }

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import io
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +106,9 @@ def diagnosis_tables(diag: Diagnosis) -> dict[str, pd.DataFrame]:
     summary["status_label"] = summary["status"].map(
         lambda s: status_name(s if isinstance(s, str) else None)
     )
-    summary["deemed_validated"] = _deemed_validated(diag.imported.perimeters, summary)
+    summary["deemed_validated"] = deemed_validated(
+        diag.imported.perimeters, summary["perimeter_id"]
+    )
     white_units = diag.white.units
     tables = {
         "perimeters.csv": _ordered(summary, CSV_CONTRACT["perimeters.csv"]),
@@ -130,14 +132,23 @@ def diagnosis_tables(diag: Diagnosis) -> dict[str, pd.DataFrame]:
     return {name: _flat(frame) for name, frame in tables.items()}
 
 
-def _deemed_validated(perimeters: pd.DataFrame, summary: pd.DataFrame) -> np.ndarray:
-    """Whether each perimeter of ``summary`` is a health project deemed validated."""
+def deemed_validated(perimeters: pd.DataFrame, perimeter_ids: Iterable[object]) -> np.ndarray:
+    """Whether each of ``perimeter_ids`` is a health project deemed validated (2019 instruction).
+
+    Read from the import's ``deemed_validated`` column (a health project filed
+    more than two months before the reference date, unopposed by the ARS).
+    """
+    ids = list(perimeter_ids)
     if "deemed_validated" not in perimeters.columns:
-        return np.zeros(len(summary), dtype=bool)
+        return np.zeros(len(ids), dtype=bool)
     deemed = dict(
-        zip(perimeters["perimeter_id"], perimeters["deemed_validated"].astype(bool), strict=True)
+        zip(
+            perimeters["perimeter_id"].astype(str),
+            perimeters["deemed_validated"].astype(bool),
+            strict=True,
+        )
     )
-    return np.array([deemed.get(pid, False) for pid in summary["perimeter_id"]], dtype=bool)
+    return np.array([deemed.get(str(pid), False) for pid in ids], dtype=bool)
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:

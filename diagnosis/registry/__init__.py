@@ -39,7 +39,12 @@ from diagnosis.registry.access import (
     is_open,
     local_actor,
 )
-from diagnosis.registry.contracts import ContractsOutcome, contracts_at, store_contracts
+from diagnosis.registry.contracts import (
+    ContractsOutcome,
+    contracts_at,
+    contracts_import_at,
+    store_contracts,
+)
 from diagnosis.registry.database import (
     ENV_VAR,
     Registry,
@@ -134,6 +139,7 @@ __all__ = [
     "close_registry",
     "commit_listing",
     "contracts_at",
+    "contracts_import_at",
     "coverage_history",
     "current_versions",
     "decision_from_dispute",

@@ -238,7 +238,7 @@ def authorize(conn: Connection, actor: Actor | str | None, action: str, target: 
         return who
     _, what = ACTIONS[action]
     held = read_grants(conn, who.user_id)
-    roles = ", ".join(f"{ROLES.get(g.role, g.role)} ({_scope_label(g.scope)})" for g in held)
+    roles = ", ".join(f"{ROLES.get(g.role, g.role)} ({scope_label(g.scope)})" for g in held)
     raise AccessDeniedError(
         f"Action refusée : {who.label} ne peut pas {what} pour {target.label}. "
         + (f"Ses rôles : {roles}." if roles else "Aucun rôle ne lui est attribué.")
@@ -246,7 +246,8 @@ def authorize(conn: Connection, actor: Actor | str | None, action: str, target: 
     )
 
 
-def _scope_label(scope: Scope) -> str:
+def scope_label(scope: Scope) -> str:
+    """A scope in French: "France", "région 93", "département 13"."""
     if scope.level == "region":
         return f"région {scope.code}"
     if scope.level == "department":
@@ -261,7 +262,10 @@ def is_open(registry: Registry) -> bool:
 
 
 def grants_of(registry: Registry, user_id: str | None = None) -> pd.DataFrame:
-    """Active grants (of one user or all): user_id, role, scope_level, scope_code, role_name."""
+    """Active grants (of one user or all), with the role and scope in French.
+
+    Columns: user_id, role, scope_level, scope_code, role_name, scope_name.
+    """
     with read(registry) as conn:
         grants = read_grants(conn, user_id)
     return pd.DataFrame(
@@ -272,10 +276,11 @@ def grants_of(registry: Registry, user_id: str | None = None) -> pd.DataFrame:
                 "scope_level": g.scope.level,
                 "scope_code": g.scope.code,
                 "role_name": ROLES.get(g.role, g.role),
+                "scope_name": scope_label(g.scope),
             }
             for g in grants
         ],
-        columns=["user_id", "role", "scope_level", "scope_code", "role_name"],
+        columns=["user_id", "role", "scope_level", "scope_code", "role_name", "scope_name"],
     )
 
 

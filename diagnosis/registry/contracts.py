@@ -22,6 +22,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from diagnosis.contracts import Contract, ContractsImport
+from diagnosis.contracts.model import CONTRACT_EVENT_KINDS
+from diagnosis.core.model import Report
 from diagnosis.core.referential import Referential, load_referential
 from diagnosis.core.textnorm import name_key
 from diagnosis.registry.access import Actor, Target, actor_of, authorize, now, target_of_codes
@@ -32,7 +34,13 @@ from diagnosis.registry.service import audit_row
 from diagnosis.registry.state import referential_vintage
 from diagnosis.registry.store import insert_audit, insert_source, valid_on
 
-__all__ = ["ContractsOutcome", "contract_body", "contracts_at", "store_contracts"]
+__all__ = [
+    "ContractsOutcome",
+    "contract_body",
+    "contracts_at",
+    "contracts_import_at",
+    "store_contracts",
+]
 
 
 def contract_body(contract: Contract) -> dict[str, Any]:
@@ -214,6 +222,17 @@ def store_contracts(
         changed=tuple(changed),
         unchanged=tuple(unchanged),
         unmatched=tuple(c.perimeter for c in items if not matched[c.perimeter]),
+    )
+
+
+def contracts_import_at(registry: Registry, day: dt.date | str) -> ContractsImport:
+    """The contracts valid on ``day`` as a contracts file's import (no event to report)."""
+    report = Report(CONTRACT_EVENT_KINDS).frame()
+    when = parse_day(day, what="date")
+    return ContractsImport(
+        contracts=contracts_at(registry, when),
+        report=report,
+        source={"filename": f"registre au {when.isoformat()}"},
     )
 
 
